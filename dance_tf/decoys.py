@@ -1,0 +1,190 @@
+"""The compiled decoy optimiser and its certificates (§3.3 Eq. 2, S1.2, Proposition 1).
+
+For each mask M and direction s ∈ {+1, −1} the decoy x̃ solves
+
+    maximise ‖((x̃ − x)·s)⁺ ∘ M‖₁  s.t. ‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε, x̃ = x outside M,
+    x̃ ∈ [x_min, x_max].
+
+Implementation (S1.2), for a whole batch of decoys at once, as one ``tf.while_loop``:
+
+* change of variables: u = (x − x_min)/(x_max − x_min) ∈ [0, 1], ũ = ½(tanh w + 1);
+  a per-feature deviation bound |x̃ᵢ − xᵢ| ≤ bᵢ (Proposition 1) narrows [x_min, x_max]
+  to [max(x_min, x − b), min(x_max, x + b)], so the bound holds by construction;
+* projection: x̃ = ũ-image inside M and exactly x outside M, at every step;
+* loss per decoy: −‖((ũ − u)·s)⁺ ∘ M‖₁ + λ·‖(|F_ℓ(x̃) − F_ℓ(x)| − τ)⁺‖₂², minimised by Adam;
+* start: ũ = u + N(0, σ²) inside M (seeded), so saturated inputs still get gradients;
+* τ starts at τ₀ and is multiplied by 0.95 after every step whose penalty is zero; after
+  ``patience`` consecutive steps with a non-zero penalty a decoy that has already met the
+  bound stops and keeps the last iterate that met it (C&W's schedule, S1.2);
+* λ starts at λ₀ and doubles (up to ``lambda_max``) after each step that violates the bound
+  while the decoy has not met it yet;
+* a decoy is **certified** when it equals x outside M, lies in [x_min, x_max] and
+  ‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε, recomputed after the loop; uncertified decoys are replaced by x
+  and reported.
+
+Every decoy has its own τ, λ and stop flag; the loop ends when all have stopped or after
+``max_steps``. Only layers 1..ℓ run inside the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class DecoySettings:
+    """Optimiser settings (Table S1 defaults: λ₀ = 1e4, τ₀ = 1).
+
+    epsilon: absolute L∞ bound on the layer-ℓ deviation; None → ``epsilon_rel`` ×
+    max|F_ℓ(x)|. learning_rate: Adam step on w (tanh space). init_noise: σ of the random
+    start in [0, 1] units. patience: consecutive violating steps before a decoy that has
+    met the bound stops (1 = the paper's literal rule).
+    """
+
+    epsilon: float | None = None
+    epsilon_rel: float = 0.05
+    lambda0: float = 1e4
+    lambda_max: float = 1e4 * 2.0 ** 20
+    tau0: float = 1.0
+    tau_decay: float = 0.95
+    max_steps: int = 100
+    learning_rate: float = 0.1
+    init_noise: float = 0.01
+    patience: int = 3
+
+    def __post_init__(self):
+        checks = {
+            "epsilon": self.epsilon is None or self.epsilon > 0,
+            "epsilon_rel": self.epsilon_rel > 0,
+            "lambda0": self.lambda0 > 0,
+            "lambda_max": self.lambda_max >= self.lambda0,
+            "tau0": self.tau0 > 0,
+            "tau_decay": 0 < self.tau_decay <= 1,
+            "max_steps": int(self.max_steps) >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "init_noise": self.init_noise >= 0,
+            "patience": int(self.patience) >= 1,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"{bad[0]}: invalid value {getattr(self, bad[0])!r}")
+
+
+_ADAM_B1, _ADAM_B2, _ADAM_EPS = 0.9, 0.999, 1e-8
+_EDGE = 1e-6  # keep the start strictly inside (0, 1) so atanh is finite
+
+
+def _per_decoy(t: tf.Tensor, op) -> tf.Tensor:
+    return op(tf.reshape(t, [tf.shape(t)[0], -1]), axis=1)
+
+
+def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tensor,
+             hi: tf.Tensor, epsilon: tf.Tensor, seed: tf.Tensor, settings: DecoySettings
+             ) -> dict[str, tf.Tensor]:
+    """Optimise a batch of decoys of one input (graph-safe; call inside ``tf.function``).
+
+    x: (*S) input; masks: (k, *S) 0/1; signs: (k,) ±1; lo, hi: (*S) legal range, already
+    narrowed by any deviation bound; epsilon: scalar L∞ bound at layer ℓ; seed: (2,) int32
+    stateless seed. Returns ``decoys`` (k, *S) (x where uncertified), ``max_deviation`` (k,)
+    ‖F_ℓ(x̃) − F_ℓ(x)‖∞ of the returned decoys, ``certified`` (k,) bool, ``steps`` (k,)
+    optimisation steps each decoy ran.
+    """
+    k = tf.shape(masks)[0]
+    width = hi - lo
+    movable = tf.cast(width > 0, tf.float32)
+    m = masks * movable[None]
+    safe = tf.where(width > 0, width, tf.ones_like(width))
+    u = tf.clip_by_value((x - lo) / safe, 0.0, 1.0)
+    ref = f_l(x[None], training=False)
+    bshape = tf.concat([[k], tf.ones([tf.rank(x)], tf.int32)], 0)
+    s = tf.reshape(signs, bshape)
+
+    noise = tf.random.stateless_normal(tf.shape(masks), seed=seed) * settings.init_noise
+    u0 = tf.clip_by_value(u[None] + noise * m, _EDGE, 1.0 - _EDGE)
+    w0 = tf.atanh(2.0 * u0 - 1.0)
+
+    def decode(w):
+        ut = 0.5 * (tf.tanh(w) + 1.0)
+        xt = tf.where(m > 0, lo[None] + ut * width[None], x[None])
+        return ut, xt
+
+    def deviation(xt):
+        feat = f_l(xt, training=False)
+        return tf.abs(feat - ref)
+
+    lr = tf.constant(settings.learning_rate, tf.float32)
+    decay = tf.constant(settings.tau_decay, tf.float32)
+    patience = tf.constant(int(settings.patience), tf.int32)
+    lam_max = tf.constant(settings.lambda_max, tf.float32)
+
+    def body(step, w, m1, m2, tau, lam, active, best, has_best, strikes, steps):
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            ut, xt = decode(w)
+            d = deviation(xt)
+            move = _per_decoy(tf.nn.relu((ut - u[None]) * s) * m, tf.reduce_sum)
+            tau_b = tf.reshape(tau, tf.concat([[k], tf.ones([tf.rank(d) - 1], tf.int32)], 0))
+            pen = _per_decoy(tf.square(tf.nn.relu(d - tau_b)), tf.reduce_sum)
+            loss = tf.reduce_sum(tf.cast(active, tf.float32) * (-move + lam * pen))
+        g = tape.gradient(loss, w)
+        dev = _per_decoy(d, tf.reduce_max)
+        ok = pen <= 0.0
+        good = active & ok & (dev <= epsilon)
+        best = tf.where(tf.reshape(good, bshape), xt, best)
+        has_best = has_best | good
+        strikes = tf.where(ok, tf.zeros_like(strikes), strikes + 1)
+        tau = tf.where(active & ok, tau * decay, tau)
+        lam = tf.where(active & ~ok & ~has_best, tf.minimum(lam * 2.0, lam_max), lam)
+        steps = steps + tf.cast(active, tf.int32)
+        active = active & ~(has_best & (strikes >= patience))
+        # Adam, frozen for stopped decoys
+        t = tf.cast(step + 1, tf.float32)
+        a = tf.reshape(tf.cast(active, tf.float32), bshape)
+        m1 = m1 + a * (1.0 - _ADAM_B1) * (g - m1)
+        m2 = m2 + a * (1.0 - _ADAM_B2) * (tf.square(g) - m2)
+        mhat = m1 / (1.0 - _ADAM_B1 ** t)
+        vhat = m2 / (1.0 - _ADAM_B2 ** t)
+        w = w - a * lr * mhat / (tf.sqrt(vhat) + _ADAM_EPS)
+        return step + 1, w, m1, m2, tau, lam, active, best, has_best, strikes, steps
+
+    def cond(step, *rest):
+        active = rest[5]
+        return (step < settings.max_steps) & tf.reduce_any(active)
+
+    init = (
+        tf.constant(0),
+        w0,
+        tf.zeros_like(w0),
+        tf.zeros_like(w0),
+        tf.fill([k], tf.constant(settings.tau0, tf.float32)),
+        tf.fill([k], tf.constant(settings.lambda0, tf.float32)),
+        tf.ones([k], tf.bool),
+        tf.broadcast_to(x[None], tf.shape(masks)),
+        tf.zeros([k], tf.bool),
+        tf.zeros([k], tf.int32),
+        tf.zeros([k], tf.int32),
+    )
+    out = tf.while_loop(cond, body, init)
+    best, has_best, steps = out[7], out[8], out[10]
+    return certify(f_l, x, masks, best, has_best, lo, hi, epsilon, ref, steps)
+
+
+def certify(f_l, x, masks, decoys, candidate, lo, hi, epsilon, ref, steps
+            ) -> dict[str, tf.Tensor]:
+    """Recompute each decoy's certificate; replace the uncertified ones by x.
+
+    Checks: x̃ == x exactly where the mask is 0; lo ≤ x̃ ≤ hi; ‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε.
+    """
+    outside_equal = _per_decoy(tf.where(masks > 0, tf.zeros_like(decoys),
+                                        tf.abs(decoys - x[None])), tf.reduce_max) == 0.0
+    in_range = _per_decoy(tf.cast((decoys < lo[None]) | (decoys > hi[None]), tf.float32),
+                          tf.reduce_max) == 0.0
+    dev = _per_decoy(tf.abs(f_l(decoys, training=False) - ref), tf.reduce_max)
+    certified = candidate & outside_equal & in_range & (dev <= epsilon)
+    bshape = tf.concat([[tf.shape(masks)[0]], tf.ones([tf.rank(x)], tf.int32)], 0)
+    final = tf.where(tf.reshape(certified, bshape), decoys, x[None])
+    final_dev = tf.where(certified, dev, tf.zeros_like(dev))
+    return {"decoys": final, "max_deviation": final_dev, "certified": certified,
+            "steps": steps, "raw_deviation": dev}

@@ -1,0 +1,424 @@
+"""The DANCE explainer: masks → decoys → base saliency → aggregation (§3, S1).
+
+``Explainer`` is configured once and called on many inputs; for each input shape it builds
+(once) the layer-ℓ sub-model, the masks and one compiled graph that runs the whole pipeline:
+an in-graph loop over chunks of decoys, each chunk optimised as one batch, explained by the
+base method and folded into running max / min / sum statistics.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from dance_tf import ablations, aggregate
+from dance_tf.decoys import DecoySettings, optimise
+from dance_tf.layers import layer_model, logits_model
+from dance_tf.masks import PACKINGS, default_patch, patch_masks
+from dance_tf.receptive_field import receptive_field
+from dance_tf.reduce import feature_axes, feature_scores
+from dance_tf.saliency.registry import resolve_method
+
+
+@dataclass
+class Explanation:
+    """Result of one explanation (shapes for an input x of shape S).
+
+    saliency: (*S) decoy-enhanced map (range or mean over the 2n maps, §3.4);
+    feature_saliency: one score per feature (pixels (H, W), words (T,), features (F,)),
+    the mean of |saliency| over channels / embedding dimensions;
+    masks: (n, *S) 0/1; decoys: (2n, *S) — decoys[i] uses masks[i] with s = +1 and
+    decoys[n + i] uses masks[i] with s = −1 (for the constant ablation: (n, *S));
+    max_deviation: (2n,) ‖F_ℓ(x̃) − F_ℓ(x)‖∞; certified: (2n,) bool; steps: (2n,)
+    optimisation steps run; epsilon: the bound used; target: class index; layer: name.
+    """
+
+    saliency: np.ndarray
+    feature_saliency: np.ndarray
+    masks: np.ndarray
+    decoys: np.ndarray
+    max_deviation: np.ndarray
+    certified: np.ndarray
+    steps: np.ndarray
+    epsilon: float
+    target: int
+    layer: str
+    method: str
+    perturbation: str
+    aggregation: str
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def fraction_certified(self) -> float:
+        return float(np.mean(self.certified)) if self.certified.size else float("nan")
+
+
+@dataclass
+class _Plan:
+    """Everything built once per input shape."""
+
+    f_l: object
+    layer: str
+    masks: np.ndarray
+    chunk: int
+    n_items: int
+    run: object
+
+
+class Explainer:
+    """DANCE explainer for a Keras classifier that outputs logits (§3).
+
+    Parameters (paper defaults in brackets, Table S1):
+      method: base method name (``gradient``, ``integrated_gradients``, ``smoothgrad``, ...)
+        or a callable f(model, inputs, targets) -> maps; ``**method_options`` go to it.
+      layer: ℓ as a Keras layer name, slim end point or 1-based conv/pool/dense index
+        [the paper's ℓ for known zoo models, else 2].
+      value_range: (x_min, x_max), scalars or arrays broadcastable to x [the input's own
+        min and max, with a warning].
+      aggregation: ``range`` [Eq. 3] or ``mean``.
+      perturbation: ``decoys`` [§3.3], or the ablations ``constant`` / ``noise`` (§4.3).
+      patch_size, stride, patches_per_mask: P, stride, m [images 3, 1, 100; text and
+        tabular 1, 1, 1]. packing: ``paper`` [raster groups of m] or ``receptive_field``.
+      epsilon / epsilon_rel: L∞ bound at layer ℓ [5% of max|F_ℓ(x)|]; lambda0 [1e4];
+        tau0 [1]; max_steps [100]; learning_rate [0.1]; init_noise [0.01]; patience [3].
+      deviation_bound: per-feature bound b, |x̃ − x| ≤ b (Proposition 1) [none].
+      constant: value of the constant ablation [mean pixel / mean of x per channel].
+      noise_level: σ of the noise ablation relative to x_max − x_min [0.1].
+      decoy_batch_size: decoys per optimised batch [fit to ``memory_budget_mb``, 1024].
+      seed: seeds the random starts (same seed → identical output).
+    """
+
+    def __init__(self, model, *, method="gradient", layer=None, value_range=None,
+                 aggregation: str = "range", perturbation: str = "decoys",
+                 patch_size: int | None = None, stride: int = 1,
+                 patches_per_mask: int | None = None, packing: str = "paper",
+                 epsilon: float | None = None, epsilon_rel: float = 0.05,
+                 lambda0: float = 1e4, tau0: float = 1.0, max_steps: int = 100,
+                 learning_rate: float = 0.1, init_noise: float = 0.01, patience: int = 3,
+                 deviation_bound=None, constant=None, noise_level: float = 0.1,
+                 decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
+                 seed: int = 0, **method_options):
+        if aggregation not in aggregate.AGGREGATIONS:
+            raise ValueError(f"aggregation: expected one of {aggregate.AGGREGATIONS}, "
+                             f"got {aggregation!r}")
+        if perturbation not in ablations.PERTURBATIONS:
+            raise ValueError(f"perturbation: expected one of {ablations.PERTURBATIONS}, "
+                             f"got {perturbation!r}")
+        if packing not in PACKINGS:
+            raise ValueError(f"packing: expected one of {PACKINGS}, got {packing!r}")
+        if decoy_batch_size is not None and int(decoy_batch_size) < 1:
+            raise ValueError(f"decoy_batch_size: expected ≥ 1, got {decoy_batch_size}")
+        if not memory_budget_mb > 0:
+            raise ValueError(f"memory_budget_mb: expected > 0, got {memory_budget_mb}")
+        if not noise_level >= 0:
+            raise ValueError(f"noise_level: expected ≥ 0, got {noise_level}")
+        if not hasattr(model, "layers") or not callable(model):
+            raise TypeError(f"model: expected a Keras model, got {type(model).__name__}")
+        self.model = model
+        self.method_name, self._method = resolve_method(method)
+        self.method_options = dict(method_options)
+        self.layer = layer
+        self.value_range = value_range
+        self.aggregation = aggregation
+        self.perturbation = perturbation
+        self.patch_size = patch_size
+        self.stride = stride
+        self.patches_per_mask = patches_per_mask
+        self.packing = packing
+        self.settings = DecoySettings(
+            epsilon=epsilon, epsilon_rel=epsilon_rel, lambda0=lambda0, tau0=tau0,
+            max_steps=int(max_steps), learning_rate=learning_rate, init_noise=init_noise,
+            patience=int(patience))
+        self.deviation_bound = deviation_bound
+        self.constant = constant
+        self.noise_level = float(noise_level)
+        self.decoy_batch_size = decoy_batch_size
+        self.memory_budget_mb = float(memory_budget_mb)
+        self.seed = int(seed)
+        self._plans: dict[tuple, _Plan] = {}
+        self._logits = None
+        self._softmax = None
+
+    # ------------------------------------------------------------------ validation
+    def _input_shape(self) -> tuple | None:
+        shape = getattr(self.model, "input_shape", None)
+        if isinstance(shape, list):
+            raise ValueError("model: expected a single-input model")
+        return None if shape is None else tuple(shape[1:])
+
+    def _check_x(self, x) -> np.ndarray:
+        if tf.is_tensor(x):
+            x = x.numpy()
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"x: expected a numeric array, got dtype {arr.dtype}")
+        arr = arr.astype(np.float32)
+        expected = self._input_shape()
+        if expected is not None:
+            if arr.ndim == len(expected) + 1 and arr.shape[0] == 1:
+                raise ValueError(f"x: expected one unbatched input of shape {expected}, got "
+                                 f"{arr.shape} with a batch axis; pass x[0]")
+            fits = arr.ndim == len(expected) and all(
+                e is None or e == a for e, a in zip(expected, arr.shape))
+            if not fits:
+                raise ValueError(f"x: expected one unbatched input of shape {expected}, "
+                                 f"got {arr.shape}")
+        elif arr.ndim == 0:
+            raise ValueError("x: expected an array input, got a scalar")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("x: contains NaN or Inf")
+        return arr
+
+    def _range(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.value_range is None:
+            warnings.warn("value_range not given: using the input's own [min, max] as the "
+                          "legal range of the decoys", stacklevel=3)
+            lo, hi = np.full_like(x, x.min()), np.full_like(x, x.max())
+        else:
+            try:
+                lo_v, hi_v = self.value_range
+            except (TypeError, ValueError):
+                raise ValueError("value_range: expected a pair (x_min, x_max)") from None
+            try:
+                lo = np.broadcast_to(np.asarray(lo_v, np.float32), x.shape).copy()
+                hi = np.broadcast_to(np.asarray(hi_v, np.float32), x.shape).copy()
+            except ValueError:
+                raise ValueError(f"value_range: bounds must broadcast to x's shape {x.shape}"
+                                 ) from None
+            if np.any(lo > hi):
+                raise ValueError("value_range: x_min exceeds x_max somewhere")
+        tol = 1e-5 * max(1.0, float(np.max(np.abs(hi))), float(np.max(np.abs(lo))))
+        if np.any(x < lo - tol) or np.any(x > hi + tol):
+            raise ValueError(f"x: values outside value_range [x_min, x_max]: x spans "
+                             f"[{x.min():.4g}, {x.max():.4g}]")
+        return lo, hi
+
+    def _bounded_range(self, x, lo, hi):
+        """Narrow [lo, hi] by the per-feature deviation bound (Proposition 1)."""
+        x = np.clip(x, lo, hi)
+        if self.deviation_bound is None:
+            return x, lo, hi
+        b = np.broadcast_to(np.asarray(self.deviation_bound, np.float32), x.shape)
+        if np.any(b < 0):
+            raise ValueError("deviation_bound: expected values ≥ 0")
+        return x, np.maximum(lo, x - b), np.minimum(hi, x + b)
+
+    # ------------------------------------------------------------------ planning
+    def _logits_model(self, shape):
+        if self._logits is None:
+            self._logits, self._softmax = logits_model(self.model, shape)
+        return self._logits
+
+    def _patch(self, shape) -> tuple[int, int]:
+        p_default, m_default = default_patch(shape)
+        p = p_default if self.patch_size is None else self.patch_size
+        m = m_default if self.patches_per_mask is None else self.patches_per_mask
+        return p, m
+
+    def plan(self, shape: tuple[int, ...], lo=None, hi=None) -> _Plan:
+        """Build (once per input shape) F_ℓ, the masks and the compiled pipeline."""
+        shape = tuple(int(s) for s in shape)
+        if shape in self._plans:
+            return self._plans[shape]
+        logits = self._logits_model(shape)
+        f_l, choice = layer_model(self.model, self.layer, shape)
+        if self._softmax is not None and choice.layer is self._softmax:
+            raise ValueError(f"layer: {choice.name!r} comes after the logits (it is the "
+                             "final softmax); choose a layer at or before the logits")
+        self._check_gradient_path(logits, f_l, shape)
+        p, m = self._patch(shape)
+        rf = None
+        if self.packing == "receptive_field":
+            lo_ = np.zeros(shape, np.float32) if lo is None else lo
+            hi_ = np.ones(shape, np.float32) if hi is None else hi
+            rf = receptive_field(f_l, shape, lo_, hi_)
+        masks, _ = patch_masks(shape, p, self.stride, m, self.packing, rf)
+        n = len(masks)
+        n_items = n if self.perturbation == "constant" else 2 * n
+        chunk = self._chunk_size(f_l, shape, n_items)
+        run = self._compile(logits, f_l, masks, n_items, chunk)
+        plan = _Plan(f_l, choice.name, masks, chunk, n_items, run)
+        self._plans[shape] = plan
+        return plan
+
+    def _check_gradient_path(self, logits, f_l, shape):
+        x = tf.zeros((1,) + shape, tf.float32)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            out = logits(x, training=False)
+            feat = f_l(x, training=False)
+            s_out, s_feat = tf.reduce_sum(out), tf.reduce_sum(feat)
+        if tape.gradient(s_out, x) is None:
+            raise ValueError("model: no gradient path from the input to the logits")
+        if tape.gradient(s_feat, x) is None:
+            raise ValueError("layer: no gradient path from the input to layer ℓ")
+
+    def _chunk_size(self, f_l, shape, n_items: int) -> int:
+        if self.decoy_batch_size is not None:
+            return max(1, min(int(self.decoy_batch_size), n_items))
+        per_decoy = 4.0 * (14 * math.prod(shape) + 3 * _activation_elems(f_l)
+                           + 3 * _activation_elems(self._logits))
+        budget = self.memory_budget_mb * 2**20
+        if per_decoy > budget:
+            raise ValueError(
+                f"memory_budget_mb: {self.memory_budget_mb} MB cannot hold one decoy "
+                f"(~{per_decoy / 2**20:.1f} MB each); raise memory_budget_mb, or lower "
+                "the input size or choose an earlier layer")
+        return int(max(1, min(n_items, budget // per_decoy)))
+
+    # ------------------------------------------------------------------ the graph
+    def _compile(self, logits, f_l, masks_np, n_items, chunk):
+        masks = tf.constant(masks_np)
+        n = masks_np.shape[0]
+        signs_all = tf.concat([tf.ones([n]), -tf.ones([n_items - n])], 0)
+        n_chunks = -(-n_items // chunk)
+        method = self._method
+        opts = self.method_options
+        settings = self.settings
+        perturbation = self.perturbation
+        aggregation = self.aggregation
+        noise_level = self.noise_level
+
+        def run(x, target, lo, hi, epsilon, constant, seed):
+            stats = aggregate.init_stats(tf.shape(x))
+            arrays = [tf.TensorArray(tf.float32, size=n_chunks),
+                      tf.TensorArray(tf.float32, size=n_chunks),
+                      tf.TensorArray(tf.bool, size=n_chunks),
+                      tf.TensorArray(tf.int32, size=n_chunks)]
+
+            def body(c, stats, a0, a1, a2, a3):
+                idx = c * chunk + tf.range(chunk)
+                valid = idx < n_items
+                idx = tf.minimum(idx, n_items - 1)
+                mk = tf.gather(masks, idx % n)
+                sg = tf.gather(signs_all, idx)
+                cseed = tf.stack([seed, c])
+                if perturbation == "decoys":
+                    res = optimise(f_l, x, mk, sg, lo, hi, epsilon, cseed, settings)
+                    inputs, dev, cert, steps = (res["decoys"], res["max_deviation"],
+                                                res["certified"], res["steps"])
+                else:
+                    if perturbation == "constant":
+                        inputs = ablations.constant_inputs(x, mk, constant)
+                    else:
+                        inputs = ablations.noise_inputs(x, mk, lo, hi, noise_level, cseed)
+                    ref = f_l(x[None], training=False)
+                    diff = tf.abs(f_l(inputs, training=False) - ref)
+                    dev = tf.reduce_max(tf.reshape(diff, [chunk, -1]), axis=1)
+                    cert = tf.zeros([chunk], tf.bool)
+                    steps = tf.zeros([chunk], tf.int32)
+                targets = tf.fill([chunk], target)
+                maps = tf.cast(method(logits, inputs, targets, **opts), tf.float32)
+                stats = aggregate.update_stats(stats, maps, valid)
+                return (c + 1, stats, a0.write(c, inputs), a1.write(c, dev),
+                        a2.write(c, cert), a3.write(c, steps))
+
+            out = tf.while_loop(lambda c, *_: c < n_chunks, body,
+                                (tf.constant(0), stats, *arrays))
+            sal = aggregate.finish_stats(out[1], aggregation)
+            flat = [a.concat()[:n_items] for a in out[2:]]
+            return sal, flat[0], flat[1], flat[2], flat[3]
+
+        return tf.function(run)
+
+    # ------------------------------------------------------------------ public
+    def explain(self, x, target: int | None = None, return_details: bool = False):
+        """Explain one unbatched input x (shape S) for class ``target`` (None: predicted).
+
+        Returns the decoy-enhanced saliency map (*S) as numpy, or an ``Explanation`` with
+        diagnostics when ``return_details`` is true (§3.3–3.4).
+        """
+        x = self._check_x(x)
+        lo, hi = self._range(x)
+        x, lo_b, hi_b = self._bounded_range(x, lo, hi)
+        plan = self.plan(x.shape, lo, hi)
+        logits = self._logits_model(x.shape)
+        scores = logits(x[None], training=False).numpy()[0]
+        c = self._target(target, scores)
+        xt = tf.constant(x)
+        ref = plan.f_l(xt[None], training=False)
+        eps = self.settings.epsilon
+        if eps is None:
+            eps = self.settings.epsilon_rel * float(tf.reduce_max(tf.abs(ref)))
+            eps = eps if eps > 0 else 1e-6
+        constant = (ablations.default_constant(xt) if self.constant is None
+                    else tf.constant(np.asarray(self.constant, np.float32)))
+        constant = tf.broadcast_to(constant, x.shape)
+        sal, inputs, dev, cert, steps = plan.run(
+            xt, tf.constant(c, tf.int32), tf.constant(lo_b), tf.constant(hi_b),
+            tf.constant(eps, tf.float32), constant, tf.constant(self.seed, tf.int32))
+        sal = sal.numpy()
+        if not return_details:
+            return sal
+        k = feature_axes(x.shape)
+        return Explanation(
+            saliency=sal,
+            feature_saliency=feature_scores(sal, k, "abs_mean"),
+            masks=plan.masks,
+            decoys=inputs.numpy(),
+            max_deviation=dev.numpy(),
+            certified=cert.numpy(),
+            steps=steps.numpy(),
+            epsilon=float(eps),
+            target=c,
+            layer=plan.layer,
+            method=self.method_name,
+            perturbation=self.perturbation,
+            aggregation=self.aggregation,
+        )
+
+    __call__ = explain
+
+    def explain_batch(self, xs, targets=None) -> np.ndarray:
+        """Explain each input of a batch (N, *S) in turn; returns (N, *S) maps."""
+        xs = np.asarray(xs)
+        if targets is None:
+            targets = [None] * len(xs)
+        if len(targets) != len(xs):
+            raise ValueError(f"targets: expected {len(xs)} entries, got {len(targets)}")
+        return np.stack([self.explain(x, t) for x, t in zip(xs, targets)])
+
+    def _target(self, target, scores: np.ndarray) -> int:
+        if target is None:
+            return int(np.argmax(scores))
+        if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+            raise TypeError(f"target: expected an integer class index, got {target!r}")
+        if not 0 <= int(target) < scores.shape[-1]:
+            raise ValueError(f"target: expected a class index in [0, {scores.shape[-1]}), "
+                             f"got {target}")
+        return int(target)
+
+
+def _activation_elems(model) -> int:
+    """Rough count of per-example activation elements in a model (for chunk sizing)."""
+    total = 0
+    for lay in getattr(model, "layers", []):
+        try:
+            shape = lay.output.shape
+        except (AttributeError, ValueError):
+            continue
+        if isinstance(shape, (list, tuple)) and shape and all(
+                isinstance(s, (int, type(None))) for s in shape):
+            total += math.prod(int(s) for s in shape[1:] if s is not None)
+        if hasattr(lay, "layers"):
+            total += _activation_elems(lay)
+    return max(total, 1)
+
+
+def explain(model, x, *, method="gradient", layer=None, target=None, value_range=None,
+            aggregation="range", patch_size=None, stride=1, patches_per_mask=None, seed=0,
+            return_details=False, **method_options):
+    """One-line DANCE (§3): the decoy-enhanced saliency map of one unbatched input x.
+
+    Returns a numpy array shaped like x, or an ``Explanation`` with ``return_details``.
+    Options are those of ``Explainer``; for many inputs build one ``Explainer`` and reuse
+    it (it compiles once per input shape).
+    """
+    explainer = Explainer(model, method=method, layer=layer, value_range=value_range,
+                          aggregation=aggregation, patch_size=patch_size, stride=stride,
+                          patches_per_mask=patches_per_mask, seed=seed, **method_options)
+    return explainer.explain(x, target=target, return_details=return_details)

@@ -1,0 +1,27 @@
+"""Model builders and loaders (S5).
+
+Zoo nets (slim ``vgg_16``, ``alexnet_v2``, ``resnet_v1_50`` and the Caffe AlexNet), the
+SST sentence CNN, the IDS MLP and the embedded digits CNN. Names are imported lazily so
+that ``import dance_tf`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "vgg_16": "dance_tf.models.slim_nets",
+    "alexnet_v2": "dance_tf.models.slim_nets",
+    "resnet_v1_50": "dance_tf.models.slim_nets",
+    "load_slim_checkpoint": "dance_tf.models.slim_checkpoint",
+    "caffe_alexnet": "dance_tf.models.caffe_alexnet",
+    "load_caffe_alexnet": "dance_tf.models.caffe_alexnet",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'dance_tf.models' has no attribute {name!r}")

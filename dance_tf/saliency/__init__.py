@@ -1,0 +1,15 @@
+"""Base saliency methods E(x; F^c) (§2, §4.1, S9).
+
+Every method has the signature ``f(model, inputs, targets, **options) -> maps``: a batch
+``inputs`` (N, ...), integer ``targets`` (N,), maps shaped like ``inputs``, computed on the
+target class logit (pre-softmax). Numpy in gives numpy out; tensors in give tensors out, so
+the same functions run inside the explainer's compiled graph. Any user callable with that
+signature is a base method too.
+"""
+
+from dance_tf.saliency.gradient import gradient
+from dance_tf.saliency.integrated_gradients import integrated_gradients
+from dance_tf.saliency.registry import METHODS, resolve_method
+from dance_tf.saliency.smoothgrad import smoothgrad
+
+__all__ = ["gradient", "integrated_gradients", "smoothgrad", "METHODS", "resolve_method"]

@@ -1,0 +1,115 @@
+"""Shared machinery of the base saliency methods: logit gradients, per-model compilation,
+numpy/tensor edges and in-graph chunk loops (§2 of the paper, base methods)."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+import numpy as np
+import tensorflow as tf
+
+#: default bound on model evaluations in one batch (IG steps × inputs, SmoothGrad samples × inputs)
+DEFAULT_BATCH_SIZE = 64
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled(model, key: tuple, build: Callable[[], Callable]) -> Callable:
+    """Return a ``tf.function`` cached per model and ``key`` (compiled once, reused)."""
+    per_model = _COMPILED.setdefault(model, {})
+    if key not in per_model:
+        per_model[key] = tf.function(build(), reduce_retracing=True)
+    return per_model[key]
+
+
+def logit_gradients(model, x: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """d logit_target / d x for a batch, computed under one tape (graph-safe).
+
+    x: (N, ...) float32; targets: (N,) int32. Returns (N, ...) float32. Samples are
+    independent because the model runs in inference mode (``training=False``).
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logits = model(x, training=False)
+        # select the target logit under the tape (TOOLCHAIN: slicing outside gives None)
+        chosen = tf.gather(logits, targets, axis=1, batch_dims=1)
+    grad = tape.gradient(chosen, x)
+    if grad is None:
+        raise ValueError(
+            "model: no gradient path from the input to the logits (does the model start "
+            "with an integer lookup, argmax or a stop_gradient?)"
+        )
+    return grad
+
+
+def to_batch(x, name: str = "x") -> tuple[tf.Tensor, bool]:
+    """Convert a numpy array or tensor (N, ...) to float32; report whether it was numpy."""
+    was_numpy = not tf.is_tensor(x)
+    if was_numpy:
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+        if arr.ndim < 2:
+            raise ValueError(f"{name}: expected a batch (N, ...), got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name}: contains NaN or Inf")
+        x = tf.convert_to_tensor(arr, tf.float32)
+    else:
+        x = tf.cast(x, tf.float32)
+    return x, was_numpy
+
+
+def to_targets(targets, n: int | None, num_classes: int | None = None) -> tf.Tensor:
+    """Validate integer class indices (N,) and convert to int32."""
+    if tf.is_tensor(targets):
+        return tf.cast(targets, tf.int32)
+    t = np.asarray(targets)
+    if t.ndim == 0:
+        t = np.full((n,), int(t))
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"targets: expected integer class indices, got dtype {t.dtype}")
+    if n is not None and t.shape != (n,):
+        raise ValueError(f"targets: expected shape ({n},), got {t.shape}")
+    if num_classes is not None and t.size and (t.min() < 0 or t.max() >= num_classes):
+        raise ValueError(f"targets: class indices must lie in [0, {num_classes}), got {t}")
+    return tf.convert_to_tensor(t, tf.int32)
+
+
+def num_classes(model) -> int | None:
+    """Size of the model's last output axis if known statically."""
+    shape = getattr(model, "output_shape", None)
+    try:
+        return int(shape[-1])
+    except (TypeError, IndexError, ValueError):
+        return None
+
+
+def finish(maps: tf.Tensor, was_numpy: bool):
+    """Return numpy when the caller gave numpy, else the tensor."""
+    return maps.numpy() if was_numpy else maps
+
+
+def chunked_sum(fn: Callable[[tf.Tensor], tf.Tensor], total: int, chunk: int,
+                like: tf.Tensor) -> tf.Tensor:
+    """Σ_k fn(indices of chunk k) over ``total`` items in chunks, as one ``tf.while_loop``.
+
+    ``fn`` takes an int32 vector of item indices (length ≤ chunk) and returns a tensor
+    shaped like ``like``. Memory is bounded by one chunk, whatever ``total`` is.
+    """
+    chunk = max(1, min(int(chunk), int(total)))
+    n_chunks = -(-int(total) // chunk)
+
+    def body(i, acc):
+        start = i * chunk
+        idx = tf.range(start, tf.minimum(start + chunk, total))
+        return i + 1, acc + fn(idx)
+
+    _, acc = tf.while_loop(lambda i, _: i < n_chunks, body,
+                           (tf.constant(0), tf.zeros_like(like)))
+    return acc
+
+
+def per_chunk(batch: int | None, batch_size: int) -> int:
+    """How many expanded copies (steps, samples) of a batch of ``batch`` inputs fit one chunk."""
+    return max(1, batch_size // max(1, batch or 1))
