@@ -19,9 +19,12 @@ def constant_inputs(x, masks, value) -> tf.Tensor:
     return masks * value[None] + (1.0 - masks) * x[None]
 
 
-def noise_inputs(x, masks, lo, hi, noise_level: float, seed) -> tf.Tensor:
-    """x plus masked Gaussian noise, clipped to [lo, hi]: (k, *S)."""
-    eps = tf.random.stateless_normal(tf.shape(masks), seed=seed)
+def noise_inputs(x, masks, lo, hi, noise_level: float, seeds) -> tf.Tensor:
+    """x plus masked Gaussian noise, clipped to [lo, hi]: (k, *S); seeds (k, 2), one per
+    copy."""
+    from dance_tf.decoys import per_item_normal
+
+    eps = per_item_normal(tf.shape(x), seeds)
     sigma = noise_level * (hi - lo)
     return tf.clip_by_value(x[None] + masks * eps * sigma[None], lo[None], hi[None])
 

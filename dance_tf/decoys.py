@@ -52,7 +52,7 @@ class DecoySettings:
     max_steps: int = 100
     learning_rate: float = 0.1
     init_noise: float = 0.01
-    patience: int = 3
+    patience: int = 1
 
     def __post_init__(self):
         checks = {
@@ -76,18 +76,25 @@ _ADAM_B1, _ADAM_B2, _ADAM_EPS = 0.9, 0.999, 1e-8
 _EDGE = 1e-6  # keep the start strictly inside (0, 1) so atanh is finite
 
 
+def per_item_normal(shape, seeds: tf.Tensor) -> tf.Tensor:
+    """(k, *shape) standard normal noise, row i drawn from the stateless seed seeds[i]."""
+    return tf.map_fn(lambda sd: tf.random.stateless_normal(shape, seed=sd), seeds,
+                     fn_output_signature=tf.float32)
+
+
 def _per_decoy(t: tf.Tensor, op) -> tf.Tensor:
     return op(tf.reshape(t, [tf.shape(t)[0], -1]), axis=1)
 
 
 def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tensor,
-             hi: tf.Tensor, epsilon: tf.Tensor, seed: tf.Tensor, settings: DecoySettings
+             hi: tf.Tensor, epsilon: tf.Tensor, seeds: tf.Tensor, settings: DecoySettings
              ) -> dict[str, tf.Tensor]:
     """Optimise a batch of decoys of one input (graph-safe; call inside ``tf.function``).
 
     x: (*S) input; masks: (k, *S) 0/1; signs: (k,) ±1; lo, hi: (*S) legal range, already
-    narrowed by any deviation bound; epsilon: scalar L∞ bound at layer ℓ; seed: (2,) int32
-    stateless seed. Returns ``decoys`` (k, *S) (x where uncertified), ``max_deviation`` (k,)
+    narrowed by any deviation bound; epsilon: scalar L∞ bound at layer ℓ; seeds: (k, 2)
+    int32 stateless seeds, one per decoy (so a decoy does not depend on its batch).
+    Returns ``decoys`` (k, *S) (x where uncertified), ``max_deviation`` (k,)
     ‖F_ℓ(x̃) − F_ℓ(x)‖∞ of the returned decoys, ``certified`` (k,) bool, ``steps`` (k,)
     optimisation steps each decoy ran.
     """
@@ -101,7 +108,7 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     bshape = tf.concat([[k], tf.ones([tf.rank(x)], tf.int32)], 0)
     s = tf.reshape(signs, bshape)
 
-    noise = tf.random.stateless_normal(tf.shape(masks), seed=seed) * settings.init_noise
+    noise = per_item_normal(tf.shape(x), seeds) * settings.init_noise
     u0 = tf.clip_by_value(u[None] + noise * m, _EDGE, 1.0 - _EDGE)
     w0 = tf.atanh(2.0 * u0 - 1.0)
 

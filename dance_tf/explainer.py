@@ -84,7 +84,7 @@ class Explainer:
       patch_size, stride, patches_per_mask: P, stride, m [images 3, 1, 100; text and
         tabular 1, 1, 1]. packing: ``paper`` [raster groups of m] or ``receptive_field``.
       epsilon / epsilon_rel: L∞ bound at layer ℓ [5% of max|F_ℓ(x)|]; lambda0 [1e4];
-        tau0 [1]; max_steps [100]; learning_rate [0.1]; init_noise [0.01]; patience [3].
+        tau0 [1]; max_steps [100]; learning_rate [0.1]; init_noise [0.01]; patience [1].
       deviation_bound: per-feature bound b, |x̃ − x| ≤ b (Proposition 1) [none].
       constant: value of the constant ablation [mean pixel / mean of x per channel].
       noise_level: σ of the noise ablation relative to x_max − x_min [0.1].
@@ -98,7 +98,7 @@ class Explainer:
                  patches_per_mask: int | None = None, packing: str = "paper",
                  epsilon: float | None = None, epsilon_rel: float = 0.05,
                  lambda0: float = 1e4, tau0: float = 1.0, max_steps: int = 100,
-                 learning_rate: float = 0.1, init_noise: float = 0.01, patience: int = 3,
+                 learning_rate: float = 0.1, init_noise: float = 0.01, patience: int = 1,
                  deviation_bound=None, constant=None, noise_level: float = 0.1,
                  decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
                  seed: int = 0, **method_options):
@@ -296,16 +296,16 @@ class Explainer:
                 idx = tf.minimum(idx, n_items - 1)
                 mk = tf.gather(masks, idx % n)
                 sg = tf.gather(signs_all, idx)
-                cseed = tf.stack([seed, c])
+                seeds = tf.stack([tf.fill([chunk], seed), idx], axis=1)
                 if perturbation == "decoys":
-                    res = optimise(f_l, x, mk, sg, lo, hi, epsilon, cseed, settings)
+                    res = optimise(f_l, x, mk, sg, lo, hi, epsilon, seeds, settings)
                     inputs, dev, cert, steps = (res["decoys"], res["max_deviation"],
                                                 res["certified"], res["steps"])
                 else:
                     if perturbation == "constant":
                         inputs = ablations.constant_inputs(x, mk, constant)
                     else:
-                        inputs = ablations.noise_inputs(x, mk, lo, hi, noise_level, cseed)
+                        inputs = ablations.noise_inputs(x, mk, lo, hi, noise_level, seeds)
                     ref = f_l(x[None], training=False)
                     diff = tf.abs(f_l(inputs, training=False) - ref)
                     dev = tf.reduce_max(tf.reshape(diff, [chunk, -1]), axis=1)

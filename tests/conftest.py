@@ -1,0 +1,37 @@
+"""Shared fixtures: tiny Keras models (8×8–32×32 inputs) built with fixed seeds."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def small_cnn(size=12, channels=1, classes=4, activation="relu", name="small_cnn", seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((size, size, channels)),
+        keras.layers.Conv2D(6, 3, padding="same", activation=activation, name="conv1"),
+        keras.layers.MaxPooling2D(name="pool1"),
+        keras.layers.Conv2D(8, 3, padding="same", activation=activation, name="conv2"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(classes, name="logits"),
+    ], name=name)
+
+
+@pytest.fixture
+def cnn():
+    return small_cnn()
+
+
+@pytest.fixture
+def smooth_cnn():
+    return small_cnn(activation="tanh", name="smooth_cnn")
+
+
+@pytest.fixture
+def image():
+    rng = np.random.default_rng(0)
+    return rng.random((12, 12, 1), dtype=np.float32) * 0.8 + 0.1

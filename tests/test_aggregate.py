@@ -1,0 +1,36 @@
+"""Range / mean aggregation: a hand-worked example, chunking, and the explainer's range."""
+
+import numpy as np
+import tensorflow as tf
+
+import dance_tf
+from dance_tf import aggregate
+from tests.conftest import small_cnn
+
+
+def test_hand_worked_running_range_and_mean():
+    maps = np.array([[1.0, 5.0], [3.0, -2.0], [0.0, 4.0], [9.0, 9.0]], np.float32)
+    valid = np.array([True, True, True, False])  # the last row is padding
+    stats = aggregate.init_stats([2])
+    stats = aggregate.update_stats(stats, tf.constant(maps[:2]), tf.constant(valid[:2]))
+    stats = aggregate.update_stats(stats, tf.constant(maps[2:]), tf.constant(valid[2:]))
+    np.testing.assert_allclose(aggregate.finish_stats(stats, "range"), [3.0, 7.0])
+    np.testing.assert_allclose(aggregate.finish_stats(stats, "mean"), [4 / 3, 7 / 3])
+
+
+def identity_map(model, inputs, targets):
+    """A base method whose map is the input itself: Z must equal max − min of the decoys."""
+    return tf.identity(inputs)
+
+
+def test_explainer_range_equals_range_of_decoy_maps():
+    model = small_cnn()
+    x = np.random.default_rng(9).random((12, 12, 1)).astype(np.float32)
+    for batch in (None, 4):
+        r = dance_tf.explain(model, x, method=identity_map, value_range=(0, 1),
+                             patches_per_mask=20, decoy_batch_size=batch,
+                             return_details=True)
+        np.testing.assert_allclose(r.saliency, r.decoys.max(0) - r.decoys.min(0), atol=1e-6)
+        rm = dance_tf.explain(model, x, method=identity_map, value_range=(0, 1),
+                              patches_per_mask=20, aggregation="mean", return_details=True)
+        np.testing.assert_allclose(rm.saliency, rm.decoys.mean(0), atol=1e-6)

@@ -1,0 +1,116 @@
+"""The public API: layer choice, defaults, softmax models, and clear errors for bad input."""
+
+import keras
+import numpy as np
+import pytest
+
+import dance_tf
+from dance_tf.layers import counted_layers, layer_model, resolve_layer
+from tests.conftest import small_cnn
+
+
+@pytest.fixture(scope="module")
+def model():
+    return small_cnn()
+
+
+@pytest.fixture
+def x():
+    return np.random.default_rng(10).random((12, 12, 1)).astype(np.float32)
+
+
+def test_layer_by_index_name_and_slim_spelling(model):
+    assert [lay.name for lay in counted_layers(model)] == ["conv1", "pool1", "conv2", "logits"]
+    assert resolve_layer(model, 2).name == "pool1"
+    assert resolve_layer(model, None).name == "pool1"  # default ℓ = 2
+    assert resolve_layer(model, "small_cnn/pool1").name == "pool1"
+    f_l, choice = layer_model(model, 1, (12, 12, 1))
+    v = np.random.default_rng(0).random((2, 12, 12, 1)).astype(np.float32)
+    np.testing.assert_allclose(f_l(v).numpy(), model.get_layer("conv1")(v).numpy(), rtol=1e-6)
+
+
+def test_explain_returns_map_and_details(model, x):
+    sal = dance_tf.explain(model, x, value_range=(0, 1), patches_per_mask=50)
+    assert sal.shape == x.shape and np.isfinite(sal).all() and sal.min() >= 0
+    r = dance_tf.explain(model, x, value_range=(0, 1), patches_per_mask=50, target=1,
+                         return_details=True)
+    assert r.target == 1 and r.layer == "pool1"
+    assert r.masks.shape == (2, 12, 12, 1) and r.decoys.shape == (4, 12, 12, 1)
+    assert r.max_deviation.shape == r.certified.shape == (4,)
+    assert r.feature_saliency.shape == (12, 12)
+
+
+@pytest.mark.parametrize("method", ["gradient", "integrated_gradients", "smoothgrad"])
+def test_each_base_method_under_dance(model, x, method):
+    opts = {"integrated_gradients": {"steps": 8}, "smoothgrad": {"samples": 4}}.get(method, {})
+    sal = dance_tf.explain(model, x, method=method, value_range=(0, 1), patches_per_mask=50,
+                           **opts)
+    assert sal.shape == x.shape and np.isfinite(sal).all()
+
+
+def test_softmax_model_is_explained_on_logits(x):
+    base = small_cnn(name="base")
+    probs = keras.Sequential([base, keras.layers.Softmax(name="softmax")], name="probs")
+    a = dance_tf.saliency.gradient(base, x[None], [1])
+    ex = dance_tf.Explainer(probs, value_range=(0, 1), patches_per_mask=50)
+    r = ex.explain(x, target=1, return_details=True)
+    b = dance_tf.Explainer(base, value_range=(0, 1), patches_per_mask=50).explain(x, target=1)
+    np.testing.assert_allclose(r.saliency, b, rtol=1e-4, atol=1e-6)
+    assert a.shape == (1, 12, 12, 1)
+    with pytest.raises(ValueError, match="after the logits"):
+        dance_tf.explain(probs, x, layer="softmax", value_range=(0, 1))
+
+
+@pytest.mark.parametrize("bad,kwargs,err,match", [
+    ("batched", {}, ValueError, "unbatched"),
+    ("rank", {}, ValueError, "shape"),
+    ("nan", {}, ValueError, "NaN"),
+    ("range", {}, ValueError, "outside value_range"),
+    (None, {"layer": "nope"}, ValueError, "layer"),
+    (None, {"layer": 9}, ValueError, "layer"),
+    (None, {"target": 7}, ValueError, "target"),
+    (None, {"patch_size": 20}, ValueError, "patch_size"),
+    (None, {"patches_per_mask": 0}, ValueError, "patches_per_mask"),
+    (None, {"method": "lrp"}, ValueError, "method"),
+    (None, {"aggregation": "median"}, ValueError, "aggregation"),
+    (None, {"value_range": (1, 0)}, ValueError, "value_range"),
+    ("text", {}, TypeError, "numeric"),
+])
+def test_bad_input_errors(model, x, bad, kwargs, err, match):
+    arg = {"batched": x[None], "rank": x[..., 0], "nan": np.where(x > 0.5, np.nan, x),
+           "range": x + 2.0, "text": np.array([["a"]]), None: x}[bad]
+    opts = {"value_range": (0, 1), **kwargs}
+    with pytest.raises(err, match=match):
+        dance_tf.explain(model, arg, **opts)
+
+
+def test_no_gradient_path_is_an_error(x):
+    inp = keras.Input((12, 12, 1))
+    h = keras.layers.Lambda(lambda t: keras.ops.stop_gradient(t), name="stop")(inp)
+    h = keras.layers.Conv2D(2, 3, name="conv1")(h)
+    h = keras.layers.MaxPooling2D(name="pool1")(h)
+    out = keras.layers.Dense(2, name="logits")(keras.layers.Flatten()(h))
+    model = keras.Model(inp, out)
+    with pytest.raises(ValueError, match="gradient path"):
+        dance_tf.explain(model, x, value_range=(0, 1))
+
+
+def test_memory_budget_too_small(model, x):
+    with pytest.raises(ValueError, match="memory_budget_mb"):
+        dance_tf.explain(model, x, value_range=(0, 1), memory_budget_mb=1e-4)
+
+
+def test_text_and_tabular_inputs():
+    keras.utils.set_random_seed(0)
+    text = keras.Sequential([keras.Input((None, 5)), keras.layers.Conv1D(4, 2, activation="relu",
+                             name="conv"), keras.layers.GlobalMaxPooling1D(name="pool"),
+                             keras.layers.Dense(2, name="logits")])
+    s = np.random.default_rng(0).normal(size=(6, 5)).astype(np.float32)
+    r = dance_tf.explain(text, s, value_range=(-3, 3), return_details=True)
+    assert r.masks.shape == (6, 6, 5) and r.feature_saliency.shape == (6,)
+    assert r.certified.all()
+    tab = keras.Sequential([keras.Input((7,)), keras.layers.Dense(8, activation="relu"),
+                            keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+    f = np.random.default_rng(1).random(7).astype(np.float32)
+    rt = dance_tf.explain(tab, f, value_range=(0, 1), return_details=True)
+    assert rt.masks.shape == (7, 7) and rt.decoys.shape == (14, 7) and rt.certified.all()
