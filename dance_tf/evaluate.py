@@ -286,16 +286,22 @@ def _boxplot(out: Path, table: dict, k: str) -> None:
                  title=f"Fidelity, top {float(k):.0%} kept")
 
 
+def _method_order(method: str) -> tuple:
+    return (METHODS.index(method) if method in METHODS else len(METHODS), method)
+
+
 def _panels(out: Path, rows: list[dict], task) -> None:
     maps_dir = out / "maps"
     ids = sorted({r["id"] for r in rows if (maps_dir / f"{r['id']}__{r['method']}__"
                                                       f"{r['variant']}.npy").exists()})
     index = {tid: i for i, tid in enumerate(task.ids)}
     for tid in ids:
-        maps: dict = defaultdict(dict)
-        for path in sorted(maps_dir.glob(f"{tid}__*.npy")):
-            _, m, v = path.stem.split("__")
-            maps[SHORT.get(m, m)][VARIANTS.get(v, v)] = np.load(path)
+        maps: dict = {}
+        for m in sorted({r["method"] for r in rows}, key=_method_order):
+            per = {VARIANTS[v]: np.load(maps_dir / f"{tid}__{m}__{v}.npy") for v in VARIANTS
+                   if (maps_dir / f"{tid}__{m}__{v}.npy").exists()}
+            if per:
+                maps[SHORT.get(m, m)] = per
         if tid in index:
             task.render(out / "examples" / f"{tid}.png", np.asarray(task.inputs[index[tid]]),
                         dict(maps), tid)
