@@ -66,7 +66,7 @@ def load(path: str | os.PathLike | None = None, train_if_missing: bool = True,
     if not train_if_missing:
         raise FileNotFoundError(f"{path}: no trained digits model")
     progress(f"training the digits CNN once (cached at {path}) ...")
-    model, acc = train()
+    model, acc = train(verbose=2)
     progress(f"digits CNN test accuracy: {acc:.3f}")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
