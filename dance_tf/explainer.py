@@ -120,6 +120,9 @@ class Explainer:
             raise TypeError(f"model: expected a Keras model, got {type(model).__name__}")
         self.model = model
         self.method_name, self._method = resolve_method(method)
+        # user callables that are not graph-safe (numpy inside) run through tf.py_function
+        self._builtin_method = isinstance(method, str)
+        self._eager_method = False
         self.method_options = dict(method_options)
         self.layer = layer
         self.value_range = value_range
@@ -278,6 +281,7 @@ class Explainer:
         n_chunks = -(-n_items // chunk)
         method = self._method
         opts = self.method_options
+        eager_method = self._eager_method
         settings = self.settings
         perturbation = self.perturbation
         aggregation = self.aggregation
@@ -312,7 +316,10 @@ class Explainer:
                     cert = tf.zeros([chunk], tf.bool)
                     steps = tf.zeros([chunk], tf.int32)
                 targets = tf.fill([chunk], target)
-                maps = tf.cast(method(logits, inputs, targets, **opts), tf.float32)
+                if eager_method:
+                    maps = _eager_call(method, logits, inputs, targets, opts)
+                else:
+                    maps = tf.cast(method(logits, inputs, targets, **opts), tf.float32)
                 stats = aggregate.update_stats(stats, maps, valid)
                 return (c + 1, stats, a0.write(c, inputs), a1.write(c, dev),
                         a2.write(c, cert), a3.write(c, steps))
@@ -348,9 +355,20 @@ class Explainer:
         constant = (ablations.default_constant(xt) if self.constant is None
                     else tf.constant(np.asarray(self.constant, np.float32)))
         constant = tf.broadcast_to(constant, x.shape)
-        sal, inputs, dev, cert, steps = plan.run(
-            xt, tf.constant(c, tf.int32), tf.constant(lo_b), tf.constant(hi_b),
-            tf.constant(eps, tf.float32), constant, tf.constant(self.seed, tf.int32))
+        args = (xt, tf.constant(c, tf.int32), tf.constant(lo_b), tf.constant(hi_b),
+                tf.constant(eps, tf.float32), constant, tf.constant(self.seed, tf.int32))
+        try:
+            sal, inputs, dev, cert, steps = plan.run(*args)
+        except Exception as err:  # noqa: BLE001 - only user callables get a second chance
+            if self._builtin_method or self._eager_method:
+                raise
+            warnings.warn(f"method {self.method_name!r} does not run inside a tf.function "
+                          f"({type(err).__name__}: {err}); calling it eagerly on each chunk "
+                          "of decoys", stacklevel=2)
+            self._eager_method = True
+            self._plans.clear()
+            plan = self.plan(x.shape, lo, hi)
+            sal, inputs, dev, cert, steps = plan.run(*args)
         sal = sal.numpy()
         if not return_details:
             return sal
@@ -391,6 +409,17 @@ class Explainer:
             raise ValueError(f"target: expected a class index in [0, {scores.shape[-1]}), "
                              f"got {target}")
         return int(target)
+
+
+def _eager_call(method, model, inputs, targets, opts) -> tf.Tensor:
+    """Run a non-graph-safe base method eagerly (numpy in, maps out) from inside the graph."""
+
+    def call(xs, ts):
+        return np.asarray(method(model, xs, ts, **opts), np.float32)
+
+    maps = tf.numpy_function(call, [inputs, targets], tf.float32, stateful=False)
+    maps.set_shape(inputs.shape)
+    return maps
 
 
 def _activation_elems(model) -> int:

@@ -34,3 +34,18 @@ def test_explainer_range_equals_range_of_decoy_maps():
         rm = dance_tf.explain(model, x, method=identity_map, value_range=(0, 1),
                               patches_per_mask=20, aggregation="mean", return_details=True)
         np.testing.assert_allclose(rm.saliency, rm.decoys.mean(0), atol=1e-6)
+
+
+def numpy_method(model, inputs, targets):
+    """A user base method written with numpy (not graph-safe): |x − 0.5| per feature."""
+    return np.abs(np.asarray(inputs) - 0.5) * float(np.asarray(targets).max() + 1)
+
+
+def test_numpy_user_method_runs_eagerly_with_a_warning():
+    model = small_cnn()
+    x = np.random.default_rng(11).random((12, 12, 1)).astype(np.float32)
+    with __import__("pytest").warns(UserWarning, match="eagerly"):
+        r = dance_tf.explain(model, x, method=numpy_method, value_range=(0, 1), target=1,
+                             patches_per_mask=20, return_details=True)
+    maps = np.abs(r.decoys - 0.5) * 2
+    np.testing.assert_allclose(r.saliency, maps.max(0) - maps.min(0), atol=1e-6)
