@@ -129,15 +129,43 @@ def method_options(method: str, args) -> dict:
     return {}
 
 
+def write_row(results, task, args, i, m, v, c, res, seconds, logits, maps_dir) -> None:
+    """Score one map (fidelity at each K) and append its row; save maps of examples."""
+    from dance_tf.metrics import fidelity
+    from dance_tf.reduce import feature_scores
+
+    extra = {}
+    sal = res
+    if not isinstance(res, np.ndarray):
+        sal = res.saliency
+        extra = {"n_items": int(len(res.decoys)), "certified": float(np.mean(res.certified)),
+                 "max_deviation": float(np.max(res.max_deviation)), "epsilon": res.epsilon,
+                 "steps_mean": float(np.mean(res.steps)), "steps_max": int(np.max(res.steps)),
+                 "layer": res.layer}
+    x = np.asarray(task.inputs[i], np.float32)
+    feat = feature_scores(sal, task.feature_ndim, "abs_mean")
+    sf = {str(k): float(fidelity(logits, x[None], feat[None], [c], k=k, fill=task.fill)[0])
+          for k in args.k}
+    if i < args.examples:
+        maps_dir.mkdir(parents=True, exist_ok=True)
+        np.save(maps_dir / f"{task.ids[i]}__{m}__{v}.npy", sal)
+    label = None if task.labels is None else int(task.labels[i])
+    results.write({"task": task.name, "id": task.ids[i], "index": i, "method": m, "variant": v,
+                   "target": c, "label": label, "sf": sf, "seconds": seconds, **extra})
+
+
 def evaluate(task, args, log=print) -> Path:
     """Run the evaluation of ``task`` into ``args.out``; returns the results file path."""
     import tensorflow as tf
 
     from dance_tf import Explainer
+    from dance_tf.distribute import explain_replicated, make_strategy, worker_shard
     from dance_tf.layers import logits_model
-    from dance_tf.metrics import fidelity
-    from dance_tf.reduce import feature_scores
     from dance_tf.saliency.registry import resolve_method
+
+    if args.strategy == "multi-worker":
+        args.shard_index, args.num_shards = worker_shard()
+    strategy = make_strategy("mirrored" if args.strategy != "none" else "none")
 
     out = Path(args.out)
     shard = f".shard-{args.shard_index}-of-{args.num_shards}" if args.num_shards > 1 else ""
@@ -157,44 +185,35 @@ def evaluate(task, args, log=print) -> Path:
     pending = defaultdict(list)
     for i, m, v in todo:
         pending[i].append((m, v))
-    for i in sorted(pending):
-        x = np.asarray(task.inputs[i], np.float32)
-        scores = logits(x[None], training=False).numpy()[0]
-        c = int(np.argmax(scores))
-        for m, v in pending[i]:
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    order = sorted(pending)
+    for g in range(0, len(order), replicas):
+        group = order[g:g + replicas]
+        xs = {i: np.asarray(task.inputs[i], np.float32) for i in group}
+        cs = {i: int(np.argmax(logits(xs[i][None], training=False).numpy()[0])) for i in group}
+        combos = list(dict.fromkeys(mv for i in group for mv in pending[i]))
+        for m, v in combos:
+            members = [i for i in group if (m, v) in pending[i]]
             opts = method_options(m, args)
             t0 = time.perf_counter()
-            extra = {}
             if v == "none":
                 _, fn = resolve_method(m)
-                sal = np.asarray(fn(logits, x[None], np.array([c]), **opts))[0]
+                outs = [np.asarray(fn(logits, xs[i][None], np.array([cs[i]]), **opts))[0]
+                        for i in members]
             else:
-                key = (m, v, x.shape)
+                key = (m, v, xs[members[0]].shape)
                 if key not in explainers:
                     explainers[key] = Explainer(
                         task.model, method=m, value_range=task.value_range, seed=args.seed,
                         constant=task.constant, **EXPLAINER_VARIANTS[v],
                         **task.explainer_options, **opts)
-                res = explainers[key].explain(x, target=c, return_details=True)
-                sal = res.saliency
-                extra = {"n_items": int(len(res.decoys)),
-                         "certified": float(np.mean(res.certified)),
-                         "max_deviation": float(np.max(res.max_deviation)),
-                         "epsilon": res.epsilon,
-                         "steps_mean": float(np.mean(res.steps)),
-                         "steps_max": int(np.max(res.steps)), "layer": res.layer}
-            seconds = time.perf_counter() - t0
-            feat = feature_scores(sal, task.feature_ndim, "abs_mean")
-            sf = {str(k): float(fidelity(logits, x[None], feat[None], [c], k=k,
-                                         fill=task.fill)[0]) for k in args.k}
-            if i < args.examples:
-                maps_dir.mkdir(parents=True, exist_ok=True)
-                np.save(maps_dir / f"{task.ids[i]}__{m}__{v}.npy", sal)
-            label = None if task.labels is None else int(task.labels[i])
-            results.write({"task": task.name, "id": task.ids[i], "index": i, "method": m,
-                           "variant": v, "target": c, "label": label, "sf": sf,
-                           "seconds": seconds, **extra})
-            progress.step(note=f"{task.ids[i]} {m} {v}")
+                outs = explain_replicated(explainers[key], strategy,
+                                          [xs[i] for i in members],
+                                          [cs[i] for i in members], return_details=True)
+            seconds = (time.perf_counter() - t0) / len(members)
+            for i, res in zip(members, outs):
+                write_row(results, task, args, i, m, v, cs[i], res, seconds, logits, maps_dir)
+                progress.step(note=f"{task.ids[i]} {m} {v}")
     results.close()
     tf.keras.backend.clear_session()
     return results.path
@@ -330,6 +349,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--examples", type=int, default=4, help="inputs drawn as panels [4]")
     p.add_argument("--num-shards", type=int, default=1, help="split the inputs [1]")
     p.add_argument("--shard-index", type=int, default=0, help="this shard, 0-based [0]")
+    p.add_argument("--strategy", default="none", choices=["none", "mirrored", "multi-worker"],
+                   help="none; mirrored: one input per local GPU replica; multi-worker: "
+                        "this TF_CONFIG task's shard of the inputs (and its local GPUs)")
     p.add_argument("--report-only", action="store_true", help="rebuild the report only")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -353,6 +375,11 @@ def parse(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse(argv)
+    cpus = int(os.environ.get("DANCE_TF_LOGICAL_CPUS", "0") or 0)
+    if cpus > 1:
+        from dance_tf.distribute import split_cpu
+
+        split_cpu(cpus)
     from dance_tf.tasks import build_task
 
     def log(msg):

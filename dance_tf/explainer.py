@@ -333,11 +333,10 @@ class Explainer:
         return tf.function(run)
 
     # ------------------------------------------------------------------ public
-    def explain(self, x, target: int | None = None, return_details: bool = False):
-        """Explain one unbatched input x (shape S) for class ``target`` (None: predicted).
+    def prepare(self, x, target: int | None = None) -> tuple[_Plan, tuple, np.ndarray, int]:
+        """Validate one input and compute what the compiled pipeline needs (numpy edge).
 
-        Returns the decoy-enhanced saliency map (*S) as numpy, or an ``Explanation`` with
-        diagnostics when ``return_details`` is true (§3.3–3.4).
+        Returns (plan, args for ``plan.run``, the checked x, the target class).
         """
         x = self._check_x(x)
         lo, hi = self._range(x)
@@ -357,8 +356,40 @@ class Explainer:
         constant = tf.broadcast_to(constant, x.shape)
         args = (xt, tf.constant(c, tf.int32), tf.constant(lo_b), tf.constant(hi_b),
                 tf.constant(eps, tf.float32), constant, tf.constant(self.seed, tf.int32))
+        return plan, args, x, c
+
+    def result(self, plan: _Plan, args: tuple, outputs, return_details: bool):
+        """Turn the outputs of ``plan.run`` into a map or an ``Explanation``."""
+        sal, inputs, dev, cert, steps = outputs
+        sal = sal.numpy()
+        if not return_details:
+            return sal
+        shape = tuple(sal.shape)
+        return Explanation(
+            saliency=sal,
+            feature_saliency=feature_scores(sal, feature_axes(shape), "abs_mean"),
+            masks=plan.masks,
+            decoys=inputs.numpy(),
+            max_deviation=dev.numpy(),
+            certified=cert.numpy(),
+            steps=steps.numpy(),
+            epsilon=float(args[4].numpy()),
+            target=int(args[1].numpy()),
+            layer=plan.layer,
+            method=self.method_name,
+            perturbation=self.perturbation,
+            aggregation=self.aggregation,
+        )
+
+    def explain(self, x, target: int | None = None, return_details: bool = False):
+        """Explain one unbatched input x (shape S) for class ``target`` (None: predicted).
+
+        Returns the decoy-enhanced saliency map (*S) as numpy, or an ``Explanation`` with
+        diagnostics when ``return_details`` is true (§3.3–3.4).
+        """
+        plan, args, x, _ = self.prepare(x, target)
         try:
-            sal, inputs, dev, cert, steps = plan.run(*args)
+            outputs = plan.run(*args)
         except Exception as err:  # noqa: BLE001 - only user callables get a second chance
             if self._builtin_method or self._eager_method:
                 raise
@@ -367,27 +398,9 @@ class Explainer:
                           "of decoys", stacklevel=2)
             self._eager_method = True
             self._plans.clear()
-            plan = self.plan(x.shape, lo, hi)
-            sal, inputs, dev, cert, steps = plan.run(*args)
-        sal = sal.numpy()
-        if not return_details:
-            return sal
-        k = feature_axes(x.shape)
-        return Explanation(
-            saliency=sal,
-            feature_saliency=feature_scores(sal, k, "abs_mean"),
-            masks=plan.masks,
-            decoys=inputs.numpy(),
-            max_deviation=dev.numpy(),
-            certified=cert.numpy(),
-            steps=steps.numpy(),
-            epsilon=float(eps),
-            target=c,
-            layer=plan.layer,
-            method=self.method_name,
-            perturbation=self.perturbation,
-            aggregation=self.aggregation,
-        )
+            plan, args, x, _ = self.prepare(x, target)
+            outputs = plan.run(*args)
+        return self.result(plan, args, outputs, return_details)
 
     __call__ = explain
 

@@ -76,3 +76,34 @@ def test_shards_merge_into_one_report(model_path, tmp_path):
     got, n = rows(out)
     assert n == 9 and len({k[0] for k in got}) == 3
     assert "3 inputs" in last.stdout
+
+
+def test_mirrored_strategy_gives_the_same_rows(model_path, tmp_path):
+    plain = tmp_path / "plain"
+    run(model_path, plain, "--variants", "decoys")
+    mirrored = tmp_path / "mirrored"
+    env = {**os.environ, "DANCE_TF_LOGICAL_CPUS": "2", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cmd = [sys.executable, str(SCRIPT), "--model", str(model_path), "--count", "3",
+           "--methods", "gradient", "--variants", "decoys", "--quiet", "--examples", "0",
+           "--out", str(mirrored), "--strategy", "mirrored"]
+    subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    a, _ = rows(plain)
+    b, n = rows(mirrored)
+    assert n == 3
+    for key in a:
+        assert b[key] == pytest.approx(a[key], rel=1e-4)
+
+
+def test_worker_shard_from_tf_config():
+    from dance_tf.distribute import worker_shard
+
+    cluster = {"chief": ["h0:1"], "worker": ["h1:1", "h2:1"], "ps": ["h3:1"]}
+    cfg = {"cluster": cluster, "task": {"type": "worker", "index": 1}}
+    assert worker_shard(json.dumps(cfg)) == (2, 3)
+    cfg["task"] = {"type": "chief", "index": 0}
+    assert worker_shard(json.dumps(cfg)) == (0, 3)
+    cfg["task"] = {"type": "ps", "index": 0}
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        worker_shard(json.dumps(cfg))
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        worker_shard("{not json")
