@@ -25,3 +25,7 @@ def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'dance_tf.models' has no attribute {name!r}")
+
+# The Caffe AlexNet builder shares its module's name: bind it eagerly so that importing the
+# submodule (which sets the package attribute to the module) cannot hide the function.
+from dance_tf.models.caffe_alexnet import caffe_alexnet, load_caffe_alexnet  # noqa: E402, F401
