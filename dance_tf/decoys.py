@@ -18,6 +18,10 @@ Implementation (S1.2), for a whole batch of decoys at once, as one ``tf.while_lo
   bound stops and keeps the last iterate that met it (C&W's schedule, S1.2);
 * λ starts at λ₀ and doubles (up to ``lambda_max``) after each step that violates the bound
   while the decoy has not met it yet;
+* a step that violates the bound is undone (back to the last iterate that met τ, x itself
+  at first) and that decoy's step size is multiplied by ``backoff`` (0.5): Adam's steps in
+  tanh space have a fixed size whatever the scale of x and F_ℓ, so without this a random
+  start or a first step on 0..255 pixels can overshoot τ₀ = 1 and never recover;
 * a decoy is **certified** when it equals x outside M, lies in [x_min, x_max] and
   ‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε, recomputed after the loop; uncertified decoys are replaced by x
   and reported.
@@ -40,7 +44,8 @@ class DecoySettings:
     epsilon: absolute L∞ bound on the layer-ℓ deviation; None → ``epsilon_rel`` ×
     max|F_ℓ(x)|. learning_rate: Adam step on w (tanh space). init_noise: σ of the random
     start in [0, 1] units. patience: consecutive violating steps before a decoy that has
-    met the bound stops (1 = the paper's literal rule).
+    met the bound stops (1 = the paper's literal rule). backoff: step-size factor after a
+    violating step, which is undone (1 = plain Adam, no undo).
     """
 
     epsilon: float | None = None
@@ -53,6 +58,7 @@ class DecoySettings:
     learning_rate: float = 0.1
     init_noise: float = 0.01
     patience: int = 1
+    backoff: float = 0.5
 
     def __post_init__(self):
         checks = {
@@ -66,6 +72,7 @@ class DecoySettings:
             "learning_rate": self.learning_rate > 0,
             "init_noise": self.init_noise >= 0,
             "patience": int(self.patience) >= 1,
+            "backoff": 0 < self.backoff <= 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -111,6 +118,8 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     noise = per_item_normal(tf.shape(x), seeds) * settings.init_noise
     u0 = tf.clip_by_value(u[None] + noise * m, _EDGE, 1.0 - _EDGE)
     w0 = tf.atanh(2.0 * u0 - 1.0)
+    w_x = tf.broadcast_to(tf.atanh(2.0 * tf.clip_by_value(u, _EDGE, 1.0 - _EDGE) - 1.0)[None],
+                          tf.shape(w0))
 
     def decode(w):
         ut = 0.5 * (tf.tanh(w) + 1.0)
@@ -121,60 +130,76 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
         feat = f_l(xt, training=False)
         return tf.abs(feat - ref)
 
-    lr = tf.constant(settings.learning_rate, tf.float32)
     decay = tf.constant(settings.tau_decay, tf.float32)
     patience = tf.constant(int(settings.patience), tf.int32)
     lam_max = tf.constant(settings.lambda_max, tf.float32)
+    backoff = tf.constant(settings.backoff, tf.float32)
 
-    def body(step, w, m1, m2, tau, lam, active, best, has_best, strikes, steps):
+    def per(v):  # (k,) → broadcastable against (k, *S)
+        return tf.reshape(v, bshape)
+
+    def body(step, st):
+        w = st["w"]
         with tf.GradientTape() as tape:
             tape.watch(w)
             ut, xt = decode(w)
             d = deviation(xt)
             move = _per_decoy(tf.nn.relu((ut - u[None]) * s) * m, tf.reduce_sum)
-            tau_b = tf.reshape(tau, tf.concat([[k], tf.ones([tf.rank(d) - 1], tf.int32)], 0))
+            tau_b = tf.reshape(st["tau"], tf.concat([[k], tf.ones([tf.rank(d) - 1], tf.int32)],
+                                                    0))
             pen = _per_decoy(tf.square(tf.nn.relu(d - tau_b)), tf.reduce_sum)
-            loss = tf.reduce_sum(tf.cast(active, tf.float32) * (-move + lam * pen))
+            loss = tf.reduce_sum(tf.cast(st["active"], tf.float32) * (-move + st["lam"] * pen))
         g = tape.gradient(loss, w)
+        active = st["active"]
         dev = _per_decoy(d, tf.reduce_max)
         ok = pen <= 0.0
         good = active & ok & (dev <= epsilon)
-        best = tf.where(tf.reshape(good, bshape), xt, best)
-        has_best = has_best | good
-        strikes = tf.where(ok, tf.zeros_like(strikes), strikes + 1)
-        tau = tf.where(active & ok, tau * decay, tau)
-        lam = tf.where(active & ~ok & ~has_best, tf.minimum(lam * 2.0, lam_max), lam)
-        steps = steps + tf.cast(active, tf.int32)
+        best = tf.where(per(good), xt, st["best"])
+        has_best = st["has_best"] | good
+        strikes = tf.where(ok, tf.zeros_like(st["strikes"]), st["strikes"] + 1)
+        tau = tf.where(active & ok, st["tau"] * decay, st["tau"])
+        lam = tf.where(active & ~ok & ~has_best, tf.minimum(st["lam"] * 2.0, lam_max), st["lam"])
+        steps = st["steps"] + tf.cast(active, tf.int32)
         active = active & ~(has_best & (strikes >= patience))
+        # a violating step is undone (back to the last iterate that met τ) and the step
+        # size of that decoy shrinks: keeps the schedule scale-free (pixels 0..1 or 0..255)
+        last_w = tf.where(per(ok), w, st["last_w"])
+        has_ok = st["has_ok"] | ok
+        undo = ~ok & has_ok & (backoff < 1.0)
+        w = tf.where(per(undo), st["last_w"], w)
+        lr = tf.where(~ok, st["lr"] * backoff, st["lr"])
         # Adam, frozen for stopped decoys
         t = tf.cast(step + 1, tf.float32)
-        a = tf.reshape(tf.cast(active, tf.float32), bshape)
-        m1 = m1 + a * (1.0 - _ADAM_B1) * (g - m1)
-        m2 = m2 + a * (1.0 - _ADAM_B2) * (tf.square(g) - m2)
+        a = per(tf.cast(active, tf.float32))
+        m1 = st["m1"] + a * (1.0 - _ADAM_B1) * (g - st["m1"])
+        m2 = st["m2"] + a * (1.0 - _ADAM_B2) * (tf.square(g) - st["m2"])
         mhat = m1 / (1.0 - _ADAM_B1 ** t)
         vhat = m2 / (1.0 - _ADAM_B2 ** t)
-        w = w - a * lr * mhat / (tf.sqrt(vhat) + _ADAM_EPS)
-        return step + 1, w, m1, m2, tau, lam, active, best, has_best, strikes, steps
+        w = w - a * per(lr) * mhat / (tf.sqrt(vhat) + _ADAM_EPS)
+        return step + 1, {"w": w, "m1": m1, "m2": m2, "tau": tau, "lam": lam,
+                          "active": active, "best": best, "has_best": has_best,
+                          "strikes": strikes, "steps": steps, "last_w": last_w,
+                          "has_ok": has_ok, "lr": lr}
 
-    def cond(step, *rest):
-        active = rest[5]
-        return (step < settings.max_steps) & tf.reduce_any(active)
+    def cond(step, st):
+        return (step < settings.max_steps) & tf.reduce_any(st["active"])
 
-    init = (
-        tf.constant(0),
-        w0,
-        tf.zeros_like(w0),
-        tf.zeros_like(w0),
-        tf.fill([k], tf.constant(settings.tau0, tf.float32)),
-        tf.fill([k], tf.constant(settings.lambda0, tf.float32)),
-        tf.ones([k], tf.bool),
-        tf.broadcast_to(x[None], tf.shape(masks)),
-        tf.zeros([k], tf.bool),
-        tf.zeros([k], tf.int32),
-        tf.zeros([k], tf.int32),
-    )
-    out = tf.while_loop(cond, body, init)
-    best, has_best, steps = out[7], out[8], out[10]
+    init = {
+        "w": w0, "m1": tf.zeros_like(w0), "m2": tf.zeros_like(w0),
+        "tau": tf.fill([k], tf.constant(settings.tau0, tf.float32)),
+        "lam": tf.fill([k], tf.constant(settings.lambda0, tf.float32)),
+        "active": tf.ones([k], tf.bool),
+        "best": tf.broadcast_to(x[None], tf.shape(masks)),
+        "has_best": tf.zeros([k], tf.bool),
+        "strikes": tf.zeros([k], tf.int32),
+        "steps": tf.zeros([k], tf.int32),
+        # x itself meets every τ > 0: the first fallback of a violating start
+        "last_w": w_x,
+        "has_ok": tf.fill([k], backoff < 1.0),
+        "lr": tf.fill([k], tf.constant(settings.learning_rate, tf.float32)),
+    }
+    _, out = tf.while_loop(cond, body, (tf.constant(0), init))
+    best, has_best, steps = out["best"], out["has_best"], out["steps"]
     return certify(f_l, x, masks, best, has_best, lo, hi, epsilon, ref, steps)
 
 

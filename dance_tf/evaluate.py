@@ -335,6 +335,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default="digits", help="digits (default), sst, ids, imagenet")
     p.add_argument("--input", default=None, help="inputs: file or folder (task-specific)")
     p.add_argument("--model", default=None, help="model file or folder (task-specific)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="explainer setting for the task, e.g. stride=3, max_steps=30 "
+                        "(repeatable)")
     p.add_argument("--count", type=int, default=None, help="number of inputs [task default]")
     p.add_argument("--out", default=None, help="output folder [outputs/<task>]")
     p.add_argument("--methods", default=",".join(METHODS),
@@ -370,7 +373,20 @@ def parse(argv=None) -> argparse.Namespace:
     if args.num_shards < 1 or not 0 <= args.shard_index < args.num_shards:
         raise SystemExit("--shard-index: expected 0 ≤ shard-index < num-shards")
     args.out = args.out or os.path.join("outputs", args.task)
+    args.options = dict(_parse_option(o) for o in args.option)
     return args
+
+
+def _parse_option(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise SystemExit(f"--option: expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    for cast in (int, float):
+        try:
+            return key.strip(), cast(value)
+        except ValueError:
+            pass
+    return key.strip(), {"true": True, "false": False, "none": None}.get(value.lower(), value)
 
 
 def main(argv=None) -> int:
@@ -386,8 +402,10 @@ def main(argv=None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     options = {"input": args.input, "model": args.model, "count": args.count,
-               "seed": args.seed, "log": log}
+               "seed": args.seed, "log": log, "options": args.options}
     task = build_task(args.task, options)
+    task.explainer_options.update({k: v for k, v in args.options.items()
+                                   if k != "preprocessing"})
     out = Path(args.out)
     if not args.report_only:
         evaluate(task, args, log=log)

@@ -84,7 +84,8 @@ class Explainer:
       patch_size, stride, patches_per_mask: P, stride, m [images 3, 1, 100; text and
         tabular 1, 1, 1]. packing: ``paper`` [raster groups of m] or ``receptive_field``.
       epsilon / epsilon_rel: L∞ bound at layer ℓ [5% of max|F_ℓ(x)|]; lambda0 [1e4];
-        tau0 [1]; max_steps [100]; learning_rate [0.1]; init_noise [0.01]; patience [1].
+        tau0 [1]; max_steps [100]; learning_rate [0.1]; init_noise [0.01]; patience [1];
+        backoff [0.5] (undo a violating step and halve that decoy's step size).
       deviation_bound: per-feature bound b, |x̃ − x| ≤ b (Proposition 1) [none].
       constant: value of the constant ablation [mean pixel / mean of x per channel].
       noise_level: σ of the noise ablation relative to x_max − x_min [0.1].
@@ -99,6 +100,7 @@ class Explainer:
                  epsilon: float | None = None, epsilon_rel: float = 0.05,
                  lambda0: float = 1e4, tau0: float = 1.0, max_steps: int = 100,
                  learning_rate: float = 0.1, init_noise: float = 0.01, patience: int = 1,
+                 backoff: float = 0.5,
                  deviation_bound=None, constant=None, noise_level: float = 0.1,
                  decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
                  seed: int = 0, **method_options):
@@ -135,7 +137,7 @@ class Explainer:
         self.settings = DecoySettings(
             epsilon=epsilon, epsilon_rel=epsilon_rel, lambda0=lambda0, tau0=tau0,
             max_steps=int(max_steps), learning_rate=learning_rate, init_noise=init_noise,
-            patience=int(patience))
+            patience=int(patience), backoff=float(backoff))
         self.deviation_bound = deviation_bound
         self.constant = constant
         self.noise_level = float(noise_level)

@@ -10,10 +10,17 @@ METHODS: dict[str, str] = {
     "gradient": "dance_tf.saliency.gradient:gradient",
     "integrated_gradients": "dance_tf.saliency.integrated_gradients:integrated_gradients",
     "smoothgrad": "dance_tf.saliency.smoothgrad:smoothgrad",
+    "expected_gradients": "dance_tf.saliency.expected_gradients:expected_gradients",
+    "vargrad": "dance_tf.saliency.vargrad:vargrad",
+    "smoothgrad_range": "dance_tf.saliency.smoothgrad_range:smoothgrad_range",
+    "ig_uniform": "dance_tf.saliency.ig_uniform:ig_uniform",
+    "gradcam": "dance_tf.saliency.gradcam:gradcam",
 }
 
 ALIASES = {"grad": "gradient", "ig": "integrated_gradients", "intgrad": "integrated_gradients",
-           "sg": "smoothgrad"}
+           "sg": "smoothgrad", "expgrad": "expected_gradients", "eg": "expected_gradients",
+           "sgrange": "smoothgrad_range", "sgradrange": "smoothgrad_range",
+           "intuniform": "ig_uniform", "grad_cam": "gradcam", "grad-cam": "gradcam"}
 
 
 def resolve_method(method: str | Callable) -> tuple[str, Callable]:
