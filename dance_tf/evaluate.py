@@ -154,6 +154,39 @@ def write_row(results, task, args, i, m, v, c, res, seconds, logits, maps_dir) -
                    "target": c, "label": label, "sf": sf, "seconds": seconds, **extra})
 
 
+def attack_row(task, args, i, m, v, x, c, logits, opts, explainer) -> dict:
+    """Attack one input against method m's map (§4.4) and score the maps of x and x̂
+    without and with decoys: SS (Eq. 7, maps binarised to the first K), top-k
+    intersection, Spearman rank correlation, centre-of-mass shift in pixels."""
+    from dance_tf import attacks
+    from dance_tf.saliency.registry import resolve_method
+
+    kind = v.split(":", 1)[1]
+    attack = getattr(attacks, f"{kind}_attack")
+    t0 = time.perf_counter()
+    x_adv = attack(logits, x[None], np.array([c]), value_range=task.value_range, method=m,
+                   method_options=opts or None, iterations=args.attack_iterations)
+    attack_seconds = time.perf_counter() - t0
+    _, fn = resolve_method(m)
+
+    def without(batch):
+        return np.asarray(fn(logits, batch, np.array([c] * len(batch)), **opts))
+
+    def with_decoys(batch):
+        return np.stack([explainer.explain(b, target=c) for b in batch])
+
+    rep = attacks.robustness_report(x[None], x_adv, {"none": without, "decoys": with_decoys},
+                                    k=args.k[0])
+    label_adv = int(np.argmax(logits(x_adv, training=False).numpy()[0]))
+    row = {"task": task.name, "id": task.ids[i], "index": i, "method": m, "variant": v,
+           "target": c, "label_after_attack": label_adv, "sf": {},
+           "linf": float(np.max(np.abs(x_adv[0] - x))), "seconds": attack_seconds}
+    for name, vals in rep.items():
+        for metric, arr in vals.items():
+            row[f"{metric}_{name}"] = float(np.asarray(arr)[0])
+    return row
+
+
 def evaluate(task, args, log=print) -> Path:
     """Run the evaluation of ``task`` into ``args.out``; returns the results file path."""
     import tensorflow as tf
@@ -172,7 +205,10 @@ def evaluate(task, args, log=print) -> Path:
     results = ResultsFile(out / f"results{shard}.jsonl")
     maps_dir = out / "maps"
     indices = [i for i in range(len(task.inputs)) if i % args.num_shards == args.shard_index]
-    variants = list(args.variants)
+    variants = list(args.variants) + [f"attack:{a}" for a in args.attacks]
+    if args.attacks and task.feature_ndim != 2:
+        raise ValueError(f"--attacks: the explanation attacks need image inputs; task "
+                         f"{task.name!r} has other inputs")
     todo = [(i, m, v) for i in indices for m in args.methods for v in variants
             if (task.ids[i], m, v) not in results.done]
     log(f"{task.name}: {len(indices)} inputs × {len(args.methods)} methods × "
@@ -195,19 +231,30 @@ def evaluate(task, args, log=print) -> Path:
         for m, v in combos:
             members = [i for i in group if (m, v) in pending[i]]
             opts = method_options(m, args)
+
+            def explainer_for(variant, shape, m=m, opts=opts):
+                key = (m, variant, shape)
+                if key not in explainers:
+                    explainers[key] = Explainer(
+                        task.model, method=m, value_range=task.value_range, seed=args.seed,
+                        constant=task.constant, **EXPLAINER_VARIANTS[variant],
+                        **task.explainer_options, **opts)
+                return explainers[key]
+
+            if v.startswith("attack:"):
+                for i in members:
+                    row = attack_row(task, args, i, m, v, xs[i], cs[i], logits, opts,
+                                     explainer_for("decoys", xs[i].shape))
+                    results.write(row)
+                    progress.step(note=f"{task.ids[i]} {m} {v}")
+                continue
             t0 = time.perf_counter()
             if v == "none":
                 _, fn = resolve_method(m)
                 outs = [np.asarray(fn(logits, xs[i][None], np.array([cs[i]]), **opts))[0]
                         for i in members]
             else:
-                key = (m, v, xs[members[0]].shape)
-                if key not in explainers:
-                    explainers[key] = Explainer(
-                        task.model, method=m, value_range=task.value_range, seed=args.seed,
-                        constant=task.constant, **EXPLAINER_VARIANTS[v],
-                        **task.explainer_options, **opts)
-                outs = explain_replicated(explainers[key], strategy,
+                outs = explain_replicated(explainer_for(v, xs[members[0]].shape), strategy,
                                           [xs[i] for i in members],
                                           [cs[i] for i in members], return_details=True)
             seconds = (time.perf_counter() - t0) / len(members)
@@ -277,6 +324,7 @@ def report(out: Path, task=None, log=print) -> str:
             lines.append(f"| {SHORT.get(m, m)} | " + " | ".join(cells) + " |")
         lines.append("")
         _boxplot(out, table, k)
+    lines += attack_tables(out, rows)
     timing = defaultdict(list)
     for r in rows:
         timing[(r["method"], r["variant"])].append(r["seconds"])
@@ -294,6 +342,51 @@ def report(out: Path, task=None, log=print) -> str:
     text = "\n".join(lines) + "\n"
     (out / "report.md").write_text(text, encoding="utf-8")
     return text
+
+
+def attack_tables(out: Path, rows: list[dict]) -> list[str]:
+    """Tables S6/S10/S11-style: SS without and with decoys under each attack (§4.4)."""
+    from dance_tf.metrics import paired_stats
+    from dance_tf.plots.images import save_boxplot
+
+    attacked = [r for r in rows if r["variant"].startswith("attack:")]
+    if not attacked:
+        return []
+    lines = ["## Robustness to explanation attacks (§4.4; lower SS is better)", "",
+             "| attack | method | SS without decoys | SS with decoys | decoys − without "
+             "(p) | top-k ∩ w/o / with | Spearman w/o / with | centre shift px w/o / with "
+             "| label kept |", "|---" * 9 + "|"]
+    scores: dict = defaultdict(dict)
+    for attack in sorted({r["variant"] for r in attacked}):
+        for m in sorted({r["method"] for r in attacked}, key=_method_order):
+            sel = [r for r in attacked if r["variant"] == attack and r["method"] == m
+                   and np.isfinite(r.get("ss_none", np.nan))
+                   and np.isfinite(r.get("ss_decoys", np.nan))]
+            if not sel:
+                continue
+            a = np.array([r["ss_none"] for r in sel])
+            b = np.array([r["ss_decoys"] for r in sel])
+            st = paired_stats(b, a) if len(sel) > 1 else None
+            diff = f"{st.mean:+.3f} ± {st.se:.3f} (p={st.p:.3g})" if st else "–"
+
+            def pair(key, sel=sel):
+                return (f"{np.nanmean([r[key + '_none'] for r in sel]):.2f} / "
+                        f"{np.nanmean([r[key + '_decoys'] for r in sel]):.2f}")
+
+            kept = np.mean([r["label_after_attack"] == r["target"] for r in sel])
+            lines.append(f"| {attack[7:]} | {SHORT.get(m, m)} | {_mse(a)} | {_mse(b)} | {diff} "
+                         f"| {pair('topk_intersection')} | {pair('rank_correlation')} | "
+                         f"{pair('center_shift')} | {kept:.0%} |")
+            scores[f"{attack[7:]}: {SHORT.get(m, m)}"] = {"without decoys": a,
+                                                          "with decoys": b}
+    save_boxplot(out / "sensitivity.png", scores, ylabel="sensitivity SS (lower is better)",
+                 title="Sensitivity under attacks")
+    return lines + [""]
+
+
+def _mse(vals: np.ndarray) -> str:
+    se = vals.std(ddof=1) / np.sqrt(vals.size) if vals.size > 1 else 0.0
+    return f"{vals.mean():.3f} ± {se:.3f}"
 
 
 def _boxplot(out: Path, table: dict, k: str) -> None:
@@ -345,6 +438,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", default=",".join(VARIANTS),
                    help=f"comma-separated variants [{','.join(VARIANTS)}]")
     p.add_argument("--k", default="0.2", help="top-K fractions, comma-separated [0.2]")
+    p.add_argument("--attacks", default="",
+                   help="explanation attacks to run, comma-separated: topk,targeted,"
+                        "mass_center (§4.4; images only) [none]")
+    p.add_argument("--attack-iterations", type=int, default=300,
+                   help="sign steps per attack [300, the authors' code]")
     p.add_argument("--ig-steps", type=int, default=50, help="IG steps [50]")
     p.add_argument("--sg-samples", type=int, default=50, help="SmoothGrad samples [50]")
     p.add_argument("--sg-noise", type=float, default=0.15, help="SmoothGrad noise [0.15]")
@@ -367,6 +465,10 @@ def parse(argv=None) -> argparse.Namespace:
     bad = [v for v in args.variants if v not in VARIANTS]
     if bad:
         raise SystemExit(f"--variants: unknown {bad}; expected some of {list(VARIANTS)}")
+    args.attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
+    bad = [a for a in args.attacks if a not in ("topk", "targeted", "mass_center")]
+    if bad:
+        raise SystemExit(f"--attacks: unknown {bad}; expected topk, targeted, mass_center")
     args.k = [float(k) for k in args.k.split(",")]
     if not all(0 < k <= 1 for k in args.k):
         raise SystemExit(f"--k: expected fractions in (0, 1], got {args.k}")

@@ -107,3 +107,18 @@ def test_worker_shard_from_tf_config():
         worker_shard(json.dumps(cfg))
     with pytest.raises(ValueError, match="TF_CONFIG"):
         worker_shard("{not json")
+
+
+def test_attack_rows_and_report(model_path, tmp_path):
+    out = tmp_path / "attacks"
+    done = run(model_path, out, "--variants", "none", "--attacks", "topk,mass_center",
+               "--attack-iterations", "5")
+    assert "Robustness to explanation attacks" in done.stdout
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    attacked = [r for r in rows if r["variant"].startswith("attack:")]
+    assert len(attacked) == 6
+    for r in attacked:
+        assert r["label_after_attack"] == r["target"]
+        assert r["linf"] <= 8 / 255 + 1e-6  # the default budget on a [0, 1] range
+        assert {"ss_none", "ss_decoys", "center_shift_decoys"} <= set(r)
+    assert (out / "sensitivity.png").exists()

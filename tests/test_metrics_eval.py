@@ -98,3 +98,26 @@ def test_iou_and_accuracy():
     gts = [np.array([[2, 1, 4, 2]]), np.array([[0, 0, 0, 0], [2, 1, 5, 3]])]
     np.testing.assert_allclose(localization_iou(maps, gts), [1.0, 6 / 12])
     assert localization_accuracy(maps, gts) == 0.5
+
+
+def test_paired_stats_constant_and_nonfinite_pairs():
+    m, se, p = paired_stats([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])  # unpacks as a triple
+    assert (m, se, p) == (-1.0, 0.0, 0.0)
+    st = paired_stats([1.0, np.nan, 3.0, 5.0], [0.0, 1.0, np.inf, 2.0])
+    assert st.n == 2 and st.dropped == 2 and st.mean == pytest.approx(2.0)
+    assert np.isnan(paired_stats([1.0, 1.0], [1.0, 1.0]).p)
+
+
+def test_fidelity_of_a_softmax_model_uses_its_logits():
+    import keras
+
+    from dance_tf.metrics import fidelity
+
+    keras.utils.set_random_seed(0)
+    base = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    probs = keras.Sequential([base, keras.layers.Softmax()])
+    x = np.random.default_rng(0).random((5, 4)).astype(np.float32)
+    sal = np.random.default_rng(1).random((5, 4))
+    t = np.array([0, 1, 2, 0, 1])
+    np.testing.assert_allclose(fidelity(probs, x, sal, t), fidelity(base, x, sal, t),
+                               rtol=1e-5)

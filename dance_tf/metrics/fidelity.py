@@ -26,8 +26,11 @@ def fidelity(model, x, saliency, targets, k: float = 0.2, fill=0.0,
     dropped features (0 = "zeroed", as in the paper; for mean-subtracted images 0 is the
     mean pixel). Returns (N,) float64 nats.
     """
+    from dance_tf.layers import logits_model
+
     x = np.asarray(x, dtype=np.float32)
     targets = np.asarray(targets, dtype=np.int64)
+    model, _ = logits_model(model, x.shape[1:])  # a final softmax is not applied twice
     binary = topk_binarize(saliency, k)
     keep = keep_mask(binary, x.shape)
     masked = keep * x + (1.0 - keep) * np.asarray(fill, dtype=np.float32)
