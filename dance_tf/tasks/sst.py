@@ -1,0 +1,82 @@
+"""SST evaluation task: sentences of an ``stsa.*`` file on the trained sentence CNN (§4.3.2).
+
+Each input is one embedded sentence (T, D) at its real length (no padding, so DANCE and
+the fidelity metric only see real words): one word = one patch (P = 1, m = 1), ℓ = the
+max-pooling layer (index 2, Table S1), x_min / x_max = the per-dimension range of the
+embedding table, the constant ablation = the mean embedding of the dictionary (§4.3.2),
+and fidelity keeps the top-K words and zeroes the others' embeddings.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from dance_tf.data import sst as sst_data
+from dance_tf.models import sst as sst_model
+from dance_tf.tasks.base import Task
+
+DEFAULT_MODEL = os.path.join("models", "sst_cnn")
+DEFAULT_COUNT = 50
+
+
+def sample_indices(total: int, count: int, seed: int) -> np.ndarray:
+    """``count`` distinct line indices out of ``total``, seeded, in file order."""
+    count = min(count, total)
+    return np.sort(np.random.default_rng(seed).choice(total, size=count, replace=False))
+
+
+def build_task(options: dict) -> Task:
+    """options: ``model`` (directory from scripts/train_sst.py, default models/sst_cnn),
+    ``input`` (an stsa.* file; default: the dev file the model was trained with),
+    ``count`` (sentences sampled at random with ``seed``, default 50; all if larger)."""
+    log = options.get("log") or print
+    bundle = sst_model.load(options.get("model") or DEFAULT_MODEL)
+    path = options.get("input") or bundle.config.get("dev")
+    if not path:
+        raise ValueError("input: give an stsa.* file (the model's config names no dev file)")
+    count = int(options.get("count") or DEFAULT_COUNT)
+    if count < 1:
+        raise ValueError(f"count: expected ≥ 1, got {count}")
+    sentences, labels = sst_data.load(path)
+    inputs, ids, kept_labels, tokens = [], [], [], {}
+    name = os.path.basename(str(path))
+    for i in sample_indices(len(sentences), count, int(options.get("seed") or 0)):
+        try:
+            x = bundle.embed_one(sentences[i])
+        except ValueError as err:
+            log(f"sst: skipping line {i + 1} of {name}: {err}")
+            continue
+        tid = f"sst-{name}-{i + 1:05d}"
+        inputs.append(x)
+        ids.append(tid)
+        kept_labels.append(int(labels[i]))
+        tokens[tid] = list(sentences[i])
+
+    def render(path, x, maps, title):
+        from dance_tf.plots.text import save_word_saliency
+
+        rows = {f"{method}, {variant}": m for method, per in maps.items()
+                for variant, m in per.items()}
+        words = tokens.get(title) or [f"w{j}" for j in range(len(x))]
+        save_word_saliency(path, words, rows, title=f"{title}: {' '.join(words)}"[:120])
+
+    return Task(
+        name="sst",
+        model=bundle.model,
+        inputs=inputs,
+        ids=ids,
+        labels=kept_labels,
+        value_range=bundle.value_range,
+        explainer_options={"layer": "pool", "patch_size": 1, "stride": 1,
+                           "patches_per_mask": 1},
+        fill=0.0,
+        constant=bundle.table.mean_vector,
+        feature_ndim=1,
+        render=render,
+        description=(f"SST ({name}, {len(inputs)} sentences), sentence CNN on "
+                     f"{bundle.table.dim}-d GloVe (dev accuracy "
+                     f"{bundle.config.get('dev_accuracy', float('nan')):.3f}); ℓ = pool "
+                     "(index 2), one word = one patch (P = 1, m = 1); dropped words zeroed"),
+    )
