@@ -11,7 +11,8 @@ Implementation (S1.2), for a whole batch of decoys at once, as one ``tf.while_lo
   a per-feature deviation bound |x̃ᵢ − xᵢ| ≤ bᵢ (Proposition 1) narrows [x_min, x_max]
   to [max(x_min, x − b), min(x_max, x + b)], so the bound holds by construction;
 * projection: x̃ = ũ-image inside M and exactly x outside M, at every step;
-* loss per decoy: −‖((ũ − u)·s)⁺ ∘ M‖₁ + λ·‖(|F_ℓ(x̃) − F_ℓ(x)| − τ)⁺‖₂², minimised by Adam;
+* loss per decoy: −‖((ũ − u)·s)⁺ ∘ M‖₁ + λ·‖(|F_ℓ(x̃) − F_ℓ(x)| − min(τ, ε))⁺‖₂², minimised
+  by Adam (capping τ at ε makes every iterate that meets the threshold certifiable);
 * start: ũ = u + N(0, σ²) inside M (seeded), so saturated inputs still get gradients;
 * τ starts at τ₀ and is multiplied by 0.95 after every step whose penalty is zero; after
   ``patience`` consecutive steps with a non-zero penalty a decoy that has already met the
@@ -19,9 +20,10 @@ Implementation (S1.2), for a whole batch of decoys at once, as one ``tf.while_lo
 * λ starts at λ₀ and doubles (up to ``lambda_max``) after each step that violates the bound
   while the decoy has not met it yet;
 * a step that violates the bound is undone (back to the last iterate that met τ, x itself
-  at first) and that decoy's step size is multiplied by ``backoff`` (0.5): Adam's steps in
-  tanh space have a fixed size whatever the scale of x and F_ℓ, so without this a random
-  start or a first step on 0..255 pixels can overshoot τ₀ = 1 and never recover;
+  at first, with the τ it met) and that decoy's step size is multiplied by ``backoff``
+  (0.5): Adam's steps in tanh space have a fixed size whatever the scale of x and F_ℓ, so
+  without this a random start or a first step on 0..255 pixels can overshoot and never
+  recover;
 * a decoy is **certified** when it equals x outside M, lies in [x_min, x_max] and
   ‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε, recomputed after the loop; uncertified decoys are replaced by x
   and reported.
@@ -44,7 +46,8 @@ class DecoySettings:
     epsilon: absolute L∞ bound on the layer-ℓ deviation; None → ``epsilon_rel`` ×
     max|F_ℓ(x)|. learning_rate: Adam step on w (tanh space). init_noise: σ of the random
     start in [0, 1] units. patience: consecutive violating steps before a decoy that has
-    met the bound stops (1 = the paper's literal rule). backoff: step-size factor after a
+    met the bound stops (1 = the paper's literal rule; 2, the default, lets a decoy retry
+    once at half the step after an undone overshoot). backoff: step-size factor after a
     violating step, which is undone (1 = plain Adam, no undo).
     """
 
@@ -57,7 +60,7 @@ class DecoySettings:
     max_steps: int = 100
     learning_rate: float = 0.1
     init_noise: float = 0.01
-    patience: int = 1
+    patience: int = 2
     backoff: float = 0.5
 
     def __post_init__(self):
@@ -123,7 +126,8 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
 
     def decode(w):
         ut = 0.5 * (tf.tanh(w) + 1.0)
-        xt = tf.where(m > 0, lo[None] + ut * width[None], x[None])
+        inside = tf.clip_by_value(lo[None] + ut * width[None], lo[None], hi[None])
+        xt = tf.where(m > 0, inside, x[None])
         return ut, xt
 
     def deviation(xt):
@@ -145,8 +149,10 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
             ut, xt = decode(w)
             d = deviation(xt)
             move = _per_decoy(tf.nn.relu((ut - u[None]) * s) * m, tf.reduce_sum)
-            tau_b = tf.reshape(st["tau"], tf.concat([[k], tf.ones([tf.rank(d) - 1], tf.int32)],
-                                                    0))
+            # the penalty's threshold never exceeds ε: a step that meets it is certifiable
+            tau_eff = tf.minimum(st["tau"], epsilon)
+            tau_b = tf.reshape(tau_eff, tf.concat([[k], tf.ones([tf.rank(d) - 1], tf.int32)],
+                                                  0))
             pen = _per_decoy(tf.square(tf.nn.relu(d - tau_b)), tf.reduce_sum)
             loss = tf.reduce_sum(tf.cast(st["active"], tf.float32) * (-move + st["lam"] * pen))
         g = tape.gradient(loss, w)
@@ -164,9 +170,11 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
         # a violating step is undone (back to the last iterate that met τ) and the step
         # size of that decoy shrinks: keeps the schedule scale-free (pixels 0..1 or 0..255)
         last_w = tf.where(per(ok), w, st["last_w"])
+        last_tau = tf.where(ok, st["tau"], st["last_tau"])
         has_ok = st["has_ok"] | ok
         undo = ~ok & has_ok & (backoff < 1.0)
         w = tf.where(per(undo), st["last_w"], w)
+        tau = tf.where(undo, st["last_tau"], tau)  # the restored iterate met this τ
         lr = tf.where(~ok, st["lr"] * backoff, st["lr"])
         # Adam, frozen for stopped decoys
         t = tf.cast(step + 1, tf.float32)
@@ -179,7 +187,7 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
         return step + 1, {"w": w, "m1": m1, "m2": m2, "tau": tau, "lam": lam,
                           "active": active, "best": best, "has_best": has_best,
                           "strikes": strikes, "steps": steps, "last_w": last_w,
-                          "has_ok": has_ok, "lr": lr}
+                          "has_ok": has_ok, "lr": lr, "last_tau": last_tau}
 
     def cond(step, st):
         return (step < settings.max_steps) & tf.reduce_any(st["active"])
@@ -196,6 +204,7 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
         # x itself meets every τ > 0: the first fallback of a violating start
         "last_w": w_x,
         "has_ok": tf.fill([k], backoff < 1.0),
+        "last_tau": tf.fill([k], tf.constant(settings.tau0, tf.float32)),
         "lr": tf.fill([k], tf.constant(settings.learning_rate, tf.float32)),
     }
     _, out = tf.while_loop(cond, body, (tf.constant(0), init))

@@ -84,7 +84,7 @@ class Explainer:
       patch_size, stride, patches_per_mask: P, stride, m [images 3, 1, 100; text and
         tabular 1, 1, 1]. packing: ``paper`` [raster groups of m] or ``receptive_field``.
       epsilon / epsilon_rel: L∞ bound at layer ℓ [5% of max|F_ℓ(x)|]; lambda0 [1e4];
-        tau0 [1]; max_steps [100]; learning_rate [0.1]; init_noise [0.01]; patience [1];
+        tau0 [1]; max_steps [100]; learning_rate [0.1]; init_noise [0.01]; patience [2];
         backoff [0.5] (undo a violating step and halve that decoy's step size).
       deviation_bound: per-feature bound b, |x̃ − x| ≤ b (Proposition 1) [none].
       constant: value of the constant ablation [mean pixel / mean of x per channel].
@@ -99,7 +99,7 @@ class Explainer:
                  patches_per_mask: int | None = None, packing: str = "paper",
                  epsilon: float | None = None, epsilon_rel: float = 0.05,
                  lambda0: float = 1e4, tau0: float = 1.0, max_steps: int = 100,
-                 learning_rate: float = 0.1, init_noise: float = 0.01, patience: int = 1,
+                 learning_rate: float = 0.1, init_noise: float = 0.01, patience: int = 2,
                  backoff: float = 0.5,
                  deviation_bound=None, constant=None, noise_level: float = 0.1,
                  decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
