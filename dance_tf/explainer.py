@@ -18,7 +18,14 @@ import tensorflow as tf
 from dance_tf import ablations, aggregate
 from dance_tf.decoys import DecoySettings, optimise
 from dance_tf.layers import layer_model, logits_model
-from dance_tf.masks import PACKINGS, default_patch, patch_masks
+from dance_tf.masks import (
+    PACKINGS,
+    corner_table,
+    default_patch,
+    masks_from_corners,
+    paint,
+    window_groups,
+)
 from dance_tf.receptive_field import receptive_field
 from dance_tf.reduce import feature_axes, feature_scores
 from dance_tf.saliency.registry import resolve_method
@@ -59,14 +66,35 @@ class Explanation:
 
 @dataclass
 class _Plan:
-    """Everything built once per input shape."""
+    """Everything built once per input shape (the compiled graph itself is shared by all
+    shapes of a model with variable axes, e.g. sentences of any length)."""
 
     f_l: object
     layer: str
-    masks: np.ndarray
+    shape: tuple
+    groups: list
+    corners: tf.Tensor  # (n, m_max, k) window corners per mask, −1 padded
+    patch: int
     chunk: int
+    n_masks: int
     n_items: int
-    run: object
+    compiled: dict  # details flag → tf.function(x, target, lo, hi, eps, constant, seed, corners)
+    _masks: np.ndarray | None = None
+
+    @property
+    def masks(self) -> np.ndarray:
+        """(n, *S) 0/1 masks, built on first use (large for big images)."""
+        if self._masks is None:
+            self._masks = np.stack([paint(self.shape, g, self.patch) for g in self.groups])
+        return self._masks
+
+    def run(self, x, target, lo, hi, epsilon, constant, seed):
+        """The whole pipeline for one input, with per-decoy details (see ``Explainer``)."""
+        return self.compiled[True](x, target, lo, hi, epsilon, constant, seed, self.corners)
+
+    def run_maps(self, x, target, lo, hi, epsilon, constant, seed):
+        """As ``run`` but keeps no decoys: memory does not grow with 2n."""
+        return self.compiled[False](x, target, lo, hi, epsilon, constant, seed, self.corners)
 
 
 class Explainer:
@@ -145,6 +173,8 @@ class Explainer:
         self.memory_budget_mb = float(memory_budget_mb)
         self.seed = int(seed)
         self._plans: dict[tuple, _Plan] = {}
+        self._f_l: dict[tuple, tuple] = {}
+        self._compiled: dict[tuple, dict] = {}
         self._logits = None
         self._softmax = None
 
@@ -230,10 +260,14 @@ class Explainer:
         if shape in self._plans:
             return self._plans[shape]
         logits = self._logits_model(shape)
-        f_l, choice = layer_model(self.model, self.layer, shape)
-        if self._softmax is not None and choice.layer is self._softmax:
-            raise ValueError(f"layer: {choice.name!r} comes after the logits (it is the "
-                             "final softmax); choose a layer at or before the logits")
+        poly = self._poly_shape(shape)
+        if poly not in self._f_l:
+            f_l, choice = layer_model(self.model, self.layer, poly)
+            if self._softmax is not None and choice.layer is self._softmax:
+                raise ValueError(f"layer: {choice.name!r} comes after the logits (it is the "
+                                 "final softmax); choose a layer at or before the logits")
+            self._f_l[poly] = (f_l, choice)
+        f_l, choice = self._f_l[poly]
         self._check_gradient_path(logits, f_l, shape)
         p, m = self._patch(shape)
         rf = None
@@ -241,14 +275,26 @@ class Explainer:
             lo_ = np.zeros(shape, np.float32) if lo is None else lo
             hi_ = np.ones(shape, np.float32) if hi is None else hi
             rf = receptive_field(f_l, shape, lo_, hi_)
-        masks, _ = patch_masks(shape, p, self.stride, m, self.packing, rf)
-        n = len(masks)
+        groups = window_groups(shape, p, self.stride, m, self.packing, rf)
+        n = len(groups)
         n_items = n if self.perturbation == "constant" else 2 * n
-        chunk = self._chunk_size(f_l, shape, n_items)
-        run = self._compile(logits, f_l, masks, n_items, chunk)
-        plan = _Plan(f_l, choice.name, masks, chunk, n_items, run)
+        chunk = self._chunk_size(f_l, shape, n_items, variable=poly != shape)
+        key = (poly, chunk, p)
+        if key not in self._compiled:
+            self._compiled[key] = {
+                details: self._compile(logits, f_l, poly, p, chunk, details)
+                for details in (True, False)}
+        plan = _Plan(f_l, choice.name, shape, groups, tf.constant(corner_table(groups)), p,
+                     chunk, n, n_items, self._compiled[key])
         self._plans[shape] = plan
         return plan
+
+    def _poly_shape(self, shape: tuple) -> tuple:
+        """The model's own input shape where it has variable axes (one graph for all)."""
+        declared = self._input_shape()
+        if declared is None or len(declared) != len(shape):
+            return shape
+        return tuple(None if d is None else s for d, s in zip(declared, shape))
 
     def _check_gradient_path(self, logits, f_l, shape):
         x = tf.zeros((1,) + shape, tf.float32)
@@ -262,25 +308,30 @@ class Explainer:
         if tape.gradient(s_feat, x) is None:
             raise ValueError("layer: no gradient path from the input to layer ℓ")
 
-    def _chunk_size(self, f_l, shape, n_items: int) -> int:
+    def _chunk_size(self, f_l, shape, n_items: int, variable: bool = False) -> int:
+        """Decoys per optimised batch: ``decoy_batch_size`` or what fits the memory budget.
+
+        For models with variable axes the chunk is rounded up to a power of two, so that a
+        few compiled graphs serve every input length (padding items are ignored).
+        """
         if self.decoy_batch_size is not None:
-            return max(1, min(int(self.decoy_batch_size), n_items))
-        per_decoy = 4.0 * (14 * math.prod(shape) + 3 * _activation_elems(f_l)
-                           + 3 * _activation_elems(self._logits))
-        budget = self.memory_budget_mb * 2**20
-        if per_decoy > budget:
-            raise ValueError(
-                f"memory_budget_mb: {self.memory_budget_mb} MB cannot hold one decoy "
-                f"(~{per_decoy / 2**20:.1f} MB each); raise memory_budget_mb, or lower "
-                "the input size or choose an earlier layer")
-        return int(max(1, min(n_items, budget // per_decoy)))
+            fit = int(self.decoy_batch_size)
+        else:
+            per_decoy = 4.0 * (14 * math.prod(shape) + 3 * _activation_elems(f_l, shape)
+                               + 3 * _activation_elems(self._logits, shape))
+            budget = self.memory_budget_mb * 2**20
+            if per_decoy > budget:
+                raise ValueError(
+                    f"memory_budget_mb: {self.memory_budget_mb} MB cannot hold one decoy "
+                    f"(~{per_decoy / 2**20:.1f} MB each); raise memory_budget_mb, or lower "
+                    "the input size or choose an earlier layer")
+            fit = int(budget // per_decoy)
+        want = 2 ** math.ceil(math.log2(n_items)) if variable else n_items
+        return int(max(1, min(fit, want)))
 
     # ------------------------------------------------------------------ the graph
-    def _compile(self, logits, f_l, masks_np, n_items, chunk):
-        masks = tf.constant(masks_np)
-        n = masks_np.shape[0]
-        signs_all = tf.concat([tf.ones([n]), -tf.ones([n_items - n])], 0)
-        n_chunks = -(-n_items // chunk)
+    def _compile(self, logits, f_l, poly_shape, patch, chunk, details):
+        """One tf.function for every input of ``poly_shape`` (None = variable axis)."""
         method = self._method
         opts = self.method_options
         eager_method = self._eager_method
@@ -288,19 +339,25 @@ class Explainer:
         perturbation = self.perturbation
         aggregation = self.aggregation
         noise_level = self.noise_level
+        per_item = 1 if perturbation == "constant" else 2
 
-        def run(x, target, lo, hi, epsilon, constant, seed):
+        def run(x, target, lo, hi, epsilon, constant, seed, corners):
+            n = tf.shape(corners)[0]
+            n_items = per_item * n
+            n_chunks = (n_items + chunk - 1) // chunk
+            signs_all = tf.concat([tf.ones([n]), -tf.ones([n_items - n])], 0)
             stats = aggregate.init_stats(tf.shape(x))
-            arrays = [tf.TensorArray(tf.float32, size=n_chunks),
-                      tf.TensorArray(tf.float32, size=n_chunks),
+            arrays = [tf.TensorArray(tf.float32, size=n_chunks, infer_shape=False),
                       tf.TensorArray(tf.bool, size=n_chunks),
                       tf.TensorArray(tf.int32, size=n_chunks)]
+            if details:
+                arrays.append(tf.TensorArray(tf.float32, size=n_chunks, infer_shape=False))
 
-            def body(c, stats, a0, a1, a2, a3):
+            def body(c, stats, *arrays):
                 idx = c * chunk + tf.range(chunk)
                 valid = idx < n_items
                 idx = tf.minimum(idx, n_items - 1)
-                mk = tf.gather(masks, idx % n)
+                mk = masks_from_corners(tf.gather(corners, idx % n), tf.shape(x), patch)
                 sg = tf.gather(signs_all, idx)
                 seeds = tf.stack([tf.fill([chunk], seed), idx], axis=1)
                 if perturbation == "decoys":
@@ -323,16 +380,24 @@ class Explainer:
                 else:
                     maps = tf.cast(method(logits, inputs, targets, **opts), tf.float32)
                 stats = aggregate.update_stats(stats, maps, valid)
-                return (c + 1, stats, a0.write(c, inputs), a1.write(c, dev),
-                        a2.write(c, cert), a3.write(c, steps))
+                out = [arrays[0].write(c, dev), arrays[1].write(c, cert),
+                       arrays[2].write(c, steps)]
+                if details:
+                    out.append(arrays[3].write(c, inputs))
+                return (c + 1, stats, *out)
 
             out = tf.while_loop(lambda c, *_: c < n_chunks, body,
                                 (tf.constant(0), stats, *arrays))
             sal = aggregate.finish_stats(out[1], aggregation)
-            flat = [a.concat()[:n_items] for a in out[2:]]
-            return sal, flat[0], flat[1], flat[2], flat[3]
+            dev, cert, steps = (a.concat()[:n_items] for a in out[2:5])
+            inputs = out[5].concat()[:n_items] if details else tf.zeros([0])
+            return sal, inputs, dev, cert, steps
 
-        return tf.function(run)
+        spec = tf.TensorSpec(poly_shape, tf.float32)
+        signature = [spec, tf.TensorSpec([], tf.int32), spec, spec,
+                     tf.TensorSpec([], tf.float32), spec, tf.TensorSpec([], tf.int32),
+                     tf.TensorSpec([None, None, feature_axes(poly_shape)], tf.int32)]
+        return tf.function(run, input_signature=signature)
 
     # ------------------------------------------------------------------ public
     def prepare(self, x, target: int | None = None) -> tuple[_Plan, tuple, np.ndarray, int]:
@@ -390,8 +455,9 @@ class Explainer:
         diagnostics when ``return_details`` is true (§3.3–3.4).
         """
         plan, args, x, _ = self.prepare(x, target)
+        run = plan.run if return_details else plan.run_maps
         try:
-            outputs = plan.run(*args)
+            outputs = run(*args)
         except Exception as err:  # noqa: BLE001 - only user callables get a second chance
             if self._builtin_method or self._eager_method:
                 raise
@@ -400,8 +466,10 @@ class Explainer:
                           "of decoys", stacklevel=2)
             self._eager_method = True
             self._plans.clear()
+            self._compiled.clear()
             plan, args, x, _ = self.prepare(x, target)
-            outputs = plan.run(*args)
+            run = plan.run if return_details else plan.run_maps
+            outputs = run(*args)
         return self.result(plan, args, outputs, return_details)
 
     __call__ = explain
@@ -437,19 +505,22 @@ def _eager_call(method, model, inputs, targets, opts) -> tf.Tensor:
     return maps
 
 
-def _activation_elems(model) -> int:
-    """Rough count of per-example activation elements in a model (for chunk sizing)."""
+def _activation_elems(model, shape: tuple = ()) -> int:
+    """Rough count of per-example activation elements in a model (for chunk sizing);
+    variable axes (None) count as the matching axis of ``shape`` or 64."""
     total = 0
     for lay in getattr(model, "layers", []):
         try:
-            shape = lay.output.shape
+            out_shape = lay.output.shape
         except (AttributeError, ValueError):
             continue
-        if isinstance(shape, (list, tuple)) and shape and all(
-                isinstance(s, (int, type(None))) for s in shape):
-            total += math.prod(int(s) for s in shape[1:] if s is not None)
+        if isinstance(out_shape, (list, tuple)) and out_shape and all(
+                isinstance(d, (int, type(None))) for d in out_shape):
+            dims = [d if d is not None else (shape[i] if i < len(shape) else 64)
+                    for i, d in enumerate(out_shape[1:])]
+            total += math.prod(int(d) for d in dims)
         if hasattr(lay, "layers"):
-            total += _activation_elems(lay)
+            total += _activation_elems(lay, shape)
     return max(total, 1)
 
 

@@ -67,13 +67,32 @@ def _check(input_shape, patch, stride, per_mask) -> None:
                          f"{tuple(input_shape[:k])}")
 
 
-def _paint(input_shape, corners: np.ndarray, patch: int) -> np.ndarray:
+def paint(input_shape, corners: np.ndarray, patch: int) -> np.ndarray:
+    """One mask (*input_shape) from its window corners (m, k)."""
     k = feature_axes(input_shape)
     grid = np.zeros(input_shape[:k], dtype=np.float32)
     for c in corners:
         grid[tuple(slice(s, s + patch) for s in c)] = 1.0
     extra = len(input_shape) - k
     return np.broadcast_to(grid.reshape(grid.shape + (1,) * extra), input_shape)
+
+
+def window_groups(input_shape: tuple[int, ...], patch_size: int, stride: int = 1,
+                  patches_per_mask: int = 1, packing: str = "paper",
+                  receptive_field: int | None = None) -> list[np.ndarray]:
+    """Which windows share each mask: a list of (m_i, k) corner arrays, one per mask."""
+    input_shape = tuple(int(s) for s in input_shape)
+    _check(input_shape, patch_size, stride, patches_per_mask)
+    if packing not in PACKINGS:
+        raise ValueError(f"packing: expected one of {PACKINGS}, got {packing!r}")
+    corners = windows(input_shape, patch_size, stride)
+    if packing == "paper":
+        return [corners[i:i + patches_per_mask]
+                for i in range(0, len(corners), patches_per_mask)]
+    if receptive_field is None or receptive_field < 1:
+        raise ValueError("receptive_field: packing='receptive_field' needs the layer-ℓ "
+                         "receptive-field extent R ≥ 1")
+    return lattice_groups(corners, patch_size, stride, receptive_field)
 
 
 def patch_masks(input_shape: tuple[int, ...], patch_size: int, stride: int = 1,
@@ -85,21 +104,10 @@ def patch_masks(input_shape: tuple[int, ...], patch_size: int, stride: int = 1,
     corners (j, k) packed in mask i. ``receptive_field`` (R, in input positions) is
     needed for ``packing="receptive_field"``.
     """
-    input_shape = tuple(int(s) for s in input_shape)
-    _check(input_shape, patch_size, stride, patches_per_mask)
-    if packing not in PACKINGS:
-        raise ValueError(f"packing: expected one of {PACKINGS}, got {packing!r}")
-    corners = windows(input_shape, patch_size, stride)
-    if packing == "paper":
-        groups = [corners[i:i + patches_per_mask]
-                  for i in range(0, len(corners), patches_per_mask)]
-    else:
-        if receptive_field is None or receptive_field < 1:
-            raise ValueError("receptive_field: packing='receptive_field' needs the layer-ℓ "
-                             "receptive-field extent R ≥ 1")
-        groups = lattice_groups(corners, patch_size, stride, receptive_field)
-    masks = np.stack([_paint(input_shape, g, patch_size) for g in groups])
-    return masks, groups
+    groups = window_groups(input_shape, patch_size, stride, patches_per_mask, packing,
+                           receptive_field)
+    shape = tuple(int(s) for s in input_shape)
+    return np.stack([paint(shape, g, patch_size) for g in groups]), groups
 
 
 def lattice_groups(corners: np.ndarray, patch: int, stride: int, rf: int) -> list[np.ndarray]:
@@ -122,3 +130,40 @@ def covered(masks: np.ndarray, corners: np.ndarray, patch: int) -> np.ndarray:
         region = flat[(slice(None),) + tuple(slice(s, s + patch) for s in c)]
         hits.append(bool(np.any(region.reshape(len(flat), -1).min(axis=1) > 0)))
     return np.array(hits)
+
+
+def corner_table(groups: list[np.ndarray]) -> np.ndarray:
+    """Pack the window corners of each mask into one int32 array (n, m_max, k), padded
+    with −1: the compact form the compiled pipeline builds masks from."""
+    k = groups[0].shape[1]
+    width = max(len(g) for g in groups)
+    table = np.full((len(groups), width, k), -1, dtype=np.int32)
+    for i, g in enumerate(groups):
+        table[i, : len(g)] = g
+    return table
+
+
+def masks_from_corners(corners, input_shape, patch: int):
+    """In-graph masks (c, *input_shape) float32 0/1 from a corner table (c, m, k) (−1 =
+    padding): each corner paints a P-wide window over the k feature axes, broadcast over
+    the remaining (channel / embedding) axes. ``input_shape`` may be a dynamic shape."""
+    import tensorflow as tf
+
+    corners = tf.convert_to_tensor(corners, tf.int32)
+    k = int(corners.shape[-1])
+    input_shape = tf.convert_to_tensor(input_shape, tf.int32)
+    rank = int(input_shape.shape[0])
+    c, width = tf.shape(corners)[0], tf.shape(corners)[1]
+    valid = tf.cast(corners[..., 0] >= 0, tf.float32)
+    batch = tf.broadcast_to(tf.range(c)[:, None, None], tf.stack([c, width, 1]))
+    index = tf.reshape(tf.concat([batch, tf.maximum(corners, 0)], -1), [-1, 1 + k])
+    feature_shape = input_shape[:k]
+    grid = tf.scatter_nd(index, tf.reshape(valid, [-1]),
+                         tf.concat([[c], feature_shape], 0))
+    grid = tf.minimum(grid, 1.0)
+    # window at corner q covers q..q+P−1: pad P−1 before each axis, max-pool P, stride 1
+    padded = tf.pad(grid, [[0, 0]] + [[patch - 1, 0]] * k)[..., None]
+    painted = tf.nn.pool(padded, [patch] * k, "MAX", strides=[1] * k, padding="VALID")
+    painted = tf.reshape(painted, tf.concat([[c], feature_shape,
+                                             tf.ones([rank - k], tf.int32)], 0))
+    return tf.broadcast_to(painted, tf.concat([[c], input_shape], 0))
