@@ -11,14 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from dance_tf.plots._figure import pyplot as _plt
+from dance_tf.plots._figure import save as _save
 
 
 def display_map(saliency: np.ndarray) -> np.ndarray:
@@ -75,12 +69,7 @@ def save_panels(path, image: np.ndarray, maps: dict, title: str = "",
         ax.set_yticks([])
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def save_boxplot(path, scores: dict, ylabel: str = "fidelity SF (lower is better)",
@@ -111,9 +100,4 @@ def save_boxplot(path, scores: dict, ylabel: str = "fidelity SF (lower is better
     ax.legend(fontsize=7, loc="upper right")
     if title:
         ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

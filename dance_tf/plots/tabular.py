@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dance_tf.plots._figure import pyplot, save
+
 
 def ranks(scores: np.ndarray) -> np.ndarray:
     """1-based rank of each feature by |score|, descending; int (F,)."""
@@ -86,9 +88,7 @@ def save_ranking_chart(path, names: Sequence[str], maps: Mapping[str, np.ndarray
                        top: int = 15, title: str = "") -> Path:
     """One horizontal bar chart per map (its own top ``top`` features, most salient at the
     top, |score| scaled to the map's maximum), side by side; writes a PNG."""
-    from dance_tf.plots.images import _plt
-
-    plt = _plt()
+    plt = pyplot()
     if not maps:
         raise ValueError("maps: no saliency maps given")
     top = min(int(top), len(names))
@@ -108,9 +108,4 @@ def save_ranking_chart(path, names: Sequence[str], maps: Mapping[str, np.ndarray
         ax.set_title(label, fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dance_tf.plots._figure import pyplot, save
+
 CMAP = "Reds"
 
 
@@ -88,9 +90,7 @@ def save_html(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray], title
 def save_png(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray], title: str = "",
              width: float = 10.0, fontsize: int = 11) -> Path:
     """PNG of the same figure: a label column, then the words wrapped to ``width`` inches."""
-    from dance_tf.plots.images import _plt
-
-    plt = _plt()
+    plt = pyplot()
     scaled = _rows(tokens, rows)
     fig = plt.figure(figsize=(width, 1.0))
     renderer = fig.canvas.get_renderer()
@@ -134,11 +134,7 @@ def save_png(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray], title:
     if title:
         fig.text(0.005, 1 - 0.8 * line_h / height_px, title, fontsize=fontsize + 1,
                  va="baseline")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=dpi, tight=False)
 
 
 def save_word_saliency(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray],

@@ -1,6 +1,6 @@
 """Running reductions over noisy gradients (SmoothGrad-style sampling, S9).
 
-The noise is the same as SmoothGrad's (``smoothgrad.noisy_gradient_sum``): sample i of a
+SmoothGrad, VarGrad and SmoothGrad-range all use this one loop: sample i of a
 batch adds σ·N(0, 1) drawn by ``tf.random.stateless_normal(shape(x), seed=[seed, i])`` with
 σ = noise × (max − min) of each input, so VarGrad, SmoothGrad-range and SmoothGrad at the
 same seed see identical noisy copies. Samples are chunked in-graph (one ``tf.while_loop``),
@@ -13,8 +13,23 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from dance_tf.saliency._core import logit_gradients, per_chunk
-from dance_tf.saliency.smoothgrad import noise_scale
+from dance_tf.saliency._core import (
+    compiled,
+    finish,
+    logit_gradients,
+    num_classes,
+    per_chunk,
+    to_batch,
+    to_targets,
+)
+
+
+def noise_scale(x: tf.Tensor, noise: float) -> tf.Tensor:
+    """σ per input = noise × (max(x) − min(x)) of that input, shaped (N, 1, ..., 1)."""
+    axes = list(range(1, len(x.shape)))
+    spread = tf.reduce_max(x, axis=axes, keepdims=True) - tf.reduce_min(x, axis=axes,
+                                                                      keepdims=True)
+    return noise * spread
 
 
 def noisy_gradient_fold(model, x, targets, samples: int, noise: float, seed,
@@ -41,3 +56,22 @@ def noisy_gradient_fold(model, x, targets, samples: int, noise: float, seed,
 
     _, state = tf.while_loop(lambda i, _: i < n_chunks, body, (tf.constant(0), tuple(init)))
     return state
+
+
+def sampled_method(name: str, graph: Callable, model, x, targets, samples: int,
+                   noise: float, seed: int, batch_size: int):
+    """Validate, compile once per model and settings, and run a sampled method.
+
+    graph(model, x, targets, seed, samples, noise, batch_size) -> maps is the method's
+    in-graph reduction (built on ``noisy_gradient_fold``). Numpy in → numpy out.
+    """
+    if int(samples) < 1:
+        raise ValueError(f"samples: expected an integer ≥ 1, got {samples}")
+    if not noise >= 0:
+        raise ValueError(f"noise: expected a level ≥ 0, got {noise}")
+    x, was_numpy = to_batch(x)
+    t = to_targets(targets, x.shape[0], num_classes(model))
+    key = (name, int(samples), float(noise), int(batch_size))
+    fn = compiled(model, key, lambda: lambda a, b, sd: graph(
+        model, a, b, sd, int(samples), float(noise), int(batch_size)))
+    return finish(fn(x, t, tf.constant(int(seed), tf.int32)), was_numpy)

@@ -6,15 +6,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from dance_tf.saliency._core import (
-    DEFAULT_BATCH_SIZE,
-    compiled,
-    finish,
-    num_classes,
-    to_batch,
-    to_targets,
-)
-from dance_tf.saliency._noisy import noisy_gradient_fold
+from dance_tf.saliency._core import DEFAULT_BATCH_SIZE
+from dance_tf.saliency._noisy import noisy_gradient_fold, sampled_method
 
 
 def _range_graph(model, x, targets, seed, samples: int, noise: float, batch_size: int):
@@ -34,13 +27,5 @@ def smoothgrad_range(model, x, targets, samples: int = 25, noise: float = 0.15, 
     x: (N, ...); targets: (N,) ints; samples: noisy copies (25, S9); noise: relative level;
     seed: int; batch_size: model evaluations per chunk. Returns maps shaped like x, ≥ 0.
     """
-    if int(samples) < 1:
-        raise ValueError(f"samples: expected an integer ≥ 1, got {samples}")
-    if not noise >= 0:
-        raise ValueError(f"noise: expected a level ≥ 0, got {noise}")
-    x, was_numpy = to_batch(x)
-    t = to_targets(targets, x.shape[0], num_classes(model))
-    key = ("smoothgrad_range", int(samples), float(noise), int(batch_size))
-    fn = compiled(model, key, lambda: lambda a, b, s: _range_graph(
-        model, a, b, s, int(samples), float(noise), int(batch_size)))
-    return finish(fn(x, t, tf.constant(int(seed), tf.int32)), was_numpy)
+    return sampled_method("smoothgrad_range", _range_graph, model, x, targets, samples, noise, seed,
+                          batch_size)

@@ -5,16 +5,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from dance_tf.saliency._core import (
-    DEFAULT_BATCH_SIZE,
-    compiled,
-    finish,
-    logit_gradients,
-    num_classes,
-    to_batch,
-    to_targets,
-)
-from dance_tf.saliency._noisy import noisy_gradient_fold
+from dance_tf.saliency._core import DEFAULT_BATCH_SIZE, logit_gradients
+from dance_tf.saliency._noisy import noisy_gradient_fold, sampled_method
 
 
 def _vargrad_graph(model, x, targets, seed, samples: int, noise: float, batch_size: int):
@@ -40,13 +32,5 @@ def vargrad(model, x, targets, samples: int = 25, noise: float = 0.15, seed: int
     noise: relative level; seed: int; batch_size: model evaluations per chunk. Returns
     maps shaped like x, ≥ 0: the population variance (1/samples) of the gradients.
     """
-    if int(samples) < 1:
-        raise ValueError(f"samples: expected an integer ≥ 1, got {samples}")
-    if not noise >= 0:
-        raise ValueError(f"noise: expected a level ≥ 0, got {noise}")
-    x, was_numpy = to_batch(x)
-    t = to_targets(targets, x.shape[0], num_classes(model))
-    key = ("vargrad", int(samples), float(noise), int(batch_size))
-    fn = compiled(model, key, lambda: lambda a, b, s: _vargrad_graph(
-        model, a, b, s, int(samples), float(noise), int(batch_size)))
-    return finish(fn(x, t, tf.constant(int(seed), tf.int32)), was_numpy)
+    return sampled_method("vargrad", _vargrad_graph, model, x, targets, samples, noise, seed,
+                          batch_size)
