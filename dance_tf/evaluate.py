@@ -328,15 +328,18 @@ def report(out: Path, task=None, log=print) -> str:
     timing = defaultdict(list)
     for r in rows:
         timing[(r["method"], r["variant"])].append(r["seconds"])
-    lines += ["## Time per explanation (s, mean over inputs; the first call compiles)", "",
-              "| method | variant | mean s | decoys | certified |", "|---|---|---|---|---|"]
+    lines += ["## Time per explanation (s; the mean includes the first, compiling call)", "",
+              "| method | variant | mean s | median s | decoys | certified | steps (mean) |",
+              "|---|---|---|---|---|---|---|"]
     for (m, v), ts in sorted(timing.items()):
         sel = [r for r in rows if r["method"] == m and r["variant"] == v]
         n_items = sel[0].get("n_items", "–")
         cert = [r["certified"] for r in sel if "certified" in r]
         cert_s = f"{np.mean(cert):.3f}" if cert and v in ("decoys", "mean") else "–"
+        steps = [r["steps_mean"] for r in sel if "steps_mean" in r]
+        steps_s = f"{np.mean(steps):.1f}" if steps and v in ("decoys", "mean") else "–"
         lines.append(f"| {SHORT.get(m, m)} | {VARIANTS.get(v, v)} | {np.mean(ts):.3f} | "
-                     f"{n_items} | {cert_s} |")
+                     f"{np.median(ts):.3f} | {n_items} | {cert_s} | {steps_s} |")
     if task is not None and task.render is not None:
         _panels(out, rows, task)
     text = "\n".join(lines) + "\n"
