@@ -115,7 +115,8 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     safe = tf.where(width > 0, width, tf.ones_like(width))
     u = tf.clip_by_value((x - lo) / safe, 0.0, 1.0)
     ref = f_l(x[None], training=False)
-    bshape = tf.concat([[k], tf.ones([tf.rank(x)], tf.int32)], 0)
+    # static rank: keeps the batch size known (a chunk of one decoy stays (1, *S) in the loop)
+    bshape = [-1] + [1] * len(x.shape)
     s = tf.reshape(signs, bshape)
 
     noise = per_item_normal(tf.shape(x), seeds) * settings.init_noise

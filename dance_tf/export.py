@@ -1,0 +1,275 @@
+"""SavedModel export of a configured DANCE explainer (§3, S1; SPEC §3 "SavedModel export").
+
+``save(explainer, path)`` writes a SavedModel whose functions run the whole DANCE pipeline
+in graph — target, value range, ε, decoy masks, the compiled decoy optimisation (S1.2),
+the base method and the range / mean aggregation (§3.4 Eq. 3) — for a batch of inputs.
+The reloaded object needs TensorFlow only (no ``dance_tf``, no Keras code):
+
+    loaded = tf.saved_model.load(path)
+    maps = loaded.explain(x)                     # x (N, *S) float32 → (N, *S) maps
+    maps = loaded.explain_targets(x, targets)    # targets (N,) int32; −1 = predicted class
+    out = loaded.signatures["serving_default"](x=x)   # TF-Serving signature, a dict:
+        # saliency (N, *S), feature_saliency (N, *S[:k]), target (N,) int32,
+        # fraction_certified (N,) float32
+
+Inputs of the batch are explained one after another inside the graph (``tf.map_fn`` with
+one iteration in flight), so memory is that of one input's decoy chunk, as in the live
+explainer. Every per-input quantity that ``Explainer.explain`` computes in numpy — the
+predicted class, the legal range (the input's own [min, max] when no ``value_range`` was
+given), the Proposition-1 narrowing, ε = ``epsilon_rel`` × max|F_ℓ(x)| and the constant of
+the constant ablation — is computed here with TensorFlow ops that round the same way, so
+the reloaded maps equal the live explainer's maps (same seed, same masks, same chunking).
+
+Differences from the live explainer, by design: inputs outside ``value_range`` are clipped
+into it instead of raising (a server should not crash on one bad pixel), and a target
+outside [0, classes) falls back to the predicted class.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from dance_tf.reduce import feature_axes
+
+#: where the explainer's settings are written, inside the SavedModel folder
+CONFIG_FILE = os.path.join("assets.extra", "dance_tf.json")
+
+
+class ExportError(ValueError):
+    """The explainer cannot be exported as configured (the message says what to change)."""
+
+
+def _tf_variables(*models) -> list[tf.Variable]:
+    """The tf.Variables behind the Keras 3 variables of ``models`` (deduplicated)."""
+    seen, out = set(), []
+    for model in models:
+        for v in getattr(model, "variables", []):
+            var = getattr(v, "value", v)
+            if isinstance(var, tf.Variable) and id(var) not in seen:
+                seen.add(id(var))
+                out.append(var)
+    return out
+
+
+def _input_shape(explainer, input_shape) -> tuple[int, ...]:
+    if input_shape is not None:
+        shape = tuple(int(s) for s in input_shape)
+    else:
+        shape = explainer._input_shape()
+        if shape is None or any(s is None for s in shape):
+            raise ExportError(
+                f"input_shape: the model's input shape {shape} is not fully known; pass "
+                "input_shape=(...) for one unbatched input (e.g. (T, D) for a sentence "
+                "of T words; on the command line: --input-shape T D)")
+    if not shape or any(s < 1 for s in shape):
+        raise ExportError(f"input_shape: expected positive sizes, got {shape}")
+    return shape
+
+
+def _static_range(explainer, shape):
+    """(lo, hi) as float32 arrays of ``shape`` from ``value_range``, or None (per input)."""
+    if explainer.value_range is None:
+        return None
+    try:
+        lo_v, hi_v = explainer.value_range
+        lo = np.broadcast_to(np.asarray(lo_v, np.float32), shape).copy()
+        hi = np.broadcast_to(np.asarray(hi_v, np.float32), shape).copy()
+    except (TypeError, ValueError):
+        raise ExportError(f"value_range: expected a pair (x_min, x_max) broadcastable to "
+                          f"{shape}") from None
+    if np.any(lo > hi):
+        raise ExportError("value_range: x_min exceeds x_max somewhere")
+    return lo, hi
+
+
+def _plan(explainer, shape, lo, hi):
+    """Build (or reuse) the live explainer's plan; unreachable layers → ExportError."""
+    try:
+        plan = explainer.plan(shape, lo, hi)
+        logits = explainer._logits_model(shape)
+    except ValueError as err:
+        msg = str(err)
+        if msg.startswith("memory_budget_mb"):
+            raise
+        if not msg.startswith("layer"):
+            raise ExportError(f"export: {msg}") from err
+        raise ExportError(
+            f"export: layer ℓ={explainer.layer!r} of model {explainer.model.name!r} cannot be "
+            f"reached from its input as a differentiable Keras sub-model ({msg}); pick a "
+            "layer by name or Table S1 index that the input feeds (for a wrapped SavedModel "
+            "the layer must be one of its signature's outputs)") from err
+    return plan, logits
+
+
+def batch_function(explainer, input_shape=None):
+    """The exported pipeline as a live ``tf.function`` f(x (N, *S), targets (N,) int32, −1 =
+    predicted) → dict (see the module docstring): everything in one graph, no eager
+    prelude. What ``save`` exports; also usable in-process."""
+    shape = _input_shape(explainer, input_shape)
+    rng = _static_range(explainer, shape)
+    plan, logits = _plan(explainer, shape, *(rng or (None, None)))
+    spec = tf.TensorSpec((None,) + shape, tf.float32)
+    return tf.function(_graph_fn(explainer, plan, logits, shape, rng),
+                       input_signature=[spec, tf.TensorSpec((None,), tf.int32)])
+
+
+class DanceModule(tf.Module):
+    """The exported explainer (a ``tf.Module``; see the module docstring for its API)."""
+
+    def __init__(self, explainer, shape: tuple[int, ...]):
+        super().__init__(name="dance_explainer")
+        rng = _static_range(explainer, shape)
+        plan, logits = _plan(explainer, shape, *(rng or (None, None)))
+        self._dance_variables = _tf_variables(explainer.model, plan.f_l, logits)
+        self._graph = _graph_fn(explainer, plan, logits, shape, rng)
+        spec = tf.TensorSpec((None,) + shape, tf.float32, name="x")
+        tspec = tf.TensorSpec((None,), tf.int32, name="targets")
+        self.explain = tf.function(self._explain, input_signature=[spec])
+        self.explain_targets = tf.function(self._explain_targets, input_signature=[spec, tspec])
+        self.serve = tf.function(self._serve, input_signature=[spec])
+        self.serve_targets = tf.function(self._serve_targets, input_signature=[spec, tspec])
+
+    def _explain(self, x):
+        return self._graph(x, -tf.ones(tf.shape(x)[:1], tf.int32))["saliency"]
+
+    def _explain_targets(self, x, targets):
+        return self._graph(x, targets)["saliency"]
+
+    def _serve(self, x):
+        return self._graph(x, -tf.ones(tf.shape(x)[:1], tf.int32))
+
+    def _serve_targets(self, x, targets):
+        return self._graph(x, targets)
+
+
+def _graph_fn(explainer, plan, logits, shape, rng):
+    """The batch pipeline (N, *S) → dict of maps, built from the explainer's settings."""
+    settings = explainer.settings
+    k = feature_axes(shape)
+    reduce_axes = list(range(k + 1, len(shape) + 1))
+    lo_c = None if rng is None else tf.constant(rng[0])
+    hi_c = None if rng is None else tf.constant(rng[1])
+    bound = (None if explainer.deviation_bound is None else tf.constant(
+        np.broadcast_to(np.asarray(explainer.deviation_bound, np.float32), shape).copy()))
+    if bound is not None and np.any(bound.numpy() < 0):
+        raise ExportError("deviation_bound: expected values ≥ 0")
+    const = (None if explainer.constant is None else tf.constant(
+        np.broadcast_to(np.asarray(explainer.constant, np.float32), shape).copy()))
+    seed = tf.constant(explainer.seed, tf.int32)
+    # the variant that keeps no decoys (memory flat in 2n), when the core has it
+    f_l, run = plan.f_l, getattr(plan, "run_maps", plan.run)
+
+    def one(args):
+        x, target = args
+        if lo_c is None:
+            lo, hi = tf.fill(shape, tf.reduce_min(x)), tf.fill(shape, tf.reduce_max(x))
+        else:
+            lo, hi = lo_c, hi_c
+        x = tf.clip_by_value(x, lo, hi)
+        lo_b, hi_b = lo, hi
+        if bound is not None:
+            lo_b, hi_b = tf.maximum(lo, x - bound), tf.minimum(hi, x + bound)
+        scores = logits(x[None], training=False)[0]
+        n_cls = tf.shape(scores, out_type=tf.int32)[0]
+        predicted = tf.argmax(scores, output_type=tf.int32)
+        c = tf.where((target >= 0) & (target < n_cls), target, predicted)
+        if settings.epsilon is None:
+            ref = f_l(x[None], training=False)
+            top = tf.cast(tf.reduce_max(tf.abs(ref)), tf.float64)
+            eps = tf.cast(settings.epsilon_rel * top, tf.float32)
+            eps = tf.where(eps > 0, eps, tf.constant(1e-6, tf.float32))
+        else:
+            eps = tf.constant(settings.epsilon, tf.float32)
+        if const is None:
+            constant = tf.broadcast_to(_mean_per_channel(x), shape)
+        else:
+            constant = const
+        sal, _, _, cert, _ = run(x, c, lo_b, hi_b, eps, constant, seed)
+        frac = tf.reduce_mean(tf.cast(cert, tf.float32))
+        return sal, c, frac
+
+    def batch(x, targets):
+        x = tf.convert_to_tensor(x, tf.float32)
+        sal, c, frac = tf.map_fn(
+            one, (x, targets), parallel_iterations=1,
+            fn_output_signature=(tf.TensorSpec(shape, tf.float32),
+                                 tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)))
+        feat = tf.reduce_mean(tf.abs(sal), axis=reduce_axes) if reduce_axes else tf.abs(sal)
+        return {"saliency": sal, "feature_saliency": feat, "target": c,
+                "fraction_certified": frac}
+
+    return batch
+
+
+def _mean_per_channel(x):
+    """``dance_tf.ablations.default_constant`` for one input (the "mean pixel")."""
+    if len(x.shape) <= 1:
+        return tf.reduce_mean(x)
+    return tf.reduce_mean(x, axis=list(range(len(x.shape) - 1)))
+
+
+def config(explainer, plan, shape) -> dict:
+    """The settings written beside the SavedModel (``assets.extra/dance_tf.json``)."""
+    s = explainer.settings
+    return {
+        "format": "dance_tf SavedModel v1",
+        "input_shape": list(shape),
+        "method": explainer.method_name,
+        "method_options": {k: (v if isinstance(v, (int, float, str, bool, type(None)))
+                               else repr(v)) for k, v in explainer.method_options.items()},
+        "layer": plan.layer,
+        "aggregation": explainer.aggregation,
+        "perturbation": explainer.perturbation,
+        "packing": explainer.packing,
+        "masks": int(getattr(plan, "n_masks", None) or plan.masks.shape[0]),
+        "decoys": int(plan.n_items),
+        "decoy_chunk": int(plan.chunk),
+        "value_range": None if explainer.value_range is None else "fixed",
+        "epsilon": s.epsilon, "epsilon_rel": s.epsilon_rel, "lambda0": s.lambda0,
+        "tau0": s.tau0, "max_steps": s.max_steps, "learning_rate": s.learning_rate,
+        "patience": s.patience, "init_noise": s.init_noise, "seed": explainer.seed,
+        "signatures": {
+            "serving_default": "x (N, *S) float32 → saliency, feature_saliency, target, "
+                               "fraction_certified",
+            "explain_targets": "x (N, *S) float32, targets (N,) int32 (−1: predicted) → "
+                               "the same dict",
+        },
+    }
+
+
+def save(explainer, path, input_shape=None) -> Path:
+    """Export ``explainer`` (a ``dance_tf.Explainer``) as a SavedModel at ``path``.
+
+    input_shape: one unbatched input's shape S; default the model's input shape (required
+    when that has unknown sizes, e.g. sentences). The batch axis stays dynamic. Returns the
+    path. Raises ``ExportError`` when layer ℓ cannot be reached from the model's input or
+    the settings cannot be exported, and ``ValueError`` (from the explainer) when
+    ``memory_budget_mb`` cannot hold one decoy.
+    """
+    shape = _input_shape(explainer, input_shape)
+    if getattr(explainer, "_eager_method", False):
+        raise ExportError(f"method {explainer.method_name!r} only runs eagerly (through "
+                          "tf.numpy_function), and a SavedModel cannot hold Python code; "
+                          "export a graph-safe base method")
+    module = DanceModule(explainer, shape)
+    try:
+        signatures = {
+            "serving_default": module.serve.get_concrete_function(),
+            "explain_targets": module.serve_targets.get_concrete_function(),
+        }
+    except (TypeError, ValueError, NotImplementedError, tf.errors.OpError) as err:
+        raise ExportError(f"export: the pipeline of method {explainer.method_name!r} cannot "
+                          f"be traced into a graph ({type(err).__name__}: {err}); export a "
+                          "graph-safe base method") from err
+    path = Path(path)
+    tf.saved_model.save(module, str(path), signatures=signatures)
+    plan = explainer.plan(shape)
+    cfg_path = path / CONFIG_FILE
+    cfg_path.parent.mkdir(parents=True, exist_ok=True)
+    cfg_path.write_text(json.dumps(config(explainer, plan, shape), indent=2), encoding="utf-8")
+    return path
