@@ -278,11 +278,11 @@ class Explainer:
         groups = window_groups(shape, p, self.stride, m, self.packing, rf)
         n = len(groups)
         n_items = n if self.perturbation == "constant" else 2 * n
-        chunk = self._chunk_size(f_l, shape, n_items, variable=poly != shape)
-        key = (poly, chunk, p)
+        chunk, base = self._chunk_size(f_l, shape, n_items, variable=poly != shape)
+        key = (poly, chunk, base, p)
         if key not in self._compiled:
             self._compiled[key] = {
-                details: self._compile(logits, f_l, poly, p, chunk, details)
+                details: self._compile(logits, f_l, poly, p, chunk, base, details)
                 for details in (True, False)}
         plan = _Plan(f_l, choice.name, shape, groups, tf.constant(corner_table(groups)), p,
                      chunk, n, n_items, self._compiled[key])
@@ -308,29 +308,38 @@ class Explainer:
         if tape.gradient(s_feat, x) is None:
             raise ValueError("layer: no gradient path from the input to layer ℓ")
 
-    def _chunk_size(self, f_l, shape, n_items: int, variable: bool = False) -> int:
-        """Decoys per optimised batch: ``decoy_batch_size`` or what fits the memory budget.
+    def _chunk_size(self, f_l, shape, n_items: int, variable: bool = False
+                    ) -> tuple[int, int]:
+        """(decoys per optimised batch, decoys per base-method batch), from
+        ``decoy_batch_size`` or the memory budget.
 
-        For models with variable axes the chunk is rounded up to a power of two, so that a
-        few compiled graphs serve every input length (padding items are ignored).
+        The decoy loop holds layers 1..ℓ only; the base method runs the whole model, so its
+        batch is sized separately and divides the decoy batch. For models with variable axes
+        the decoy batch is a power of two, so that a few compiled graphs serve every input
+        length (padding items are ignored).
         """
+        budget = self.memory_budget_mb * 2**20
+        per_decoy = 4.0 * (14 * math.prod(shape) + 3 * _activation_elems(f_l, shape))
+        per_map = 4.0 * (4 * math.prod(shape) + 3 * _activation_elems(self._logits, shape))
+        if max(per_decoy, per_map) > budget:
+            raise ValueError(
+                f"memory_budget_mb: {self.memory_budget_mb} MB cannot hold one decoy "
+                f"(~{max(per_decoy, per_map) / 2**20:.1f} MB each); raise memory_budget_mb, "
+                "or lower the input size or choose an earlier layer")
         if self.decoy_batch_size is not None:
             fit = int(self.decoy_batch_size)
         else:
-            per_decoy = 4.0 * (14 * math.prod(shape) + 3 * _activation_elems(f_l, shape)
-                               + 3 * _activation_elems(self._logits, shape))
-            budget = self.memory_budget_mb * 2**20
-            if per_decoy > budget:
-                raise ValueError(
-                    f"memory_budget_mb: {self.memory_budget_mb} MB cannot hold one decoy "
-                    f"(~{per_decoy / 2**20:.1f} MB each); raise memory_budget_mb, or lower "
-                    "the input size or choose an earlier layer")
             fit = int(budget // per_decoy)
         want = 2 ** math.ceil(math.log2(n_items)) if variable else n_items
-        return int(max(1, min(fit, want)))
+        chunk = int(max(1, min(fit, want)))
+        base = int(max(1, min(chunk, budget // per_map)))
+        if variable:
+            base = 2 ** int(math.log2(base))  # divides the power-of-two chunk
+        chunk = max(base, chunk - chunk % base)
+        return chunk, base
 
     # ------------------------------------------------------------------ the graph
-    def _compile(self, logits, f_l, poly_shape, patch, chunk, details):
+    def _compile(self, logits, f_l, poly_shape, patch, chunk, base, details):
         """One tf.function for every input of ``poly_shape`` (None = variable axis)."""
         method = self._method
         opts = self.method_options
@@ -374,12 +383,23 @@ class Explainer:
                     dev = tf.reduce_max(tf.reshape(diff, [chunk, -1]), axis=1)
                     cert = tf.zeros([chunk], tf.bool)
                     steps = tf.zeros([chunk], tf.int32)
-                targets = tf.fill([chunk], target)
-                if eager_method:
-                    maps = _eager_call(method, logits, inputs, targets, opts)
-                else:
-                    maps = tf.cast(method(logits, inputs, targets, **opts), tf.float32)
-                stats = aggregate.update_stats(stats, maps, valid)
+                # the base method sees ``base`` decoys at a time (it runs the whole model)
+                parts = tf.reshape(inputs, tf.concat([[chunk // base, base],
+                                                      tf.shape(inputs)[1:]], 0))
+                parts_valid = tf.reshape(valid, [chunk // base, base])
+                targets = tf.fill([base], target)
+
+                def explain_part(j, stats):
+                    part = parts[j]
+                    part.set_shape([base] + list(inputs.shape[1:]))  # static batch: IG, SG
+                    if eager_method:
+                        maps = _eager_call(method, logits, part, targets, opts)
+                    else:
+                        maps = tf.cast(method(logits, part, targets, **opts), tf.float32)
+                    return j + 1, aggregate.update_stats(stats, maps, parts_valid[j])
+
+                _, stats = tf.while_loop(lambda j, _: j < chunk // base, explain_part,
+                                         (tf.constant(0), stats))
                 out = [arrays[0].write(c, dev), arrays[1].write(c, cert),
                        arrays[2].write(c, steps)]
                 if details:

@@ -49,3 +49,14 @@ def test_numpy_user_method_runs_eagerly_with_a_warning():
                              patches_per_mask=20, return_details=True)
     maps = np.abs(r.decoys - 0.5) * 2
     np.testing.assert_allclose(r.saliency, maps.max(0) - maps.min(0), atol=1e-6)
+
+
+def test_memory_budget_splits_decoy_and_base_batches_without_changing_the_map():
+    model = small_cnn()
+    x = np.random.default_rng(12).random((12, 12, 1)).astype(np.float32)
+    opts = {"value_range": (0, 1), "patches_per_mask": 10,
+            "method": "integrated_gradients", "steps": 8}
+    full = dance_tf.Explainer(model, **opts)
+    small = dance_tf.Explainer(model, memory_budget_mb=0.05, **opts)
+    np.testing.assert_allclose(small.explain(x), full.explain(x), rtol=1e-5, atol=1e-6)
+    assert small.plan(x.shape).chunk < full.plan(x.shape).chunk == 20
