@@ -57,7 +57,7 @@ class DecoySettings:
     lambda_max: float = 1e4 * 2.0 ** 20
     tau0: float = 1.0
     tau_decay: float = 0.95
-    max_steps: int = 100
+    max_steps: int = 20
     learning_rate: float = 0.1
     init_noise: float = 0.01
     patience: int = 2

@@ -33,7 +33,7 @@ def _help(argv, capsys) -> str:
 @pytest.mark.parametrize("command", ["explain", "export"])
 def test_help_shows_the_paper_defaults(command, capsys):
     text = " ".join(_help([command], capsys).split())
-    for needed in ("--lambda0", "(default: 10000.0)", "--max-steps", "(default: 100)",
+    for needed in ("--lambda0", "(default: 10000.0)", "--max-steps", "(default: 20)",
                    "--epsilon-rel", "(default: 0.05)", "--tau0", "(default: 1.0)",
                    "images 3", "images 100", "Table S1", "(default: range)",
                    "(default: paper)", "(default: gradient)"):
