@@ -137,13 +137,14 @@ def peak_since(base_mb: float) -> float:
 
 
 # ---------------------------------------------------------------------- models
-def digits_model(count: int = 8):
-    """The embedded default CNN (trained and cached once) and ``count`` held-out inputs."""
+def digits_model(count: int = 8, size: int = 32):
+    """The embedded default CNN (trained and cached once) and ``count`` held-out inputs;
+    ``size`` ≠ 32: the same CNN trained on the digits resized to size×size."""
     from dance_tf.data import digits as digits_data
     from dance_tf.models import digits
 
-    model = digits.load(progress=lambda *_: None)
-    _, _, x_te, y_te = digits_data.load()
+    model = digits.load(progress=lambda *_: None, size=size)
+    _, _, x_te, y_te = digits_data.load(size=size)
     return model, x_te[:count], digits_data.VALUE_RANGE
 
 

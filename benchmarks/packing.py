@@ -1,12 +1,27 @@
 """Packing: decoys, time and fidelity with the paper's packing (m patches per mask in raster
 order, S1.1) vs receptive-field-aware packing (patches whose layer-ℓ receptive fields
-cannot overlap share a mask; ``dance_tf.masks``).
+cannot overlap share a mask, never more masks than the paper's; ``dance_tf.masks``).
 
-Digits CNN (32×32, ℓ = pool1, P = 3): both packings are run on held-out digits; fidelity
-SF of the top-20% map (Eq. 6) must agree within noise (paired two-sided check on the
-difference: |mean| ≤ 2 s.e.). vgg_16 at 224×224 (ℓ = pool1, P = 3, stride 1): the decoy
-counts (target 2n ≤ 200 instead of the paper's ≈ 984) with the receptive field measured on
-the net; its time is projected in the R2 benchmark.
+Fidelity SF of the top-20% map (Eq. 6) must agree within noise. The noise that matters is
+the seed of the decoys' random starts: one seed draws the same start for decoy i of every
+input, so a seed shifts the mean SF of a whole test set (on the digits CNN, seed 1 − seed 0
+of the paper packing is −0.24 ± 0.05 over 360 inputs), and a paired test over the inputs
+of one seed calls that shift significant. Each packing is therefore run with ``SEEDS``
+seeds on the same inputs; the packings agree when the difference of their seed-averaged
+mean SF is within 2 standard errors computed over seeds (Welch, seed = unit).
+
+Regimes, digits CNN trained here (real data), ℓ = pool1, P = 3, stride 1:
+* 32×32 (the embedded default), m = 100: receptive-field packing keeps the paper's 9 masks
+  (the independent lattice would need 36), so the two are the same decoys.
+* 32×32, m = 25: both make 72 decoys (36 lattice classes of 25 windows 6 apart vs 36 raster
+  runs of 25): only *which* windows share a mask differs. The paper packing with m = 100
+  (18 decoys) on the same inputs shows what the number of decoys does.
+* 96×96 (digits resized, the same CNN trained at that size), m = 100: receptive-field
+  packing makes 72 decoys instead of the paper's 178 — the regime of vgg_16 at 224², where
+  it is 128 instead of 986.
+vgg_16 at 224×224 (ℓ = pool1, P = 3, stride 1): the decoy counts (target 2n ≤ 200 instead of
+the paper's ≈ 984), with the receptive field measured on the net; its time is projected in
+the R2 benchmark.
 """
 
 from __future__ import annotations
@@ -14,30 +29,61 @@ from __future__ import annotations
 import common
 import numpy as np
 
+SEEDS = (0, 1, 2, 3, 4)
 
-def _digits(quick: bool) -> list[dict]:
+
+def _fidelity_runs(model, xs, vr, packing, m, seeds) -> dict:
+    """Mean SF over ``xs`` for each seed, decoy count, steps and time per input."""
+    import time
+
     from dance_tf.metrics.fidelity import fidelity
 
-    model, xs, vr = common.digits_model(8 if quick else 32)
-    rows, scores = [], {}
-    for packing in ("paper", "receptive_field"):
-        ex = common.explainer(model, vr, layer="pool1", patch_size=3, patches_per_mask=100,
-                              packing=packing)
+    per_seed, t_total, steps, n_items = [], 0.0, [], 0
+    for seed in seeds:
+        ex = common.explainer(model, vr, layer="pool1", patch_size=3, patches_per_mask=m,
+                              packing=packing, seed=seed)
+        ex.explain(xs[0])  # compile outside the clock
+        t0 = time.perf_counter()
         details = [ex.explain(x, return_details=True) for x in xs]
-        t = float(np.median([common.timeit(lambda x=x, ex=ex: ex.explain(x), repeat=3)
-                             for x in xs[:4]]))
+        t_total += time.perf_counter() - t0
         maps = np.stack([np.abs(d.saliency).mean(axis=-1) for d in details])
         sf = fidelity(model, xs, maps, np.array([d.target for d in details]), k=0.2)
-        scores[packing] = sf
-        rows.append({"model": "digits CNN 32×32, ℓ=pool1, P=3", "packing": packing,
-                     "decoys_2n": int(details[0].steps.size), "t_per_input_s": t,
-                     "k_chunk_mean": float(np.mean([d.steps.max() for d in details])),
-                     "fidelity_SF": float(sf.mean()),
-                     "fidelity_se": float(sf.std(ddof=1) / np.sqrt(len(sf)))})
-    diff = scores["receptive_field"] - scores["paper"]
-    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
-    rows[-1]["fidelity_diff_vs_paper"] = float(diff.mean())
-    rows[-1]["fidelity_diff_se"] = se
+        per_seed.append(float(sf.mean()))
+        steps += [float(d.steps.mean()) for d in details]
+        n_items = int(details[0].steps.size)
+    return {"decoys_2n": n_items, "t_per_input_s": t_total / (len(seeds) * len(xs)),
+            "k_decoy_mean": float(np.mean(steps)), "per_seed_SF": per_seed,
+            "fidelity_SF": float(np.mean(per_seed)),
+            "seed_sd": float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0}
+
+
+def _compare(a: dict, b: dict) -> tuple[float, float]:
+    """Difference of seed-averaged SF (b − a) and its Welch standard error over seeds."""
+    sa, sb = np.asarray(a["per_seed_SF"]), np.asarray(b["per_seed_SF"])
+    se = np.sqrt(sa.var(ddof=1) / len(sa) + sb.var(ddof=1) / len(sb))
+    return float(sb.mean() - sa.mean()), float(se)
+
+
+def _regime(label, model, xs, vr, variants, seeds) -> list[dict]:
+    rows = []
+    for packing, m in variants:
+        r = _fidelity_runs(model, xs, vr, packing, m, seeds)
+        rows.append({"model": label, "packing": packing, "m": m, "inputs": len(xs),
+                     "seeds": len(seeds), **r})
+    base = rows[0]
+    for r in rows[1:]:
+        r["fidelity_diff_vs_first"], r["fidelity_diff_se"] = _compare(base, r)
+    return rows
+
+
+def _digits(quick: bool) -> list[dict]:
+    seeds = SEEDS[:2] if quick else SEEDS
+    model, xs, vr = common.digits_model(16 if quick else 128)
+    rows = _regime("digits CNN 32×32, ℓ=pool1, P=3", model, xs, vr,
+                   [("paper", 25), ("receptive_field", 25), ("paper", 100)], seeds)
+    big, xs_big, _ = common.digits_model(4 if quick else 24, size=96)
+    rows += _regime("digits CNN 96×96, ℓ=pool1, P=3", big, xs_big, vr,
+                    [("paper", 100), ("receptive_field", 100)], seeds)
     return rows
 
 
@@ -57,15 +103,44 @@ def _vgg() -> dict:
             "paper_formula_2n": 2 * ((224 - 3 + 1) ** 2 // 100)}
 
 
+def _agree_row(label: str, row: dict) -> dict:
+    diff, se = row["fidelity_diff_vs_first"], row["fidelity_diff_se"]
+    return {"ratio": label, "value": f"{diff:+.3f} ± {se:.3f}",
+            "target": "agree within noise (|diff| ≤ 2 s.e. over seeds)",
+            "pass": bool(abs(diff) <= 2 * se)}
+
+
 def run(quick: bool = False, vgg: bool = True) -> dict:
+    from dance_tf.masks import window_groups
+
     rows = _digits(quick)
-    last = rows[-1]
-    agree = abs(last["fidelity_diff_vs_paper"]) <= 2 * last["fidelity_diff_se"] or \
-        last["fidelity_diff_vs_paper"] <= 0
-    summary = [{"ratio": "packing fidelity, digits: SF(receptive_field) − SF(paper)",
-                "value": f"{last['fidelity_diff_vs_paper']:+.3f} ± "
-                         f"{last['fidelity_diff_se']:.3f}",
-                "target": "agree within noise", "pass": bool(agree)}]
+    by = {(r["model"][:16], r["packing"], r["m"]): r for r in rows}
+    d32, d96 = "digits CNN 32×32", "digits CNN 96×96"
+    rf32, rf96 = by[(d32, "receptive_field", 25)], by[(d96, "receptive_field", 100)]
+    p96 = by[(d96, "paper", 100)]
+    same = all((a == b).all() for a, b in zip(
+        window_groups((32, 32, 1), 3, 1, 100, "receptive_field", 4),
+        window_groups((32, 32, 1), 3, 1, 100, "paper")))
+    count = by[(d32, "paper", 100)]
+    summary = [
+        {"ratio": "digits 32², m=100: receptive_field packing = paper packing (lattice would "
+                  "need 36 masks > 9)", "value": same, "target": "never more decoys",
+         "pass": same},
+        _agree_row(f"packing fidelity, digits 32², m=25 (2n {rf32['decoys_2n']} both): "
+                   "SF(receptive_field) − SF(paper)", rf32),
+        _agree_row(f"packing fidelity, digits 96², m=100 (2n {rf96['decoys_2n']} vs "
+                   f"{p96['decoys_2n']}): SF(receptive_field) − SF(paper)", rf96),
+        {"ratio": "digits 96²: time per input, receptive_field ÷ paper",
+         "value": rf96["t_per_input_s"] / p96["t_per_input_s"], "target": "< 1",
+         "pass": rf96["t_per_input_s"] < p96["t_per_input_s"]},
+        {"ratio": "digits 32²: SF(paper, m=100, 18 decoys) − SF(paper, m=25, 72 decoys)",
+         "value": "{:+.3f} ± {:.3f}".format(count["fidelity_diff_vs_first"],
+                                           count["fidelity_diff_se"]),
+         "target": "reported (the decoy count moves SF)", "pass": None},
+        {"ratio": "seed-to-seed SD of the mean SF, digits 32², paper packing m=25",
+         "value": by[(d32, "paper", 25)]["seed_sd"], "target": "reported (the noise)",
+         "pass": None},
+    ]
     if vgg:
         v = _vgg()
         rows.append(v)
@@ -73,6 +148,9 @@ def run(quick: bool = False, vgg: bool = True) -> dict:
                                  f"(paper: {v['decoys_2n_paper']})",
                         "value": v["decoys_2n_receptive_field"], "target": "≤ 200",
                         "pass": v["decoys_2n_receptive_field"] <= 200})
+    for r in rows:
+        if "per_seed_SF" in r:
+            r["per_seed_SF"] = ", ".join(f"{v:.3f}" for v in r["per_seed_SF"])
     return {"name": "Packing", "rows": rows, "summary": summary}
 
 

@@ -7,6 +7,9 @@
   bfloat16 (weights and activations cast; CPUs with AVX512-BF16 run bf16 convolutions in
   oneDNN) / float16; time and the layer-ℓ error against float32 relative to ε (5% of
   max|F_ℓ|). The decoy certificate (‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε) must stay in float32.
+* the explainer's own ``precision="bfloat16"`` (the decoy loop on a bfloat16 copy of F_ℓ
+  aiming at 0.8 ε, certificates in float32), whole explanations: digits (8 inputs) and
+  vgg_16 224² (2n = 16, max_steps 4, as in R1): time, fraction certified, map difference.
 """
 
 from __future__ import annotations
@@ -106,10 +109,40 @@ def _vgg() -> list[dict]:
     return rows
 
 
+def _precision(model, xs, vr, label, rounds, **options) -> list[dict]:
+    """Whole explanations with the float32 and the bfloat16 decoy loop."""
+    from dance_tf.metrics.fidelity import fidelity
+
+    out, maps = {}, {}
+    for prec in ("float32", "bfloat16"):
+        ex = common.explainer(model, vr, layer="pool1", precision=prec, **options)
+        det = [ex.explain(x, return_details=True) for x in xs]
+        maps[prec] = np.stack([d.saliency for d in det])
+        sf = fidelity(model, xs, np.abs(maps[prec]).mean(-1), np.array([d.target for d in det]),
+                      k=0.2)
+        out[prec] = {"ex": ex, "cert": float(np.mean([d.certified.mean() for d in det])),
+                     "sf": float(sf.mean())}
+    per = common.interleaved({p: (lambda e=o["ex"]: e.explain(xs[0])) for p, o in out.items()},
+                             rounds=rounds)
+    ref = maps["float32"]
+    return [{"model": label, "variant": f"explainer, {p} decoy loop" +
+             (" (as built)" if p == "float32" else ""),
+             "t_s": per.median(p), "speedup": per.ratio("float32", p),
+             "map_rel_diff": float(np.linalg.norm(maps[p] - ref) / np.linalg.norm(ref)),
+             "fidelity_SF": o["sf"], "fraction_certified": o["cert"]}
+            for p, o in out.items()]
+
+
 def run(quick: bool = False, vgg: bool = True) -> dict:
     rows = _digits()
+    model, xs, vr = common.digits_model(8)
+    rows += _precision(model, xs, vr, "digits 32×32, DANCE-gradient", rounds=9)
     if vgg:
         rows += _vgg()
+        x, vr = common.vgg_input()
+        rows += _precision(common.vgg16(), x[None], vr, "vgg_16 224×224, DANCE-gradient "
+                           "(2n=16, max_steps 4)", rounds=1 if quick else 2, patch_size=3,
+                           patches_per_mask=6200, max_steps=4, decoy_batch_size=16)
     summary = [{"ratio": f"{r['model'].split(',')[0]}: {r['variant']} speed-up",
                 "value": r["speedup"], "target": "> 1 to turn on", "pass": None}
                for r in rows if "as built" not in r["variant"]]

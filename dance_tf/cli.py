@@ -78,6 +78,8 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ig-steps", type=int, default=50, help="integrated-gradients steps")
     g.add_argument("--sg-samples", type=int, default=50, help="SmoothGrad samples")
     g.add_argument("--sg-noise", type=float, default=0.15, help="SmoothGrad noise level")
+    g.add_argument("--precision", default="float32", choices=("float32", "bfloat16"),
+                   help="dtype of the decoy optimisation loop (certificates stay float32)")
     g.add_argument("--seed", type=int, default=0, help="seed of the decoy starts")
 
 
@@ -135,7 +137,8 @@ def explainer_options(args) -> dict:
                 max_steps=args.max_steps, learning_rate=args.learning_rate,
                 patience=args.patience, epsilon=args.epsilon, epsilon_rel=args.epsilon_rel,
                 memory_budget_mb=args.memory_budget_mb,
-                decoy_batch_size=args.decoy_batch_size, seed=args.seed)
+                decoy_batch_size=args.decoy_batch_size, precision=args.precision,
+                seed=args.seed)
     name = args.method.lower()
     if name in ("integrated_gradients", "ig", "intgrad"):
         opts["steps"] = args.ig_steps

@@ -84,6 +84,9 @@ class DecoySettings:
 
 _ADAM_B1, _ADAM_B2, _ADAM_EPS = 0.9, 0.999, 1e-8
 _EDGE = 1e-6  # keep the start strictly inside (0, 1) so atanh is finite
+#: share of ε a reduced-precision loop aims at: bfloat16 keeps 8 bits of mantissa, so F_ℓ
+#: moves by ~0.4% of max|F_ℓ| ≈ 8% of the default ε (5% of max|F_ℓ|); 0.8 ε leaves twice that
+LOW_PRECISION_MARGIN = 0.8
 
 
 def per_item_normal(shape, seeds: tf.Tensor) -> tf.Tensor:
@@ -97,13 +100,16 @@ def _per_decoy(t: tf.Tensor, op) -> tf.Tensor:
 
 
 def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tensor,
-             hi: tf.Tensor, epsilon: tf.Tensor, seeds: tf.Tensor, settings: DecoySettings
-             ) -> dict[str, tf.Tensor]:
+             hi: tf.Tensor, epsilon: tf.Tensor, seeds: tf.Tensor, settings: DecoySettings,
+             f_loop=None) -> dict[str, tf.Tensor]:
     """Optimise a batch of decoys of one input (graph-safe; call inside ``tf.function``).
 
     x: (*S) input; masks: (k, *S) 0/1; signs: (k,) ±1; lo, hi: (*S) legal range, already
     narrowed by any deviation bound; epsilon: scalar L∞ bound at layer ℓ; seeds: (k, 2)
-    int32 stateless seeds, one per decoy (so a decoy does not depend on its batch).
+    int32 stateless seeds, one per decoy (so a decoy does not depend on its batch);
+    f_loop: F_ℓ for the optimisation loop only (e.g. a bfloat16 copy, ``precision.py``);
+    the loop then aims at ``LOW_PRECISION_MARGIN`` · ε, and the certificate always uses
+    ``f_l`` (float32) with ε itself.
     Returns ``decoys`` (k, *S) (x where uncertified), ``max_deviation`` (k,)
     ‖F_ℓ(x̃) − F_ℓ(x)‖∞ of the returned decoys, ``certified`` (k,) bool, ``steps`` (k,)
     optimisation steps each decoy ran.
@@ -115,6 +121,11 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     safe = tf.where(width > 0, width, tf.ones_like(width))
     u = tf.clip_by_value((x - lo) / safe, 0.0, 1.0)
     ref = f_l(x[None], training=False)
+    f_loop = f_l if f_loop is None else f_loop
+    cert_epsilon = epsilon
+    if f_loop is not f_l:  # the loop's rounding error must not eat the certificate
+        epsilon = epsilon * LOW_PRECISION_MARGIN
+    ref_loop = ref if f_loop is f_l else tf.cast(f_loop(x[None], training=False), tf.float32)
     # static rank: keeps the batch size known (a chunk of one decoy stays (1, *S) in the loop)
     bshape = [-1] + [1] * len(x.shape)
     s = tf.reshape(signs, bshape)
@@ -132,8 +143,8 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
         return ut, xt
 
     def deviation(xt):
-        feat = f_l(xt, training=False)
-        return tf.abs(feat - ref)
+        feat = tf.cast(f_loop(xt, training=False), tf.float32)
+        return tf.abs(feat - ref_loop)
 
     decay = tf.constant(settings.tau_decay, tf.float32)
     patience = tf.constant(int(settings.patience), tf.int32)
@@ -210,7 +221,7 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     }
     _, out = tf.while_loop(cond, body, (tf.constant(0), init))
     best, has_best, steps = out["best"], out["has_best"], out["steps"]
-    return certify(f_l, x, masks, best, has_best, lo, hi, epsilon, ref, steps)
+    return certify(f_l, x, masks, best, has_best, lo, hi, cert_epsilon, ref, steps)
 
 
 def certify(f_l, x, masks, decoys, candidate, lo, hi, epsilon, ref, steps

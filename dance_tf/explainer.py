@@ -26,6 +26,7 @@ from dance_tf.masks import (
     paint,
     window_groups,
 )
+from dance_tf.precision import PRECISIONS, loop_model
 from dance_tf.receptive_field import receptive_field
 from dance_tf.reduce import feature_axes, feature_scores
 from dance_tf.saliency.registry import resolve_method
@@ -80,6 +81,7 @@ class _Plan:
     n_items: int
     compiled: dict  # details flag → tf.function(x, target, lo, hi, eps, constant, seed, corners)
     inspect: object = None  # tf.function x → (logits, max|F_ℓ(x)|, mean pixel per channel)
+    f_loop: object = None  # F_ℓ of the optimisation loop (a bfloat16 copy, or f_l itself)
     _masks: np.ndarray | None = None
 
     @property
@@ -120,6 +122,8 @@ class Explainer:
       constant: value of the constant ablation [mean pixel / mean of x per channel].
       noise_level: σ of the noise ablation relative to x_max − x_min [0.1].
       decoy_batch_size: decoys per optimised batch [fit to ``memory_budget_mb``, 1024].
+      precision: ``float32`` or ``bfloat16`` for the decoy optimisation loop only; the
+        certificate and the base method stay float32 (``dance_tf.precision``) [float32].
       seed: seeds the random starts (same seed → identical output).
     """
 
@@ -133,7 +137,7 @@ class Explainer:
                  backoff: float = 0.5,
                  deviation_bound=None, constant=None, noise_level: float = 0.1,
                  decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
-                 seed: int = 0, **method_options):
+                 precision: str = "float32", seed: int = 0, **method_options):
         if aggregation not in aggregate.AGGREGATIONS:
             raise ValueError(f"aggregation: expected one of {aggregate.AGGREGATIONS}, "
                              f"got {aggregation!r}")
@@ -142,6 +146,8 @@ class Explainer:
                              f"got {perturbation!r}")
         if packing not in PACKINGS:
             raise ValueError(f"packing: expected one of {PACKINGS}, got {packing!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
         if decoy_batch_size is not None and int(decoy_batch_size) < 1:
             raise ValueError(f"decoy_batch_size: expected ≥ 1, got {decoy_batch_size}")
         if not memory_budget_mb > 0:
@@ -173,6 +179,7 @@ class Explainer:
         self.noise_level = float(noise_level)
         self.decoy_batch_size = decoy_batch_size
         self.memory_budget_mb = float(memory_budget_mb)
+        self.precision = precision
         self.seed = int(seed)
         self._plans: dict[tuple, _Plan] = {}
         self._f_l: dict[tuple, tuple] = {}
@@ -269,8 +276,9 @@ class Explainer:
             if self._softmax is not None and choice.layer is self._softmax:
                 raise ValueError(f"layer: {choice.name!r} comes after the logits (it is the "
                                  "final softmax); choose a layer at or before the logits")
-            self._f_l[poly] = (f_l, choice)
-        f_l, choice = self._f_l[poly]
+            f_loop = loop_model(f_l, self.precision) if self.perturbation == "decoys" else f_l
+            self._f_l[poly] = (f_l, choice, f_loop)
+        f_l, choice, f_loop = self._f_l[poly]
         self._check_gradient_path(logits, f_l, shape)
         p, m = self._patch(shape)
         rf = None
@@ -285,12 +293,12 @@ class Explainer:
         key = (poly, chunk, base, p)
         if key not in self._compiled:
             self._compiled[key] = {
-                details: self._compile(logits, f_l, poly, p, chunk, base, details)
+                details: self._compile(logits, f_l, poly, p, chunk, base, details, f_loop)
                 for details in (True, False)}
         if poly not in self._inspect:
             self._inspect[poly] = _inspector(logits, f_l, poly)
         plan = _Plan(f_l, choice.name, shape, groups, tf.constant(corner_table(groups)), p,
-                     chunk, n, n_items, self._compiled[key], self._inspect[poly])
+                     chunk, n, n_items, self._compiled[key], self._inspect[poly], f_loop)
         self._plans[shape] = plan
         return plan
 
@@ -335,16 +343,15 @@ class Explainer:
             fit = int(self.decoy_batch_size)
         else:
             fit = int(budget // per_decoy)
-        want = 2 ** math.ceil(math.log2(n_items)) if variable else n_items
-        chunk = int(max(1, min(fit, want)))
-        base = int(max(1, min(chunk, budget // per_map)))
+        base_max = int(max(1, budget // per_map))
         if variable:
-            base = 2 ** int(math.log2(base))  # divides the power-of-two chunk
-        chunk = max(base, chunk - chunk % base)
-        return chunk, base
+            chunk = int(max(1, min(fit, 2 ** math.ceil(math.log2(n_items)))))
+            base = 2 ** int(math.log2(min(chunk, base_max)))  # divides the power-of-two chunk
+            return max(base, chunk - chunk % base), base
+        return balanced_chunks(n_items, max(1, fit), base_max)
 
     # ------------------------------------------------------------------ the graph
-    def _compile(self, logits, f_l, poly_shape, patch, chunk, base, details):
+    def _compile(self, logits, f_l, poly_shape, patch, chunk, base, details, f_loop=None):
         """One tf.function for every input of ``poly_shape`` (None = variable axis)."""
         method = self._method
         opts = self.method_options
@@ -375,7 +382,7 @@ class Explainer:
                 sg = tf.gather(signs_all, idx)
                 seeds = tf.stack([tf.fill([chunk], seed), idx], axis=1)
                 if perturbation == "decoys":
-                    res = optimise(f_l, x, mk, sg, lo, hi, epsilon, seeds, settings)
+                    res = optimise(f_l, x, mk, sg, lo, hi, epsilon, seeds, settings, f_loop)
                     inputs, dev, cert, steps = (res["decoys"], res["max_deviation"],
                                                 res["certified"], res["steps"])
                 else:
@@ -537,6 +544,24 @@ def _eager_call(method, model, inputs, targets, opts) -> tf.Tensor:
     maps = tf.numpy_function(call, [inputs, targets], tf.float32, stateful=False)
     maps.set_shape(inputs.shape)
     return maps
+
+
+def balanced_chunks(n_items: int, fit: int, base_max: int) -> tuple[int, int]:
+    """(chunk, base) for ``n_items`` decoys: chunks of at most ``fit`` decoys, each split
+    into equal base-method batches of at most ``base_max``, with as little padding as
+    possible (every padded slot is optimised and explained for nothing).
+
+    The chunks are balanced (16 decoys, fit 16, base_max 5 → one chunk of 16 in 4 batches
+    of 4, not chunks of 15 + 1 padded to 15, which doubled the work).
+    """
+    n_chunks = math.ceil(n_items / fit)
+    while True:
+        chunk = math.ceil(n_items / n_chunks)
+        parts = math.ceil(chunk / base_max)
+        base = math.ceil(chunk / parts)
+        if base * parts <= fit or n_chunks >= n_items:
+            return base * parts, base
+        n_chunks += 1
 
 
 def _activation_elems(model, shape: tuple = ()) -> int:

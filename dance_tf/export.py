@@ -125,7 +125,8 @@ class DanceModule(tf.Module):
         super().__init__(name="dance_explainer")
         rng = _static_range(explainer, shape)
         plan, logits = _plan(explainer, shape, *(rng or (None, None)))
-        self._dance_variables = _tf_variables(explainer.model, plan.f_l, logits)
+        self._dance_variables = _tf_variables(explainer.model, plan.f_l, logits,
+                                              getattr(plan, "f_loop", None))
         self._graph = _graph_fn(explainer, plan, logits, shape, rng)
         spec = tf.TensorSpec((None,) + shape, tf.float32, name="x")
         tspec = tf.TensorSpec((None,), tf.int32, name="targets")
@@ -226,6 +227,7 @@ def config(explainer, plan, shape) -> dict:
         "aggregation": explainer.aggregation,
         "perturbation": explainer.perturbation,
         "packing": explainer.packing,
+        "precision": getattr(explainer, "precision", "float32"),
         "masks": int(getattr(plan, "n_masks", None) or plan.masks.shape[0]),
         "decoys": int(plan.n_items),
         "decoy_chunk": int(plan.chunk),

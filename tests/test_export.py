@@ -78,6 +78,10 @@ _RELOAD = textwrap.dedent("""
     cwd = os.path.realpath(os.getcwd())
     sys.path = [p for p in sys.path if p not in ("", ".")
                 and not os.path.realpath(p).startswith(repo) and os.path.realpath(p) != cwd]
+    # an editable install (pip install -e) maps dance_tf through a meta-path finder
+    sys.meta_path = [f for f in sys.meta_path
+                     if "__editable__" not in getattr(f, "__module__", "")
+                     and "__editable__" not in getattr(type(f), "__module__", "")]
     try:
         import dance_tf  # noqa: F401
     except ImportError:

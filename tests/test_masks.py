@@ -45,7 +45,8 @@ def test_text_and_tabular_masks():
 
 def test_receptive_field_packing_keeps_windows_apart():
     shape, patch, rf = (40, 40, 1), 3, 6
-    mk, groups = masks.patch_masks(shape, patch, 1, 100, "receptive_field", rf)
+    # m = 16: the paper makes ceil(38² / 16) = 91 masks, the lattice 64
+    mk, groups = masks.patch_masks(shape, patch, 1, 16, "receptive_field", rf)
     corners = masks.windows(shape, patch, 1)
     assert masks.covered(mk, corners, patch).all()
     assert len(mk) == 8 ** 2  # q = R + P − 1 = 8 per axis
@@ -56,6 +57,21 @@ def test_receptive_field_packing_keeps_windows_apart():
             assert d.min() >= rf + patch - 1
     vgg = masks.patch_masks((224, 224, 1), 3, 1, 100, "receptive_field", 6)[0]
     assert 2 * len(vgg) <= 200 < 2 * masks.count_masks((224, 224, 3), 3, 1, 100)
+
+
+def test_receptive_field_packing_never_makes_more_masks_than_the_paper():
+    # digits 32², R = 4: the lattice (q = 6) would make 36 masks of 25 windows; the paper
+    # packing with m = 100 makes 9, so it is kept (the same 9 raster groups)
+    shape = (32, 32, 1)
+    rf_groups = masks.window_groups(shape, 3, 1, 100, "receptive_field", 4)
+    paper = masks.window_groups(shape, 3, 1, 100, "paper")
+    assert len(rf_groups) == 9
+    for a, b in zip(rf_groups, paper):
+        np.testing.assert_array_equal(a, b)
+    # with m = 25 the paper makes 36 masks and the lattice fits: 36 classes mod 6
+    lattice = masks.window_groups(shape, 3, 1, 25, "receptive_field", 4)
+    assert len(lattice) == 36 and {len(g) for g in lattice} == {25}
+    assert all(len({tuple(c) for c in g % 6}) == 1 for g in lattice)
 
 
 @pytest.mark.parametrize("kwargs,match", [

@@ -44,11 +44,12 @@ def model_dir() -> Path:
     return Path.home() / ".cache" / "dance_tf"
 
 
-def train(epochs: int = 12, seed: int = 0, verbose: int = 0):
-    """Train on the seeded split; returns (model, test accuracy)."""
+def train(epochs: int = 12, seed: int = 0, verbose: int = 0, size: int = digits_data.SIZE):
+    """Train on the seeded split (digits resized to size×size); returns (model, test
+    accuracy)."""
     keras.utils.set_random_seed(seed)
-    x_tr, y_tr, x_te, y_te = digits_data.load(seed=seed)
-    model = build()
+    x_tr, y_tr, x_te, y_te = digits_data.load(size=size, seed=seed)
+    model = build(size)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -58,15 +59,19 @@ def train(epochs: int = 12, seed: int = 0, verbose: int = 0):
 
 
 def load(path: str | os.PathLike | None = None, train_if_missing: bool = True,
-         progress=print) -> keras.Model:
-    """Load the cached digits CNN, training and caching it first if needed (~20 s CPU)."""
-    path = Path(path) if path else model_dir() / FILE_NAME
+         progress=print, size: int = digits_data.SIZE) -> keras.Model:
+    """Load the cached digits CNN, training and caching it first if needed (~20 s CPU).
+
+    ``size`` other than 32 gives the same CNN trained on the digits resized to size×size
+    (cached as ``digits_cnn_<size>.keras``; the benchmarks use 96 for larger inputs)."""
+    name = FILE_NAME if size == digits_data.SIZE else f"digits_cnn_{size}.keras"
+    path = Path(path) if path else model_dir() / name
     if path.exists():
         return keras.models.load_model(path, compile=False)
     if not train_if_missing:
         raise FileNotFoundError(f"{path}: no trained digits model")
     progress(f"training the digits CNN once (cached at {path}) ...")
-    model, acc = train(verbose=2)
+    model, acc = train(verbose=2, size=size)
     progress(f"digits CNN test accuracy: {acc:.3f}")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
