@@ -101,17 +101,20 @@ class Rounds:
 
 
 def interleaved(calls: dict, rounds: int = 7, warmup: int = 1) -> Rounds:
-    """Call every variant once per round, ``rounds`` times, after ``warmup`` calls each:
-    ratios then compare calls made under the same background load."""
+    """Call every variant once per round (in an order rotated each round), ``rounds``
+    times, after ``warmup`` calls each: ratios then compare calls made under the same
+    background load."""
     clock = time.process_time if CLOCK["name"] == "cpu" else time.perf_counter
     for fn in calls.values():
         for _ in range(warmup):
             fn()
     times = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, fn in calls.items():
+    names = list(calls)
+    for r in range(rounds):
+        # rotate the order: no variant always runs first or after the same other one
+        for name in names[r % len(names):] + names[:r % len(names)]:
             t = clock()
-            fn()
+            calls[name]()
             times[name].append(clock() - t)
     return Rounds(times)
 

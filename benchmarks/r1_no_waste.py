@@ -102,11 +102,16 @@ def run(quick: bool = False, vgg: bool = True) -> dict:
         rows.append({"model": "digits CNN 32×32, ℓ=pool1, P=3, m=100", "input": i, **r})
     if vgg:
         x, vr = common.vgg_input()
-        r = measure(common.vgg16(), x, vr, rounds=1 if quick else 2, layer="pool1",
-                    patch_size=3, patches_per_mask=6200, max_steps=4, decoy_batch_size=16)
-        rows.append({"model": "vgg_16 224×224 (random weights), ℓ=pool1, P=3, m=6200, "
-                              "max_steps=4 (2n=16: overhead is per step, not per decoy)",
-                     "input": 0, **r})
+        vgg = common.vgg16()
+        # the denominator explains the 2n decoys as one batch: give the explainer the
+        # memory that takes (its default 1 GB budget runs vgg_16 gradients 4 at a time)
+        for budget in (8192, 1024):
+            r = measure(vgg, x, vr, rounds=1 if quick else 2, layer="pool1",
+                        patch_size=3, patches_per_mask=6200, max_steps=4, decoy_batch_size=16,
+                        memory_budget_mb=budget)
+            rows.append({"model": "vgg_16 224×224 (random weights), ℓ=pool1, P=3, m=6200, "
+                                  "max_steps=4 (2n=16: overhead is per step, not per decoy), "
+                                  f"memory_budget_mb={budget}", "input": 0, **r})
     digits = [r["R1"] for r in rows if r["model"].startswith("digits")]
     summary = [{"ratio": "R1 digits (median over inputs)", "value": float(np.median(digits)),
                 "target": f"≤ {TARGET}", "pass": bool(np.median(digits) <= TARGET)},
@@ -121,8 +126,12 @@ def run(quick: bool = False, vgg: bool = True) -> dict:
     traces = max(r["traces_of_plan_run"] for r in rows)
     summary.append({"ratio": "traces of the compiled pipeline after all timed calls",
                     "value": traces, "target": "1 (no retracing)", "pass": traces == 1})
-    summary += [{"ratio": "R1 vgg_16 224²", "value": r["R1"], "target": f"≤ {TARGET}",
-                 "pass": bool(r["R1"] <= TARGET)} for r in rows if r["model"].startswith("vgg")]
+    summary += [{"ratio": "R1 vgg_16 224², " + ("2n decoys' gradients as one batch, as R1 "
+                                                 "defines" if "8192" in r["model"] else
+                                                 "default 1 GB budget: gradients 4 at a time"),
+                 "value": r["R1"], "target": f"≤ {TARGET}",
+                 "pass": bool(r["R1"] <= TARGET) if "8192" in r["model"] else None}
+                for r in rows if r["model"].startswith("vgg")]
     return {"name": "R1 no waste", "rows": rows, "summary": summary}
 
 

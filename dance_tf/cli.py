@@ -55,7 +55,7 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
                    help="m, patches packed per mask [images 100, text and tabular 1]")
     g.add_argument("--packing", default="paper", choices=("paper", "receptive_field"),
                    help="paper: raster groups of m (S1.1); receptive_field: independent "
-                        "patches share a mask")
+                        "patches share a mask (never more masks than paper)")
     g.add_argument("--aggregation", default="range", choices=("range", "mean"),
                    help="range = max − min over decoys (Eq. 3); mean (ablation)")
     g.add_argument("--perturbation", default="decoys", choices=("decoys", "constant", "noise"),

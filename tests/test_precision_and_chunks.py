@@ -8,21 +8,10 @@ import dance_tf
 from dance_tf.explainer import balanced_chunks
 from dance_tf.layers import layer_model
 from dance_tf.precision import loop_model
-from tests.conftest import small_cnn
 
 
-@pytest.fixture(scope="module")
-def model():
-    return small_cnn()
-
-
-@pytest.fixture
-def x():
-    return np.random.default_rng(3).random((12, 12, 1)).astype(np.float32)
-
-
-def test_bfloat16_copy_computes_in_bfloat16_close_to_float32(model):
-    f_l, _ = layer_model(model, "pool1", (12, 12, 1))
+def test_bfloat16_copy_computes_in_bfloat16_close_to_float32(cnn):
+    f_l, _ = layer_model(cnn, "pool1", (12, 12, 1))
     low = loop_model(f_l, "bfloat16")
     assert loop_model(f_l, "float32") is f_l
     v = np.random.default_rng(0).random((3, 12, 12, 1)).astype(np.float32)
@@ -34,10 +23,11 @@ def test_bfloat16_copy_computes_in_bfloat16_close_to_float32(model):
     assert 0 < err < 0.02
 
 
-def test_bfloat16_loop_decoys_pass_an_independent_float32_certificate(model, x):
-    res = dance_tf.explain(model, x, value_range=(0.0, 1.0), patches_per_mask=25,
+def test_bfloat16_loop_decoys_pass_an_independent_float32_certificate(cnn, image):
+    x = image
+    res = dance_tf.explain(cnn, x, value_range=(0.0, 1.0), patches_per_mask=25,
                            precision="bfloat16", return_details=True)
-    f_l, _ = layer_model(model, "pool1", x.shape)
+    f_l, _ = layer_model(cnn, "pool1", x.shape)
     dev = np.abs(f_l(res.decoys).numpy() - f_l(x[None]).numpy()).reshape(len(res.decoys), -1)
     assert res.certified.mean() >= 0.9
     moved = np.abs(res.decoys - x[None]).reshape(len(res.decoys), -1).max(axis=1) > 0
@@ -47,9 +37,9 @@ def test_bfloat16_loop_decoys_pass_an_independent_float32_certificate(model, x):
     assert np.abs(outside).max() == 0.0
 
 
-def test_bad_precision_is_a_clear_error(model):
+def test_bad_precision_is_a_clear_error(cnn):
     with pytest.raises(ValueError, match="precision"):
-        dance_tf.Explainer(model, precision="float16")
+        dance_tf.Explainer(cnn, precision="float16")
 
 
 @pytest.mark.parametrize("n,fit,base_max", [(16, 16, 5), (18, 18, 100), (986, 64, 64),
