@@ -190,7 +190,7 @@ def _graph_fn(explainer, plan, logits, shape, rng):
             constant = tf.broadcast_to(_mean_per_channel(x), shape)
         else:
             constant = const
-        sal, _, _, cert, _ = run(x, c, lo_b, hi_b, eps, constant, seed)
+        sal, _, _, cert, *_ = run(x, c, lo_b, hi_b, eps, constant, seed)
         frac = tf.reduce_mean(tf.cast(cert, tf.float32))
         return sal, c, frac
 

@@ -66,3 +66,24 @@ def test_memory_budget_that_cannot_hold_one_decoy_says_what_to_lower():
     ex = dance_tf.Explainer(big, layer="c", value_range=(0.0, 1.0), memory_budget_mb=0.5)
     with pytest.raises(ValueError, match="memory_budget_mb.*raise memory_budget_mb"):
         ex.explain(np.zeros((64, 64, 3), np.float32))
+
+
+def test_expanding_base_methods_get_a_batch_size_from_the_memory_budget(cnn, image):
+    seen = []
+
+    def grad_like(model, inputs, targets, batch_size=64):
+        seen.append(batch_size)
+        return dance_tf.saliency.gradient(model, inputs, targets)
+
+    ex = dance_tf.Explainer(cnn, method=grad_like, value_range=(0.0, 1.0),
+                            patches_per_mask=50, memory_budget_mb=1.0)
+    ex.explain(image)
+    # 1 MB over (4 input-sized buffers + 1.5 × the activations) per evaluation, by hand
+    from dance_tf.explainer import _activation_elems
+
+    per_eval = 4.0 * (4 * 144 + 1.5 * _activation_elems(cnn, (12, 12, 1)))
+    assert seen and set(seen) == {int(2**20 // per_eval)}
+    seen.clear()
+    dance_tf.Explainer(cnn, method=grad_like, value_range=(0.0, 1.0), patches_per_mask=50,
+                       memory_budget_mb=1.0, batch_size=3).explain(image)
+    assert set(seen) == {3}  # the caller's choice wins
