@@ -8,10 +8,12 @@ runs until all decoys of the chunk stopped). Parts are timed as compiled functio
 batch of the chunk's size. Target ≤ 1.2: no Python loop over decoys, no retracing, no host
 round trip inside the loop. Calls are interleaved in rounds and the median of the
 per-round ratios is reported (the CPU is shared). The numerator also contains what the
-parts leave out: the target and ε (one eager forward each, before the compiled pipeline),
-the certificate (one more layer-ℓ forward) and Adam. ``R1_graph_only`` times the compiled
-pipeline alone; ``R1_in_graph_prelude`` the whole explanation with target and ε computed
-in the same graph (``dance_tf.export.batch_function``, what the SavedModel runs).
+parts leave out: the target and ε (a full forward and a layer-ℓ forward of x, inside the
+compiled pipeline since 2026-11-29), the certificate (one more layer-ℓ forward of the
+chunk), Adam, and the numpy edge of ``explain`` (input checks, conversion).
+``R1_graph_only`` times the compiled pipeline alone with target and ε given;
+``R1_in_graph_prelude`` the batch pipeline of the SavedModel
+(``dance_tf.export.batch_function``, a ``map_fn`` over a batch of one).
 """
 
 from __future__ import annotations
