@@ -81,7 +81,6 @@ class _Plan:
     n_masks: int
     n_items: int
     compiled: dict  # details flag → tf.function(x, target, lo, hi, eps, constant, seed, corners)
-    inspect: object = None  # tf.function x → (logits, max|F_ℓ(x)|, mean pixel per channel)
     f_loop: object = None  # F_ℓ of the optimisation loop (a bfloat16 copy, or f_l itself)
     _masks: np.ndarray | None = None
 
@@ -186,7 +185,6 @@ class Explainer:
         self._plans: dict[tuple, _Plan] = {}
         self._f_l: dict[tuple, tuple] = {}
         self._compiled: dict[tuple, dict] = {}
-        self._inspect: dict[tuple, object] = {}
         self._logits = None
         self._softmax = None
 
@@ -298,10 +296,8 @@ class Explainer:
             self._compiled[key] = {
                 details: self._compile(logits, f_l, poly, p, chunk, base, details, f_loop)
                 for details in (True, False)}
-        if poly not in self._inspect:
-            self._inspect[poly] = _inspector(logits, f_l, poly)
         plan = _Plan(f_l, choice.name, shape, groups, tf.constant(corner_table(groups)), p,
-                     chunk, n, n_items, self._compiled[key], self._inspect[poly], f_loop)
+                     chunk, n, n_items, self._compiled[key], f_loop)
         self._plans[shape] = plan
         return plan
 
@@ -346,7 +342,7 @@ class Explainer:
             fit = int(self.decoy_batch_size)
         else:
             fit = int(budget // per_decoy)
-        base_max = int(max(1, budget // per_map))
+        base_max = self._evals_per_batch(shape)
         if variable:
             chunk = int(max(1, min(fit, 2 ** math.ceil(math.log2(n_items)))))
             base = 2 ** int(math.log2(min(chunk, base_max)))  # divides the power-of-two chunk
@@ -396,8 +392,9 @@ class Explainer:
             target = tf.cond(target < 0, lambda: tf.argmax(
                 tf.reshape(logits(x[None], training=False), [-1]), output_type=tf.int32),
                 lambda: target)
+            ref = f_l(x[None], training=False)  # F_ℓ(x), once for every chunk
             epsilon = tf.cond(epsilon > 0, lambda: epsilon,
-                              lambda: _relative_epsilon(f_l, x, settings.epsilon_rel))
+                              lambda: _relative_epsilon(ref, settings.epsilon_rel))
             n = tf.shape(corners)[0]
             n_items = per_item * n
             n_chunks = (n_items + chunk - 1) // chunk
@@ -417,7 +414,8 @@ class Explainer:
                 sg = tf.gather(signs_all, idx)
                 seeds = tf.stack([tf.fill([chunk], seed), idx], axis=1)
                 if perturbation == "decoys":
-                    res = optimise(f_l, x, mk, sg, lo, hi, epsilon, seeds, settings, f_loop)
+                    res = optimise(f_l, x, mk, sg, lo, hi, epsilon, seeds, settings,
+                                   None if f_loop is f_l else f_loop, ref)
                     inputs, dev, cert, steps = (res["decoys"], res["max_deviation"],
                                                 res["certified"], res["steps"])
                 else:
@@ -425,7 +423,6 @@ class Explainer:
                         inputs = ablations.constant_inputs(x, mk, constant)
                     else:
                         inputs = ablations.noise_inputs(x, mk, lo, hi, noise_level, seeds)
-                    ref = f_l(x[None], training=False)
                     diff = tf.abs(f_l(inputs, training=False) - ref)
                     dev = tf.reduce_max(tf.reshape(diff, [chunk, -1]), axis=1)
                     cert = tf.zeros([chunk], tf.bool)
@@ -479,15 +476,15 @@ class Explainer:
         x, lo_b, hi_b = self._bounded_range(x, lo, hi)
         plan = self.plan(x.shape, lo, hi)
         xt = tf.constant(x)
-        c = -1 if target is None else self._target(target, self._n_classes(plan, xt))
+        c = -1 if target is None else self._target(target, self._n_classes(xt))
         eps = -1.0 if self.settings.epsilon is None else self.settings.epsilon
         if self.constant is not None:
             constant = np.asarray(self.constant, np.float32)
         elif self.perturbation == "constant":  # the mean pixel / mean of x per channel
-            constant = x.mean(axis=tuple(range(x.ndim - 1))) if x.ndim > 1 else x.mean()
+            constant = ablations.default_constant(xt).numpy()
         else:
             constant = np.float32(0.0)  # unused
-        constant = tf.constant(np.broadcast_to(np.asarray(constant, np.float32), x.shape))
+        constant = tf.constant(np.broadcast_to(constant, x.shape))
         args = (xt, tf.constant(c, tf.int32), tf.constant(lo_b), tf.constant(hi_b),
                 tf.constant(eps, tf.float32), constant, tf.constant(self.seed, tf.int32))
         return plan, args, x, c
@@ -550,12 +547,12 @@ class Explainer:
             raise ValueError(f"targets: expected {len(xs)} entries, got {len(targets)}")
         return np.stack([self.explain(x, t) for x, t in zip(xs, targets)])
 
-    def _n_classes(self, plan: _Plan, xt) -> int:
+    def _n_classes(self, xt) -> int:
         """The number of classes: the logits' static width, else one forward pass."""
-        width = getattr(self._logits, "output_shape", (None,))[-1]
-        if isinstance(width, int):
+        width = class_count(self._logits)
+        if width is not None:
             return width
-        return int(plan.inspect(xt)[0].shape[-1])
+        return int(self._logits(xt[None], training=False).shape[-1])
 
     def _target(self, target, n_classes: int) -> int:
         if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
@@ -566,16 +563,10 @@ class Explainer:
         return int(target)
 
 
-def _inspector(logits, f_l, poly_shape):
-    """One compiled call for what ``prepare`` needs of x: the class scores (C,), max|F_ℓ(x)|
-    (for the relative ε) and the mean value per channel (the constant ablation)."""
-
-    def inspect(x):
-        scores = logits(x[None], training=False)[0]
-        ref_max = tf.reduce_max(tf.abs(f_l(x[None], training=False)))
-        return scores, ref_max, ablations.default_constant(x)
-
-    return tf.function(inspect, input_signature=[tf.TensorSpec(poly_shape, tf.float32)])
+def class_count(logits) -> int | None:
+    """The static number of classes of a logits model, or None when it is not known."""
+    width = getattr(logits, "output_shape", (None,))[-1]
+    return width if isinstance(width, int) else None
 
 
 def _sized(poly_shape: tuple) -> tuple:
@@ -583,9 +574,9 @@ def _sized(poly_shape: tuple) -> tuple:
     return tuple(64 if s is None else int(s) for s in poly_shape)
 
 
-def _relative_epsilon(f_l, x, rel: float) -> tf.Tensor:
-    """ε = rel × max|F_ℓ(x)| (> 0: 1e-6 when F_ℓ(x) is all zero), in graph."""
-    top = tf.cast(tf.reduce_max(tf.abs(f_l(x[None], training=False))), tf.float64)
+def _relative_epsilon(ref: tf.Tensor, rel: float) -> tf.Tensor:
+    """ε = rel × max|F_ℓ(x)| from ref = F_ℓ(x) (> 0: 1e-6 when F_ℓ(x) is all zero)."""
+    top = tf.cast(tf.reduce_max(tf.abs(ref)), tf.float64)
     eps = tf.cast(rel * top, tf.float32)
     return tf.where(eps > 0, eps, tf.constant(1e-6, tf.float32))
 

@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from dance_tf import ablations
+from dance_tf.explainer import class_count
 from dance_tf.reduce import feature_axes
 
 #: where the explainer's settings are written, inside the SavedModel folder
@@ -125,8 +127,7 @@ class DanceModule(tf.Module):
         super().__init__(name="dance_explainer")
         rng = _static_range(explainer, shape)
         plan, logits = _plan(explainer, shape, *(rng or (None, None)))
-        self._dance_variables = _tf_variables(explainer.model, plan.f_l, logits,
-                                              getattr(plan, "f_loop", None))
+        self._dance_variables = _tf_variables(explainer.model, plan.f_l, logits, plan.f_loop)
         self._graph = _graph_fn(explainer, plan, logits, shape, rng)
         spec = tf.TensorSpec((None,) + shape, tf.float32, name="x")
         tspec = tf.TensorSpec((None,), tf.int32, name="targets")
@@ -162,8 +163,9 @@ def _graph_fn(explainer, plan, logits, shape, rng):
     const = (None if explainer.constant is None else tf.constant(
         np.broadcast_to(np.asarray(explainer.constant, np.float32), shape).copy()))
     seed = tf.constant(explainer.seed, tf.int32)
-    # the variant that keeps no decoys (memory flat in 2n), when the core has it
-    f_l, run = plan.f_l, getattr(plan, "run_maps", plan.run)
+    eps = tf.constant(-1.0 if settings.epsilon is None else settings.epsilon, tf.float32)
+    n_classes = class_count(logits)
+    run = plan.run_maps  # the variant that keeps no decoys (memory flat in 2n)
 
     def one(args):
         x, target = args
@@ -175,22 +177,16 @@ def _graph_fn(explainer, plan, logits, shape, rng):
         lo_b, hi_b = lo, hi
         if bound is not None:
             lo_b, hi_b = tf.maximum(lo, x - bound), tf.minimum(hi, x + bound)
-        scores = logits(x[None], training=False)[0]
-        n_cls = tf.shape(scores, out_type=tf.int32)[0]
-        predicted = tf.argmax(scores, output_type=tf.int32)
-        c = tf.where((target >= 0) & (target < n_cls), target, predicted)
-        if settings.epsilon is None:
-            ref = f_l(x[None], training=False)
-            top = tf.cast(tf.reduce_max(tf.abs(ref)), tf.float64)
-            eps = tf.cast(settings.epsilon_rel * top, tf.float32)
-            eps = tf.where(eps > 0, eps, tf.constant(1e-6, tf.float32))
-        else:
-            eps = tf.constant(settings.epsilon, tf.float32)
+        n_cls = n_classes
+        if n_cls is None:
+            n_cls = tf.shape(logits(x[None], training=False), out_type=tf.int32)[-1]
+        # −1: the pipeline computes the predicted class, and a relative ε, itself
+        c = tf.where((target >= 0) & (target < n_cls), target, -1)
         if const is None:
-            constant = tf.broadcast_to(_mean_per_channel(x), shape)
+            constant = tf.broadcast_to(ablations.default_constant(x), shape)
         else:
             constant = const
-        sal, _, _, cert, *_ = run(x, c, lo_b, hi_b, eps, constant, seed)
+        sal, _, _, cert, _, c, _ = run(x, c, lo_b, hi_b, eps, constant, seed)
         frac = tf.reduce_mean(tf.cast(cert, tf.float32))
         return sal, c, frac
 
@@ -207,13 +203,6 @@ def _graph_fn(explainer, plan, logits, shape, rng):
     return batch
 
 
-def _mean_per_channel(x):
-    """``dance_tf.ablations.default_constant`` for one input (the "mean pixel")."""
-    if len(x.shape) <= 1:
-        return tf.reduce_mean(x)
-    return tf.reduce_mean(x, axis=list(range(len(x.shape) - 1)))
-
-
 def config(explainer, plan, shape) -> dict:
     """The settings written beside the SavedModel (``assets.extra/dance_tf.json``)."""
     s = explainer.settings
@@ -227,7 +216,7 @@ def config(explainer, plan, shape) -> dict:
         "aggregation": explainer.aggregation,
         "perturbation": explainer.perturbation,
         "packing": explainer.packing,
-        "precision": getattr(explainer, "precision", "float32"),
+        "precision": explainer.precision,
         "masks": int(getattr(plan, "n_masks", None) or plan.masks.shape[0]),
         "decoys": int(plan.n_items),
         "decoy_chunk": int(plan.chunk),

@@ -17,9 +17,10 @@ Windows are packed into masks:
   large the input (for vgg_16 at 224², ℓ = pool1, P = 3: R = 6, q = 8, n = 64).
   It never makes more masks than the paper's packing with the same m: where the lattice
   would (small inputs: the digits CNN at 32², R = 4, q = 6 gives 36 masks of 25 windows
-  against the paper's 9 of 100), the paper's packing is used. Fidelity follows the number
-  of decoys, not which windows share a mask (BENCHMARKS.md, packing), and shrinking q to
-  fit the count instead would make masks that tile the whole input (q = P).
+  against the paper's 9 of 100), the paper's packing is used: more decoys cost time and
+  moved fidelity SF on digits, and shrinking q to fit the count instead would make masks
+  that tile the whole input (q = P). Measured on digits, lattice masks score ~6 % worse SF
+  than raster masks (BENCHMARKS.md, packing): a speed trade, not a free one.
 """
 
 from __future__ import annotations
