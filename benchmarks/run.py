@@ -27,7 +27,7 @@ BENCHES = {
     "r1": ("r1_no_waste", "R1: DANCE-gradient ÷ its parts (target ≤ 1.2)"),
     "r2": ("r2_vs_smoothgrad", "R2: DANCE-gradient ÷ SmoothGrad-50 (target ≤ 5, digits)"),
     "steps": ("steps", "optimisation steps per decoy; fidelity vs step budget"),
-    "packing": ("packing", "paper vs receptive-field packing (vgg_16: 2n ≤ 200)"),
+    "packing": ("packing", "paper vs receptive-field vs tile packing (vgg_16: 2n ≤ 200)"),
     "scaling": ("scaling", "time and peak memory vs input size, 2n, IG steps"),
     "naive": ("naive", "eager per-decoy loop vs compiled and batched"),
     "xla": ("xla_mp", "XLA (jit_compile) and mixed precision"),

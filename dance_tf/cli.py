@@ -53,9 +53,11 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--stride", type=int, default=1, help="patch stride")
     g.add_argument("--patches-per-mask", type=int, default=None,
                    help="m, patches packed per mask [images 100, text and tabular 1]")
-    g.add_argument("--packing", default="paper", choices=("paper", "receptive_field"),
-                   help="paper: raster groups of m (S1.1); receptive_field: independent "
-                        "patches share a mask (never more masks than paper)")
+    g.add_argument("--packing", default="paper", choices=("paper", "tiles", "receptive_field"),
+                   help="paper: raster groups of m (S1.1); tiles: one compact block of ~m "
+                        "patches per mask (vgg_16 224² with m 500: 2n = 200); "
+                        "receptive_field: independent patches share a mask (never more "
+                        "masks than paper)")
     g.add_argument("--aggregation", default="range", choices=("range", "mean"),
                    help="range = max − min over decoys (Eq. 3); mean (ablation)")
     g.add_argument("--perturbation", default="decoys", choices=("decoys", "constant", "noise"),

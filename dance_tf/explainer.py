@@ -113,8 +113,10 @@ class Explainer:
       aggregation: ``range`` [Eq. 3] or ``mean``.
       perturbation: ``decoys`` [§3.3], or the ablations ``constant`` / ``noise`` (§4.3).
       patch_size, stride, patches_per_mask: P, stride, m [images 3, 1, 100; text and
-        tabular 1, 1, 1]. packing: ``paper`` [raster groups of m] or ``receptive_field``
-        (independent windows share a mask; never more masks than ``paper``, S1.1).
+        tabular 1, 1, 1]. packing: ``paper`` [raster groups of m, S1.1], ``tiles`` (one
+        compact block of about m windows per mask: few decoys on large images) or
+        ``receptive_field`` (independent windows share a mask; never more masks than
+        ``paper``); see ``dance_tf.masks``.
       epsilon / epsilon_rel: L∞ bound at layer ℓ [5% of max|F_ℓ(x)|]; lambda0 [1e4];
         tau0 [1]; max_steps [20: maps within 10% of 100 steps, BENCHMARKS.md];
         learning_rate [0.1]; init_noise [0.01]; patience [2];

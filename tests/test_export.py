@@ -56,7 +56,7 @@ def _cases():
             aggregation="mean"), img * 2.0 - 0.5, np.array([2, -1, 0], np.int32)),
         ("constant_ablation", dance_tf.Explainer(
             _image_model(), layer="pool1", value_range=(0.0, 1.0), patches_per_mask=30,
-            perturbation="constant"), img, None),
+            packing="tiles", perturbation="constant"), img, None),
         ("text", dance_tf.Explainer(
             _text_model(), layer="conv", value_range=(-3.0, 3.0), max_steps=10), txt, None),
     ]

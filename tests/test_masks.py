@@ -83,3 +83,50 @@ def test_bad_mask_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         masks.patch_masks(**args)
+
+
+def test_tile_side_is_the_smallest_integer_root():
+    # b^k ≥ m with b minimal, checked against a brute-force search
+    for k in (1, 2, 3):
+        for m in range(1, 130):
+            b = masks.tile_side(m, k)
+            assert b ** k >= m and (b == 1 or (b - 1) ** k < m), (m, k, b)
+
+
+def test_tiles_hand_worked():
+    # 6×6 image, P = 2, stride 1: 5×5 windows; m = 4 → b = 2 → ceil(5/2) = 3 blocks per
+    # axis: block = index · 3 // 5 puts window rows 0..4 in blocks 0, 0, 1, 1, 2
+    mk, groups = masks.patch_masks((6, 6, 2), 2, 1, 4, "tiles")
+    assert len(groups) == 9
+    assert [len(g) for g in groups] == [4, 4, 2, 4, 4, 2, 2, 2, 1]
+    np.testing.assert_array_equal(groups[4], [[2, 2], [2, 3], [3, 2], [3, 3]])
+    expected = np.zeros((6, 6))
+    expected[2:5, 2:5] = 1  # windows at rows/cols 2..3, each 2 wide: pixels 2..4
+    np.testing.assert_array_equal(mk[4, ..., 0], expected)
+    assert masks.covered(mk, masks.windows((6, 6, 2), 2, 1), 2).all()
+
+
+@pytest.mark.parametrize("shape,patch,stride,m", [((32, 32, 1), 3, 1, 100),
+                                                  ((96, 96, 1), 3, 1, 256),
+                                                  ((17, 23, 3), 3, 2, 10),
+                                                  ((40, 8), 1, 1, 3), ((12,), 1, 1, 5)])
+def test_tiles_cover_every_window_once_in_compact_blocks(shape, patch, stride, m):
+    corners = masks.windows(shape, patch, stride)
+    groups = masks.window_groups(shape, patch, stride, m, "tiles")
+    k = corners.shape[1]
+    b = masks.tile_side(m, k)
+    seen = np.concatenate(groups)
+    assert len(seen) == len(corners)
+    assert {tuple(c) for c in seen} == {tuple(c) for c in corners}
+    for g in groups:  # a block: at most b windows along each axis, all of the box present
+        idx = g // stride
+        extent = idx.max(axis=0) - idx.min(axis=0) + 1
+        assert (extent <= b).all() and len(g) == np.prod(extent)
+    per_axis = [(shape[a] - patch) // stride + 1 for a in range(k)]
+    assert len(groups) == np.prod([math.ceil(n / b) for n in per_axis])
+
+
+def test_tiles_on_vgg16_224_make_200_decoys():
+    groups = masks.window_groups((224, 224, 3), 3, 1, 500, "tiles")
+    assert 2 * len(groups) == 200  # 222 windows per axis in 10 blocks of 22–23
+    assert {len(g) for g in groups} == {22 * 22, 22 * 23, 23 * 23}
