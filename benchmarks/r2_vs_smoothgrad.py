@@ -146,7 +146,8 @@ def vgg_rows(r1_graph: float) -> list[dict]:
     rows = []
     for packing, n in (("paper (m=100)", len(paper)),
                        ("receptive_field", len(window_groups(x.shape, 3, 1, 100,
-                                                             "receptive_field", rf)))):
+                                                             "receptive_field", rf))),
+                       ("tiles (m=500)", len(window_groups(x.shape, 3, 1, 500, "tiles")))):
         n_items = 2 * n
         chunks = -(-n_items // chunk)
         projected = r1_graph * chunks * (k * t_prefix + t_grad)
