@@ -11,12 +11,14 @@ Windows are packed into masks:
   (S1.1; m = 100 for ImageNet, 1 for text and tabular). Every window is in one mask.
 * ``packing="tiles"``: compact tiles. The window grid is cut into blocks of about
   b = ⌈m^(1/k)⌉ windows per axis (balanced, so no thin edge tiles), one block per mask:
-  each decoy perturbs one square region of about (b + P − 1)^k input positions. Same count
-  as the paper's for the same m, but where a raster mask is a strip as wide as the input, a
+  each decoy perturbs one square region of about (b + P − 1)^k input positions. About the
+  paper's count for the same m, but where a raster mask is a strip as wide as the input, a
   tile is as compact as a mask of m windows can be. For text and tabular (k = 1) it is
-  the paper's packing. Measured on digits at 96², 72 tile decoys score better fidelity than
-  the paper's 178 raster ones (BENCHMARKS.md, packing), so a large m with tiles is the
-  way to few decoys on large images (vgg_16 at 224², m = 500: 2n = 200).
+  the paper's raster runs, balanced. Measured on digits (5 seeds, BENCHMARKS.md): where
+  few decoys must cover many windows, tiles keep or improve fidelity SF — at 96², 72 tile
+  decoys score 0.51 ± 0.04 better than the paper's 178; at 64², 72 agree with 78 — but 9
+  tiles of a 32² input score 0.26 ± 0.05 worse than 9 strips. So a large m with tiles is
+  the way to few decoys on large images (vgg_16 at 224², m = 500: 2n = 200).
 * ``packing="receptive_field"``: windows whose layer-ℓ receptive fields cannot overlap share
   a mask. Windows on a lattice of spacing q (in windows) with q · stride ≥ R + P − 1, R the
   receptive-field extent of layer ℓ, touch disjoint sets of layer-ℓ units, so the decoy loss
@@ -27,8 +29,9 @@ Windows are packed into masks:
   would (small inputs: the digits CNN at 32², R = 4, q = 6 gives 36 masks of 25 windows
   against the paper's 9 of 100), the paper's packing is used: more decoys cost time and
   moved fidelity SF on digits, and shrinking q to fit the count instead would make masks
-  that tile the whole input (q = P). Measured on digits, lattice masks score ~6 % worse SF
-  than raster masks (BENCHMARKS.md, packing): a speed trade, not a free one.
+  that tile the whole input (q = P). Measured on digits, lattice masks agree with raster
+  masks at 64² but score ~6 % worse SF at 32² (equal count) and 96² (BENCHMARKS.md,
+  packing): a lattice decoy moves the whole input, so every decoy moves every gradient.
 """
 
 from __future__ import annotations
