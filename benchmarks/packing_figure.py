@@ -55,4 +55,5 @@ if __name__ == "__main__":
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" /
                                         "packing" / "packing.png"))
     p.add_argument("--index", type=int, default=0, help="which held-out digit")
-    print(draw(Path(p.parse_args().out), p.parse_args().index))
+    args = p.parse_args()
+    print(draw(Path(args.out), args.index))

@@ -101,7 +101,8 @@ def _per_decoy(t: tf.Tensor, op) -> tf.Tensor:
 
 def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tensor,
              hi: tf.Tensor, epsilon: tf.Tensor, seeds: tf.Tensor, settings: DecoySettings,
-             f_loop=None, ref: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+             f_loop=None, ref: tf.Tensor | None = None,
+             ref_loop: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
     """Optimise a batch of decoys of one input (graph-safe; call inside ``tf.function``).
 
     x: (*S) input; masks: (k, *S) 0/1; signs: (k,) ±1; lo, hi: (*S) legal range, already
@@ -109,7 +110,8 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     int32 stateless seeds, one per decoy (so a decoy does not depend on its batch);
     f_loop: F_ℓ for the optimisation loop only (e.g. a bfloat16 copy, ``precision.py``);
     the loop then aims at ``LOW_PRECISION_MARGIN`` · ε, and the certificate always uses
-    ``f_l`` (float32) with ε itself; ref: F_ℓ(x) (1, ...) if the caller has it already.
+    ``f_l`` (float32) with ε itself; ref: F_ℓ(x) (1, ...) and ref_loop: f_loop(x) as
+    float32, if the caller has them already (one per input, not one per chunk).
     Returns ``decoys`` (k, *S) (x where uncertified), ``max_deviation`` (k,)
     ‖F_ℓ(x̃) − F_ℓ(x)‖∞ of the returned decoys, ``certified`` (k,) bool, ``steps`` (k,)
     optimisation steps each decoy ran.
@@ -121,12 +123,14 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     safe = tf.where(width > 0, width, tf.ones_like(width))
     u = tf.clip_by_value((x - lo) / safe, 0.0, 1.0)
     ref = f_l(x[None], training=False) if ref is None else ref
-    cert_epsilon, ref_loop = epsilon, ref
+    cert_epsilon = epsilon
     if f_loop is None:
+        ref_loop = ref
         f_loop = f_l
     else:  # reduced precision: its rounding error must not eat the certificate
         epsilon = epsilon * LOW_PRECISION_MARGIN
-        ref_loop = tf.cast(f_loop(x[None], training=False), tf.float32)
+        if ref_loop is None:
+            ref_loop = tf.cast(f_loop(x[None], training=False), tf.float32)
     # static rank: keeps the batch size known (a chunk of one decoy stays (1, *S) in the loop)
     bshape = [-1] + [1] * len(x.shape)
     s = tf.reshape(signs, bshape)

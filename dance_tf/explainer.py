@@ -395,6 +395,8 @@ class Explainer:
                 tf.reshape(logits(x[None], training=False), [-1]), output_type=tf.int32),
                 lambda: target)
             ref = f_l(x[None], training=False)  # F_ℓ(x), once for every chunk
+            low = f_loop is not None and f_loop is not f_l  # a reduced-precision loop
+            ref_loop = tf.cast(f_loop(x[None], training=False), tf.float32) if low else None
             epsilon = tf.cond(epsilon > 0, lambda: epsilon,
                               lambda: _relative_epsilon(ref, settings.epsilon_rel))
             n = tf.shape(corners)[0]
@@ -417,7 +419,7 @@ class Explainer:
                 seeds = tf.stack([tf.fill([chunk], seed), idx], axis=1)
                 if perturbation == "decoys":
                     res = optimise(f_l, x, mk, sg, lo, hi, epsilon, seeds, settings,
-                                   None if f_loop is f_l else f_loop, ref)
+                                   f_loop if low else None, ref, ref_loop)
                     inputs, dev, cert, steps = (res["decoys"], res["max_deviation"],
                                                 res["certified"], res["steps"])
                 else:

@@ -123,11 +123,9 @@ def raster_groups(corners: np.ndarray, per_mask: int) -> list[np.ndarray]:
 
 def tile_side(per_mask: int, axes: int) -> int:
     """b = the smallest integer with b^k ≥ m: windows per axis of a tile of ~m windows."""
-    b = max(1, int(round(per_mask ** (1.0 / axes))))
+    b = 1
     while b ** axes < per_mask:
         b += 1
-    while b > 1 and (b - 1) ** axes >= per_mask:
-        b -= 1
     return b
 
 
@@ -138,9 +136,15 @@ def tile_groups(corners: np.ndarray, stride: int, per_mask: int) -> list[np.ndar
     n_axis = index.max(axis=0) + 1
     b = tile_side(per_mask, corners.shape[1])
     tiles = -(-n_axis // b)  # ceil
-    block = index * tiles // n_axis  # balanced: block sizes differ by at most one window
+    # balanced: block sizes differ by at most one window
+    return _group_by(corners, index * tiles // n_axis)
+
+
+def _group_by(corners: np.ndarray, keys: np.ndarray) -> list[np.ndarray]:
+    """Windows with equal key rows (one int key per feature axis) share a mask; masks in
+    sorted key order, windows in raster order within each."""
     classes: dict[tuple, list[int]] = {}
-    for i, key in enumerate(map(tuple, block)):
+    for i, key in enumerate(map(tuple, keys)):
         classes.setdefault(key, []).append(i)
     return [corners[idx] for _, idx in sorted(classes.items())]
 
@@ -163,12 +167,7 @@ def patch_masks(input_shape: tuple[int, ...], patch_size: int, stride: int = 1,
 def lattice_groups(corners: np.ndarray, patch: int, stride: int, rf: int) -> list[np.ndarray]:
     """Group windows by residue class mod q, q·stride ≥ R + P − 1 (independent windows)."""
     q = max(1, math.ceil((rf + patch - 1) / stride))
-    index = corners // stride
-    keys = [tuple(row) for row in (index % q)]
-    classes: dict[tuple, list[int]] = {}
-    for i, key in enumerate(keys):
-        classes.setdefault(key, []).append(i)
-    return [corners[idx] for _, idx in sorted(classes.items())]
+    return _group_by(corners, (corners // stride) % q)
 
 
 def covered(masks: np.ndarray, corners: np.ndarray, patch: int) -> np.ndarray:
