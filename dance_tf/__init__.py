@@ -2,10 +2,25 @@
 
 ``dance_tf.explain(model, x)`` explains one input; ``dance_tf.Explainer`` is the reusable,
 compiled-once explainer behind it; ``dance_tf.saliency`` holds the base methods.
-"""
 
-from dance_tf.explainer import Explainer, Explanation, explain
+The names below are imported on first use (PEP 562), so that ``import dance_tf.cli`` —
+the ``dance-tf`` command — parses its arguments before TensorFlow is imported.
+"""
 
 __version__ = "0.1.0"
 
-__all__ = ["Explainer", "Explanation", "explain", "__version__"]
+__all__ = ["DecoyWarning", "Explainer", "Explanation", "explain", "__version__"]
+
+_LAZY = {"DecoyWarning", "Explainer", "Explanation", "explain"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from dance_tf import explainer
+
+        return getattr(explainer, name)
+    raise AttributeError(f"module 'dance_tf' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _LAZY)

@@ -43,7 +43,14 @@ class Explanation:
     masks: (n, *S) 0/1; decoys: (2n, *S) — decoys[i] uses masks[i] with s = +1 and
     decoys[n + i] uses masks[i] with s = −1 (for the constant ablation: (n, *S));
     max_deviation: (2n,) ‖F_ℓ(x̃) − F_ℓ(x)‖∞; certified: (2n,) bool; steps: (2n,)
-    optimisation steps run; epsilon: the bound used; target: class index; layer: name.
+    solver steps run (Adam steps; or 1 for the line search + refinement rounds
+    that moved); epsilon:
+    the bound used; target: class index; layer: name.
+    objective: (2n,) ‖((x̃ − x)·s)⁺ ∘ M‖₁ of each returned decoy, in x's units (0: the decoy
+    is x itself: it did not move or was not certified); pinned: (2n,) bool, every movable
+    feature of the mask at its bound in direction s; against: (2n,) share of the mask's
+    movable features that moved against s; informative: False when no decoy moved (a
+    range map is then all zero and says nothing: a warning is raised too).
     """
 
     saliency: np.ndarray
@@ -59,6 +66,10 @@ class Explanation:
     method: str
     perturbation: str
     aggregation: str
+    objective: np.ndarray | None = None
+    pinned: np.ndarray | None = None
+    against: np.ndarray | None = None
+    informative: bool = True
     extras: dict = field(default_factory=dict)
 
     @property
@@ -117,10 +128,14 @@ class Explainer:
         compact block of about m windows per mask: few decoys on large images) or
         ``receptive_field`` (independent windows share a mask; never more masks than
         ``paper``); see ``dance_tf.masks``.
-      epsilon / epsilon_rel: L∞ bound at layer ℓ [5% of max|F_ℓ(x)|]; lambda0 [1e4];
-        tau0 [1]; max_steps [20: maps within 10% of 100 steps, BENCHMARKS.md];
-        learning_rate [0.1]; init_noise [0.01]; patience [2];
-        backoff [0.5] (undo a violating step and halve that decoy's step size).
+      epsilon / epsilon_rel: L∞ bound at layer ℓ [5% of max|F_ℓ(x)|].
+      solver: ``line_search`` [one-sided decoys: a line search along s·M, then
+        ``refine_steps`` certified refinements; ``dance_tf.decoy_line_search``] or ``adam``
+        (S1.2's schedule; ``dance_tf.decoy_adam``). line_grid [8], line_bisect [8],
+        refine_steps [0], refine_grid [6]: line-search settings.
+      Adam solver only: lambda0 [1e4]; tau0 [1]; max_steps [20]; learning_rate [0.1];
+        init_noise [0.01]; patience [2]; backoff [0.5] (undo a violating step and halve
+        that decoy's step size).
       deviation_bound: per-feature bound b, |x̃ − x| ≤ b (Proposition 1) [none].
       constant: value of the constant ablation [mean pixel / mean of x per channel].
       noise_level: σ of the noise ablation relative to x_max − x_min [0.1].
@@ -135,6 +150,8 @@ class Explainer:
                  patch_size: int | None = None, stride: int = 1,
                  patches_per_mask: int | None = None, packing: str = "paper",
                  epsilon: float | None = None, epsilon_rel: float = 0.05,
+                 solver: str = "line_search", line_grid: int = 8, line_bisect: int = 8,
+                 refine_steps: int = 0, refine_grid: int = 6,
                  lambda0: float = 1e4, tau0: float = 1.0, max_steps: int = 20,
                  learning_rate: float = 0.1, init_noise: float = 0.01, patience: int = 2,
                  backoff: float = 0.5,
@@ -174,6 +191,8 @@ class Explainer:
         self.patches_per_mask = patches_per_mask
         self.packing = packing
         self.settings = DecoySettings(
+            solver=solver, line_grid=int(line_grid), line_bisect=int(line_bisect),
+            refine_steps=int(refine_steps), refine_grid=int(refine_grid),
             epsilon=epsilon, epsilon_rel=epsilon_rel, lambda0=lambda0, tau0=tau0,
             max_steps=int(max_steps), learning_rate=learning_rate, init_noise=init_noise,
             patience=int(patience), backoff=float(backoff))
@@ -404,9 +423,9 @@ class Explainer:
             n_chunks = (n_items + chunk - 1) // chunk
             signs_all = tf.concat([tf.ones([n]), -tf.ones([n_items - n])], 0)
             stats = aggregate.init_stats(tf.shape(x))
-            arrays = [tf.TensorArray(tf.float32, size=n_chunks, infer_shape=False),
-                      tf.TensorArray(tf.bool, size=n_chunks),
-                      tf.TensorArray(tf.int32, size=n_chunks)]
+            # per-decoy diagnostics, one entry per chunk (see PER_DECOY)
+            arrays = [tf.TensorArray(dtype, size=n_chunks, infer_shape=False)
+                      for dtype in PER_DECOY.values()]
             if details:
                 arrays.append(tf.TensorArray(tf.float32, size=n_chunks, infer_shape=False))
 
@@ -420,17 +439,18 @@ class Explainer:
                 if perturbation == "decoys":
                     res = optimise(f_l, x, mk, sg, lo, hi, epsilon, seeds, settings,
                                    f_loop if low else None, ref, ref_loop)
-                    inputs, dev, cert, steps = (res["decoys"], res["max_deviation"],
-                                                res["certified"], res["steps"])
+                    inputs = res["decoys"]
                 else:
                     if perturbation == "constant":
                         inputs = ablations.constant_inputs(x, mk, constant)
                     else:
                         inputs = ablations.noise_inputs(x, mk, lo, hi, noise_level, seeds)
                     diff = tf.abs(f_l(inputs, training=False) - ref)
-                    dev = tf.reduce_max(tf.reshape(diff, [chunk, -1]), axis=1)
-                    cert = tf.zeros([chunk], tf.bool)
-                    steps = tf.zeros([chunk], tf.int32)
+                    res = {"max_deviation": tf.reduce_max(tf.reshape(diff, [chunk, -1]), axis=1),
+                           "certified": tf.zeros([chunk], tf.bool),
+                           "steps": tf.zeros([chunk], tf.int32),
+                           "objective": tf.zeros([chunk]), "pinned": tf.zeros([chunk], tf.bool),
+                           "against": tf.zeros([chunk])}
                 # the base method sees ``base`` decoys at a time (it runs the whole model)
                 parts = tf.reshape(inputs, tf.concat([[chunk // base, base],
                                                       tf.shape(inputs)[1:]], 0))
@@ -448,18 +468,19 @@ class Explainer:
 
                 _, stats = tf.while_loop(lambda j, _: j < chunk // base, explain_part,
                                          (tf.constant(0), stats))
-                out = [arrays[0].write(c, dev), arrays[1].write(c, cert),
-                       arrays[2].write(c, steps)]
+                out = [a.write(c, res[name]) for a, name in zip(arrays, PER_DECOY)]
                 if details:
-                    out.append(arrays[3].write(c, inputs))
+                    out.append(arrays[len(PER_DECOY)].write(c, inputs))
                 return (c + 1, stats, *out)
 
             out = tf.while_loop(lambda c, *_: c < n_chunks, body,
                                 (tf.constant(0), stats, *arrays))
             sal = aggregate.finish_stats(out[1], aggregation)
-            dev, cert, steps = (a.concat()[:n_items] for a in out[2:5])
-            inputs = out[5].concat()[:n_items] if details else tf.zeros([0])
-            return sal, inputs, dev, cert, steps, target, epsilon
+            per_decoy = [a.concat()[:n_items] for a in out[2:2 + len(PER_DECOY)]]
+            dev, cert, steps, objective, pinned, against = per_decoy
+            inputs = out[-1].concat()[:n_items] if details else tf.zeros([0])
+            return (sal, inputs, dev, cert, steps, target, epsilon, objective, pinned,
+                    against)
 
         spec = tf.TensorSpec(poly_shape, tf.float32)
         signature = [spec, tf.TensorSpec([], tf.int32), spec, spec,
@@ -495,8 +516,10 @@ class Explainer:
 
     def result(self, plan: _Plan, args: tuple, outputs, return_details: bool):
         """Turn the outputs of ``plan.run`` into a map or an ``Explanation``."""
-        sal, inputs, dev, cert, steps, target, epsilon = outputs
+        sal, inputs, dev, cert, steps, target, epsilon, objective, pinned, against = outputs
         sal = sal.numpy()
+        cert_np, objective_np = cert.numpy(), objective.numpy()
+        uninformative = _check_informative(self.perturbation, cert_np, objective_np)
         if not return_details:
             return sal
         shape = tuple(sal.shape)
@@ -506,8 +529,12 @@ class Explainer:
             masks=plan.masks,
             decoys=inputs.numpy(),
             max_deviation=dev.numpy(),
-            certified=cert.numpy(),
+            certified=cert_np,
             steps=steps.numpy(),
+            objective=objective_np,
+            pinned=pinned.numpy(),
+            against=against.numpy(),
+            informative=not uninformative,
             epsilon=float(epsilon.numpy()),
             target=int(target.numpy()),
             layer=plan.layer,
@@ -565,6 +592,35 @@ class Explainer:
             raise ValueError(f"target: expected a class index in [0, {n_classes}), "
                              f"got {target}")
         return int(target)
+
+
+#: per-decoy diagnostics the compiled pipeline returns, with their dtypes
+PER_DECOY = {"max_deviation": tf.float32, "certified": tf.bool, "steps": tf.int32,
+             "objective": tf.float32, "pinned": tf.bool, "against": tf.float32}
+
+
+class DecoyWarning(UserWarning):
+    """A decoy-enhanced map that carries no decoy information (no decoy moved)."""
+
+
+def _check_informative(perturbation: str, certified: np.ndarray, objective: np.ndarray
+                       ) -> bool:
+    """Warn (``DecoyWarning``) when no decoy of an input moved or none was certified;
+    returns True in that case. Only for ``perturbation="decoys"``."""
+    if perturbation != "decoys" or certified.size == 0:
+        return False
+    if not certified.any():
+        warnings.warn(f"none of the {certified.size} decoys could be certified: every decoy "
+                      "was replaced by x, so the map carries no decoy information (check "
+                      "epsilon, value_range and the model's outputs for NaN)",
+                      DecoyWarning, stacklevel=3)
+        return True
+    if not (objective > 0).any():
+        warnings.warn(f"none of the {certified.size} decoys moved from x (epsilon too small "
+                      "for any move, or x at the bounds of value_range): the map carries no "
+                      "decoy information", DecoyWarning, stacklevel=3)
+        return True
+    return False
 
 
 def class_count(logits) -> int | None:
@@ -635,7 +691,7 @@ def _activation_elems(model, shape: tuple = ()) -> int:
 
 def explain(model, x, *, method="gradient", layer=None, target=None, value_range=None,
             aggregation="range", patch_size=None, stride=1, patches_per_mask=None, seed=0,
-            return_details=False, **method_options):
+            solver="line_search", return_details=False, **method_options):
     """One-line DANCE (§3): the decoy-enhanced saliency map of one unbatched input x.
 
     Returns a numpy array shaped like x, or an ``Explanation`` with ``return_details``.
@@ -644,5 +700,6 @@ def explain(model, x, *, method="gradient", layer=None, target=None, value_range
     """
     explainer = Explainer(model, method=method, layer=layer, value_range=value_range,
                           aggregation=aggregation, patch_size=patch_size, stride=stride,
-                          patches_per_mask=patches_per_mask, seed=seed, **method_options)
+                          patches_per_mask=patches_per_mask, seed=seed, solver=solver,
+                          **method_options)
     return explainer.explain(x, target=target, return_details=return_details)

@@ -23,6 +23,15 @@ the reloaded maps equal the live explainer's maps (same seed, same masks, same c
 Differences from the live explainer, by design: inputs outside ``value_range`` are clipped
 into it instead of raising (a server should not crash on one bad pixel), and a target
 outside [0, classes) falls back to the predicted class.
+
+Non-finite values are never explained: an input holding NaN or ±inf makes every function
+of the SavedModel fail with ``InvalidArgumentError`` ("x: ... finite ..."), and so does a
+model that computes a non-finite output, layer-ℓ deviation or map for an input (e.g. a NaN
+weight) — no map, and no ``fraction_certified``, is returned for them.
+
+``save`` refuses an export folder that is not empty unless it holds an earlier dance_tf
+export and ``overwrite=True`` is passed; ``value_range``, ``deviation_bound`` and
+``constant`` must be finite (:mod:`dance_tf.validate`).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations
+from dance_tf import ablations, validate
 from dance_tf.explainer import class_count
 from dance_tf.reduce import feature_axes
 
@@ -77,16 +86,8 @@ def _static_range(explainer, shape):
     """(lo, hi) as float32 arrays of ``shape`` from ``value_range``, or None (per input)."""
     if explainer.value_range is None:
         return None
-    try:
-        lo_v, hi_v = explainer.value_range
-        lo = np.broadcast_to(np.asarray(lo_v, np.float32), shape).copy()
-        hi = np.broadcast_to(np.asarray(hi_v, np.float32), shape).copy()
-    except (TypeError, ValueError):
-        raise ExportError(f"value_range: expected a pair (x_min, x_max) broadcastable to "
-                          f"{shape}") from None
-    if np.any(lo > hi):
-        raise ExportError("value_range: x_min exceeds x_max somewhere")
-    return lo, hi
+    lo, hi = validate.value_range_pair(explainer.value_range, shape)  # finite, lo ≤ hi
+    return lo.copy(), hi.copy()
 
 
 def _plan(explainer, shape, lo, hi):
@@ -157,11 +158,9 @@ def _graph_fn(explainer, plan, logits, shape, rng):
     lo_c = None if rng is None else tf.constant(rng[0])
     hi_c = None if rng is None else tf.constant(rng[1])
     bound = (None if explainer.deviation_bound is None else tf.constant(
-        np.broadcast_to(np.asarray(explainer.deviation_bound, np.float32), shape).copy()))
-    if bound is not None and np.any(bound.numpy() < 0):
-        raise ExportError("deviation_bound: expected values ≥ 0")
-    const = (None if explainer.constant is None else tf.constant(
-        np.broadcast_to(np.asarray(explainer.constant, np.float32), shape).copy()))
+        validate.deviation_bound(explainer.deviation_bound, shape).copy()))
+    const = (None if explainer.constant is None else tf.constant(np.broadcast_to(
+        validate.finite_array("constant", explainer.constant), shape).copy()))
     seed = tf.constant(explainer.seed, tf.int32)
     eps = tf.constant(-1.0 if settings.epsilon is None else settings.epsilon, tf.float32)
     n_classes = class_count(logits)
@@ -186,12 +185,30 @@ def _graph_fn(explainer, plan, logits, shape, rng):
             constant = tf.broadcast_to(ablations.default_constant(x), shape)
         else:
             constant = const
-        sal, _, _, cert, _, c, _ = run(x, c, lo_b, hi_b, eps, constant, seed)
-        frac = tf.reduce_mean(tf.cast(cert, tf.float32))
+        checks = [tf.debugging.assert_all_finite(
+            logits(x[None], training=False),
+            "model output: non-finite logits for this input (a NaN or inf weight?); "
+            "refusing to explain it")]
+        with tf.control_dependencies(checks):
+            out = run(x, c, lo_b, hi_b, eps, constant, seed)
+        sal, dev, cert, c, eps_used = out[0], out[2], out[3], out[5], out[6]
+        checks = [
+            tf.debugging.assert_all_finite(
+                sal, "saliency: non-finite map for this input (the model computes NaN or "
+                     "inf: check its weights); no map is returned"),
+            tf.debugging.assert_all_finite(
+                dev, "max_deviation: non-finite layer-ℓ deviation (the model computes NaN "
+                     "or inf): no decoy can be certified"),
+            tf.debugging.assert_all_finite(eps_used, "epsilon: non-finite bound ε")]
+        with tf.control_dependencies(checks):
+            frac = tf.reduce_mean(tf.cast(cert, tf.float32))
+            sal = tf.identity(sal)
         return sal, c, frac
 
     def batch(x, targets):
-        x = tf.convert_to_tensor(x, tf.float32)
+        x = tf.debugging.assert_all_finite(
+            tf.convert_to_tensor(x, tf.float32),
+            "x: the input holds NaN or inf; only finite inputs are explained")
         sal, c, frac = tf.map_fn(
             one, (x, targets), parallel_iterations=1,
             fn_output_signature=(tf.TensorSpec(shape, tf.float32),
@@ -233,15 +250,55 @@ def config(explainer, plan, shape) -> dict:
     }
 
 
-def save(explainer, path, input_shape=None) -> Path:
+#: what a SavedModel export writes into its folder (removed before an overwrite)
+_EXPORT_ENTRIES = ("saved_model.pb", "fingerprint.pb", "variables", "assets", CONFIG_FILE)
+
+
+def _check_target(path: Path, overwrite: bool) -> bool:
+    """Refuse a target that is a file, or a non-empty folder that is not an earlier export
+    (or is one, without ``overwrite``); returns True if an earlier export is replaced."""
+    if not (path.exists() or path.is_symlink()):
+        return False
+    if not path.is_dir():
+        raise FileExistsError(f"{path}: exists and is not a folder; a SavedModel is a folder "
+                              "- choose a new or empty folder")
+    if not any(path.iterdir()):
+        return False
+    if not ((path / CONFIG_FILE).is_file() and (path / "saved_model.pb").is_file()):
+        raise FileExistsError(f"{path}: folder is not empty and is not a dance_tf export; "
+                              "export never writes into it - choose a new or empty folder")
+    if not overwrite:
+        raise FileExistsError(f"{path}: holds a dance_tf export already; pass "
+                              "overwrite=True to replace it")
+    return True
+
+
+def _remove_export(path: Path) -> None:
+    import shutil
+
+    for name in _EXPORT_ENTRIES:
+        entry = path / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        elif entry.exists() or entry.is_symlink():
+            entry.unlink()
+
+
+def save(explainer, path, input_shape=None, *, overwrite: bool = False) -> Path:
     """Export ``explainer`` (a ``dance_tf.Explainer``) as a SavedModel at ``path``.
 
     input_shape: one unbatched input's shape S; default the model's input shape (required
-    when that has unknown sizes, e.g. sentences). The batch axis stays dynamic. Returns the
-    path. Raises ``ExportError`` when layer ℓ cannot be reached from the model's input or
-    the settings cannot be exported, and ``ValueError`` (from the explainer) when
-    ``memory_budget_mb`` cannot hold one decoy.
+    when that has unknown sizes, e.g. sentences). The batch axis stays dynamic.
+    overwrite: replace an earlier dance_tf export at ``path`` [False]. A folder that is
+    not empty and holds no dance_tf export is never written into, nor is a file.
+    Returns the path. Raises ``FileExistsError`` for a refused target, ``ExportError``
+    when layer ℓ cannot be reached from the model's input or the settings cannot be
+    exported, ``ValueError`` / ``TypeError`` for a non-finite or malformed
+    ``value_range``, ``deviation_bound`` or ``constant``, and ``ValueError`` (from the
+    explainer) when ``memory_budget_mb`` cannot hold one decoy.
     """
+    path = Path(path)
+    replace = _check_target(path, overwrite)
     shape = _input_shape(explainer, input_shape)
     if getattr(explainer, "_eager_method", False):
         raise ExportError(f"method {explainer.method_name!r} only runs eagerly (through "
@@ -257,7 +314,8 @@ def save(explainer, path, input_shape=None) -> Path:
         raise ExportError(f"export: the pipeline of method {explainer.method_name!r} cannot "
                           f"be traced into a graph ({type(err).__name__}: {err}); export a "
                           "graph-safe base method") from err
-    path = Path(path)
+    if replace:
+        _remove_export(path)
     tf.saved_model.save(module, str(path), signatures=signatures)
     plan = explainer.plan(shape)
     cfg_path = path / CONFIG_FILE
