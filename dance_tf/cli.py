@@ -1,23 +1,30 @@
 """The ``dance-tf`` command: explain one input, evaluate a task, export, benchmark.
 
-    dance-tf explain INPUT [--model M] [--out PREFIX] [DANCE options]
-        an image (PNG/JPEG) → PREFIX.png (input | without decoys | with decoys |
-        difference, Fig. 2A) + PREFIX.npy (the DANCE map, shaped like the model input)
-        + PREFIX_base.npy (the base method's map) + PREFIX.json (target, certificates);
-        a sentence (``--sentence``, model = a trained SST folder) → PREFIX.html (coloured
-        words, Fig. 3A) + PREFIX.npy (T, D) + PREFIX_words.npy (T,);
-        a CSV row (``--row N``, model = a trained IDS folder) → PREFIX.html (ranked
-        features, S8) + PREFIX.npy (F,).
+    dance-tf explain INPUT [--model M] [--out DIR] [--force] [DANCE options]
+        an image (PNG/JPEG) → DIR/panels.png (input | without decoys | with decoys |
+        with − without, Fig. 2A) + DIR/dance.npy (the DANCE map, shaped like the model
+        input) + DIR/base.npy (the base method's map) + DIR/summary.json (target,
+        probability, certificates); a sentence (``--sentence``, model = a trained SST
+        folder or ``sst``) → DIR/words.html (coloured words, Fig. 3A) + DIR/dance.npy
+        (T, D) + DIR/words.npy (T,); a CSV row (``--row N``, model = a trained IDS folder
+        or ``ids``) → DIR/features.html (ranked features, S8) + DIR/dance.npy (F,).
+        DIR defaults to ``outputs/explain/<input stem>/``.
     dance-tf evaluate ...     the batch evaluation (``dance_tf.evaluate``; see its --help)
     dance-tf export --out DIR [--model M] [DANCE options]   SavedModel (dance_tf.export)
     dance-tf bench ...        the benchmarks of ``benchmarks/`` (source checkout)
 
+No command writes over a file it did not write: every output folder keeps a list of the
+files dance-tf wrote there (``.dance-tf.json``); a folder holding anything else is refused
+unless ``--force``, and the input itself is never overwritten, even with ``--force``.
+
 Models (``--model``): ``digits`` (the embedded default CNN, trained and cached once),
-a ``.keras`` file, a zoo name (``vgg_16``, ``alexnet_v2``, ``resnet_v1_50``) with
-``--checkpoint`` (slim checkpoint), or a folder saved by ``scripts/train_sst.py`` /
-``scripts/train_ids.py`` for sentences / CSV rows. Defaults of the DANCE options are the
-paper's (Table S1; §3.3, S1.2). Models, data and plotting are imported only once the
-arguments are parsed.
+``sst`` / ``ids`` (the packaged SST CNN / IDS MLP, trained and cached once), a ``.keras``
+file, a zoo name with ``--checkpoint`` (slim checkpoint), or a folder saved by
+``scripts/train_sst.py`` / ``scripts/train_ids.py`` for sentences / CSV rows. Defaults
+of the DANCE options are the paper's (Table S1; §3.3, S1.2).
+
+Arguments are parsed before anything heavy is imported (``dance-tf --help`` does not
+import TensorFlow); TensorFlow's C++ start-up lines are hidden unless ``--verbose``.
 """
 
 from __future__ import annotations
@@ -25,11 +32,30 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
 ZOO = ("vgg_16", "alexnet_v2", "resnet_v1_50", "caffe_alexnet")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+#: every base method of ``dance_tf.saliency.registry.METHODS`` (kept here so that --help
+#: needs no TensorFlow; tests/test_cli_first_hour.py checks it equals the registry)
+METHODS = ("gradient", "integrated_gradients", "smoothgrad", "expected_gradients",
+           "vargrad", "smoothgrad_range", "ig_uniform", "gradcam")
+#: the registry's aliases (same check)
+ALIASES = {"grad": "gradient", "ig": "integrated_gradients", "intgrad": "integrated_gradients",
+           "sg": "smoothgrad", "expgrad": "expected_gradients", "eg": "expected_gradients",
+           "sgrange": "smoothgrad_range", "sgradrange": "smoothgrad_range",
+           "intuniform": "ig_uniform", "grad_cam": "gradcam", "grad-cam": "gradcam"}
+#: methods that take --ig-steps as ``steps`` / --sg-samples, --sg-noise as samples, noise
+STEP_METHODS = ("integrated_gradients", "ig_uniform")
+NOISE_METHODS = ("smoothgrad", "vargrad", "smoothgrad_range")
+PAPER_DEFAULTS = {"integrated_gradients": {"steps": 50},
+                  "smoothgrad": {"samples": 50, "noise": 0.15}}
+
+MANIFEST = ".dance-tf.json"
 
 
 class CLIError(Exception):
@@ -41,10 +67,19 @@ def _layer(value: str):
     return int(value) if value.lstrip("-").isdigit() else value
 
 
+def _method(value: str) -> str:
+    name = ALIASES.get(value.lower(), value.lower())
+    if name not in METHODS:
+        raise argparse.ArgumentTypeError(f"unknown base method {value!r}; expected one of "
+                                         f"{', '.join(METHODS)}")
+    return name
+
+
 def _add_dance_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("DANCE options (paper defaults, Table S1 / §3.3 / S1.2)")
-    g.add_argument("--method", default="gradient",
-                   help="base method: gradient, integrated_gradients, smoothgrad")
+    g.add_argument("--method", type=_method, default="gradient",
+                   help="base method: " + ", ".join(METHODS) + " (the paper's main three "
+                        "are the first three; aliases: ig, sg, eg, grad-cam, ...)")
     g.add_argument("--layer", type=_layer, default=None,
                    help="ℓ: layer name or 1-based conv/pool/dense index [Table S1: vgg_16 3, "
                         "alexnet 6, resnet_v1_50 2, SST/IDS 2, digits pool1]")
@@ -77,9 +112,15 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
                    help="memory for one chunk of decoys")
     g.add_argument("--decoy-batch-size", type=int, default=None,
                    help="decoys per chunk [fit to --memory-budget-mb]")
-    g.add_argument("--ig-steps", type=int, default=50, help="integrated-gradients steps")
-    g.add_argument("--sg-samples", type=int, default=50, help="SmoothGrad samples")
-    g.add_argument("--sg-noise", type=float, default=0.15, help="SmoothGrad noise level")
+    g.add_argument("--ig-steps", type=int, default=None,
+                   help="path steps of integrated_gradients [50, the paper's] and "
+                        "ig_uniform [its own default, 25]")
+    g.add_argument("--sg-samples", type=int, default=None,
+                   help="noisy samples of smoothgrad [50, the paper's], vargrad and "
+                        "smoothgrad_range [their own default, 25]")
+    g.add_argument("--sg-noise", type=float, default=None,
+                   help="relative noise level of smoothgrad, vargrad, smoothgrad_range "
+                        "[0.15]")
     g.add_argument("--precision", default="float32", choices=("float32", "bfloat16"),
                    help="dtype of the decoy optimisation loop (certificates stay float32)")
     g.add_argument("--seed", type=int, default=0, help="seed of the decoy starts")
@@ -87,7 +128,8 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="digits",
-                   help="digits, a .keras file, a zoo name (with --checkpoint) or a trained "
+                   help="digits; sst or ids (the packaged tasks' models); a .keras file; "
+                        f"a zoo name ({', '.join(ZOO)}) with --checkpoint; or a trained "
                         "SST / IDS folder")
     p.add_argument("--checkpoint", default=None, help="slim checkpoint for a zoo model")
     p.add_argument("--random-weights", action="store_true",
@@ -95,30 +137,45 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--value-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                    help="legal input range [digits and .keras images: 0 1; zoo: the "
                         "mean-subtracted pixel range; SST: the embedding table's range]")
+    p.add_argument("--force", action="store_true",
+                   help="write into an output folder that holds files dance-tf did not "
+                        "write (the input itself is never overwritten)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show TensorFlow's start-up log lines and full tracebacks")
 
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
         prog="dance-tf", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="DANCE decoy-enhanced saliency maps (Lu et al., ICML 2021).")
+        description="DANCE decoy-enhanced saliency maps (Lu et al., ICML 2021).",
+        epilog="base methods: " + ", ".join(METHODS) + "\n"
+               "examples:\n"
+               "  dance-tf explain digit.png                 → outputs/explain/digit/\n"
+               "  dance-tf explain 'a gripping film .' --sentence --model sst\n"
+               "  dance-tf evaluate --task sst --count 8\n"
+               "  dance-tf export --out exported/digits      (then tf.saved_model.load)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ex = sub.add_parser("explain", formatter_class=fmt,
                         help="explain one image / sentence / CSV row",
                         description="Explain one input: an image file, a sentence "
-                                    "(--sentence) or one row of a CICFlowMeter CSV (--row).")
+                                    "(--sentence) or one row of a CICFlowMeter CSV (--row). "
+                                    "Writes into an output folder, never over the input.")
     ex.add_argument("input", help="image file, CSV file, or the sentence text with --sentence")
     ex.add_argument("--sentence", action="store_true", help="INPUT is a sentence (SST model)")
     ex.add_argument("--row", type=int, default=None, help="INPUT is a CSV; explain row N "
                                                           "(0-based, after cleaning)")
     ex.add_argument("--target", type=int, default=None, help="class to explain [predicted]")
-    ex.add_argument("--out", default=None, help="output prefix [INPUT's stem, or 'sentence']")
+    ex.add_argument("--label", type=int, default=None,
+                    help="the input's true class, shown in the figure title [unknown]")
+    ex.add_argument("--out", default=None,
+                    help="output folder [outputs/explain/<input stem>/]")
     _add_model_options(ex)
     _add_dance_options(ex)
     exp = sub.add_parser("export", formatter_class=fmt, help="export an explainer as a "
                          "SavedModel", description="Export a configured explainer as a "
                          "SavedModel (serving_default: x (N, *S) → maps; decoys in graph).")
-    exp.add_argument("--out", required=True, help="SavedModel folder")
+    exp.add_argument("--out", required=True, help="SavedModel folder (new or empty)")
     exp.add_argument("--input-shape", type=int, nargs="+", default=None,
                      help="one input's shape when the model's is not fixed (e.g. T D)")
     _add_model_options(exp)
@@ -141,12 +198,119 @@ def explainer_options(args) -> dict:
                 memory_budget_mb=args.memory_budget_mb,
                 decoy_batch_size=args.decoy_batch_size, precision=args.precision,
                 seed=args.seed)
-    name = args.method.lower()
-    if name in ("integrated_gradients", "ig", "intgrad"):
-        opts["steps"] = args.ig_steps
-    elif name in ("smoothgrad", "sg"):
-        opts["samples"], opts["noise"] = args.sg_samples, args.sg_noise
+    name = ALIASES.get(args.method.lower(), args.method.lower())
+    extra = dict(PAPER_DEFAULTS.get(name, {}))
+    if name in STEP_METHODS and args.ig_steps is not None:
+        extra["steps"] = args.ig_steps
+    if name in NOISE_METHODS:
+        if args.sg_samples is not None:
+            extra["samples"] = args.sg_samples
+        if args.sg_noise is not None:
+            extra["noise"] = args.sg_noise
+    opts.update(extra)
     return opts
+
+
+# --------------------------------------------------------------------------- TF start-up
+def quiet_tensorflow(verbose: bool = False) -> None:
+    """Import TensorFlow with its C++ start-up lines hidden (unless ``verbose``).
+
+    TF_CPP_MIN_LOG_LEVEL=2 hides its INFO / WARNING lines; the CUDA probe's lines are
+    written before that setting is read, so stderr (file descriptor 2) is pointed at
+    /dev/null while TensorFlow is imported and its devices are listed.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    if verbose:
+        import tensorflow  # noqa: F401
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (e.g. captured): import plainly
+        import tensorflow  # noqa: F401
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+# --------------------------------------------------------------------------- output folder
+class OutputFolder:
+    """A folder dance-tf writes into, never over a file it did not write.
+
+    ``.dance-tf.json`` in the folder lists the files dance-tf wrote there. Opening refuses
+    a folder holding anything else unless ``force``; :meth:`claim` refuses any name that
+    is one of the ``protect`` paths (the inputs), even with ``force``.
+    """
+
+    def __init__(self, path, force: bool = False, protect=(), option: str = "--out"):
+        self.path = Path(path)
+        self.force = force
+        self.option = option
+        self.protect = {Path(p).resolve() for p in protect}
+        if self.path.exists() and not self.path.is_dir():
+            raise CLIError(f"{option} {self.path}: exists and is not a folder; give a folder")
+        self.owned = self._owned()
+        if self.path.is_dir() and not force:
+            foreign = sorted(p.name for p in self.path.iterdir()
+                             if p.name != MANIFEST and p.name not in self.owned)
+            if foreign:
+                shown = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
+                raise CLIError(f"{option} {self.path}: holds files dance-tf did not write "
+                               f"({shown}); choose another {option}, or pass --force to "
+                               "write there anyway")
+
+    def _owned(self) -> set:
+        manifest = self.path / MANIFEST
+        if not manifest.is_file():
+            return set()
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            return {str(name) for name in data.get("written", [])}
+        except (OSError, ValueError, AttributeError):
+            return set()
+
+    def check(self, *names: str) -> list[Path]:
+        """Paths for ``names`` in the folder; CLIError if one is an input or a folder."""
+        paths = [self.path / name for name in names]
+        for path in paths:
+            if path.resolve() in self.protect:
+                raise CLIError(f"{path}: is the input; dance-tf never writes over its input "
+                               f"(choose another {self.option})")
+            if path.is_dir():
+                raise CLIError(f"{path}: is a folder; choose another {self.option}")
+        return paths
+
+    def claim(self, *names: str) -> list[Path]:
+        """Paths for ``names`` in the folder, recorded as written by dance-tf."""
+        paths = self.check(*names)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.owned.update(names)
+        (self.path / MANIFEST).write_text(
+            json.dumps({"written": sorted(self.owned)}, indent=1) + "\n", encoding="utf-8")
+        return paths
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:limit].strip("-")
+    return slug or "input"
+
+
+def _out_folder(args, stem: str, names, protect=()) -> OutputFolder:
+    """The explain command's output folder, checked before any work is done."""
+    path = args.out or os.path.join("outputs", "explain", stem)
+    folder = OutputFolder(path, force=args.force, protect=protect)
+    folder.check(*names)
+    return folder
 
 
 # --------------------------------------------------------------------------- models
@@ -189,15 +353,62 @@ def _value_range(args, default):
     return default if args.value_range is None else tuple(args.value_range)
 
 
-def read_image(path: Path, model, kind: str) -> tuple:
-    """(x (H, W, C) float32, display range) for the model; PIL does the reading."""
-    import numpy as np
-    from PIL import Image
+def _photo_models() -> str:
+    names = [n for n in ZOO if n.startswith("efficientnet")] or list(ZOO)
+    return ", ".join(f"--model {n}" for n in names)
 
-    if kind == "zoo":
+
+def _open_image(path: Path):
+    """PIL image of ``path``, fully decoded; unreadable → CLIError 'FILE: why'."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(path)
+        img.load()
+    except UnidentifiedImageError:
+        raise CLIError(f"{path}: not an image PIL can read (expected one of "
+                       f"{', '.join(IMAGE_SUFFIXES)})") from None
+    except (OSError, ValueError, SyntaxError) as err:
+        raise CLIError(f"{path}: cannot read the image ({err})") from None
+    return img
+
+
+def _pixels(img):
+    """(H, W, C) float32 in [0, 1] and whether the image has colour; 16-bit scaled right."""
+    import numpy as np
+
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        a = np.asarray(img, np.float64)
+        top = 65535.0 if a.max() > 255 or img.mode.startswith("I;16") else 255.0
+        return np.clip(a / top, 0, 1).astype(np.float32)[..., None], False
+    if img.mode == "F":
+        raise CLIError("floating-point images have no known range; save the image as 8- or "
+                       "16-bit PNG")
+    if img.mode in ("L", "1", "LA"):
+        return np.asarray(img.convert("L"), np.float32)[..., None] / 255.0, False
+    rgb = np.asarray(img.convert("RGB"), np.float32) / 255.0
+    colour = bool(np.ptp(rgb, axis=-1).max() > 2.0 / 255.0)
+    return rgb, colour
+
+
+def read_image(path: Path, model, kind: str, model_name: str = "") -> tuple:
+    """(x (H, W, C) float32, display range) for the model.
+
+    Refuses (CLIError) an image the model cannot take: a colour photo or a large picture
+    given to a small greyscale model (e.g. the 32×32 digits CNN) names the models to use.
+    """
+    import numpy as np
+
+    if kind not in ("digits", "keras"):
         from dance_tf.data import imagenet
 
-        return imagenet.load_image(path, mode=model), imagenet.value_range(model)
+        _open_image(path).close()
+        try:
+            x = imagenet.load_image(path, mode=model)
+        except (OSError, ValueError) as err:
+            msg = str(err)
+            raise CLIError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+        return x, imagenet.value_range(model)
     shape = model.input_shape[1:]
     if len(shape) != 3 or shape[0] is None or shape[1] is None:
         raise CLIError(f"--model: expected an image model with a fixed (H, W, C) input, got "
@@ -205,10 +416,28 @@ def read_image(path: Path, model, kind: str) -> tuple:
     h, w, c = shape
     if c not in (1, 3):
         raise CLIError(f"--model: expected 1 or 3 input channels, got {c}")
-    with Image.open(path) as img:
-        img = img.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
-        x = np.asarray(img, np.float32) / 255.0
-    return x.reshape(h, w, c), (0.0, 1.0)
+    with _open_image(path) as img:
+        pixels, colour = _pixels(img)
+    H, W = pixels.shape[:2]
+    what = f"the {model_name or kind} model takes {h}×{w} greyscale images"
+    if c == 1 and colour:
+        raise CLIError(f"{path}: a colour image ({W}×{H}) but {what}; for photos use "
+                       f"{_photo_models()} (with --checkpoint for the slim nets)")
+    if c == 1 and max(H / h, W / w) > 8:
+        raise CLIError(f"{path}: a {W}×{H} image but {what} (it would be shrunk "
+                       f"{max(H / h, W / w):.0f}×); crop or resize it first, or for photos "
+                       f"use {_photo_models()}")
+    from PIL import Image
+
+    if img.mode.startswith("I"):  # 16-bit: resize the [0, 1] floats, no 8-bit rounding
+        grey = Image.fromarray(np.ascontiguousarray(pixels[..., 0]), mode="F")
+        x = np.asarray(grey.resize((w, h), Image.BILINEAR), np.float32)[..., None]
+        x = np.repeat(x, c, axis=-1)
+    else:  # 8-bit: PIL's own conversion and resize, then / 255
+        with _open_image(path) as img:
+            small = img.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
+            x = np.asarray(small, np.float32) / 255.0
+    return np.clip(x, 0.0, 1.0).astype(np.float32).reshape(h, w, c), (0.0, 1.0)
 
 
 def _explainer(model, value_range, args):
@@ -231,6 +460,32 @@ def _base_map(explainer, x, target):
     return np.asarray(fn(logits, x[None], np.array([target]), **explainer.method_options))[0]
 
 
+def _probabilities(model, x):
+    """Softmax of the model's logits for one input x: (classes,) float64."""
+    import numpy as np
+
+    from dance_tf.layers import logits_model
+
+    logits, _ = logits_model(model, x.shape)
+    z = np.asarray(logits(x[None], training=False), np.float64)[0]
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def _class_name(model, kind: str, index: int, classes=None) -> str:
+    if classes is not None and 0 <= index < len(classes):
+        return f"{index} ({classes[index]})"
+    if kind not in ("digits", "keras"):
+        try:
+            from dance_tf.data.imagenet import load_class_table
+
+            outputs = int(model.output_shape[-1])
+            return f"{index} ({load_class_table().name(index, num_classes=outputs)})"
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            pass
+    return str(index)
+
+
 # --------------------------------------------------------------------------- explain
 def cmd_explain(args) -> int:
     if args.sentence and args.row is not None:
@@ -248,25 +503,49 @@ def cmd_explain(args) -> int:
     return _explain_image(args, path)
 
 
+def _timed(desc: str, fn, *a, **kw):
+    from dance_tf.progress import ticker
+
+    with ticker(desc):
+        return fn(*a, **kw)
+
+
 def _explain_image(args, path: Path) -> int:
     import numpy as np
 
     from dance_tf.plots.images import save_panels
 
+    names = ("panels.png", "dance.npy", "base.npy", "summary.json")
+    folder = _out_folder(args, path.stem, names, protect=[path])
+    quiet_tensorflow(args.verbose)
     model, kind, default_range = load_image_model(args)
-    x, display_range = read_image(path, model, kind)
+    x, display_range = read_image(path, model, kind, args.model)
     value_range = _value_range(args, default_range)
     explainer = _explainer(model, value_range, args)
-    details = _run(explainer, x, args.target)
+    details = _timed(f"explaining {path.name} ({args.model}, {explainer.method_name})",
+                     _run, explainer, x, args.target)
     base = _base_map(explainer, x, details.target)
-    prefix = _prefix(args, path.stem)
-    np.save(f"{prefix}.npy", details.saliency)
-    np.save(f"{prefix}_base.npy", base)
+    probs = _probabilities(model, x)
+    png, dance, base_npy, summary = folder.claim(*names)
+    np.save(dance, details.saliency)
+    np.save(base_npy, base)
     maps = {explainer.method_name: {"without decoys": base, "with decoys": details.saliency}}
-    title = f"{path.name}: class {details.target}, ℓ = {details.layer}"
-    save_panels(f"{prefix}.png", x, maps, title=title, value_range=display_range)
-    _summary(prefix, details, extra={"input": str(path), "model": args.model})
-    _log(f"wrote {prefix}.png, {prefix}.npy, {prefix}_base.npy, {prefix}.json")
+    name = _class_name(model, kind, details.target)
+    title = f"{path.name}: class {name}, p = {probs[details.target]:.3f}"
+    if args.label is not None:
+        title += f", true label {_class_name(model, kind, args.label)}"
+    title += f"; ℓ = {details.layer}"
+    if kind not in ("digits", "keras"):
+        from dance_tf.data.imagenet import deprocess
+
+        shown, display_range = deprocess(x, model).astype(np.float32), (0.0, 255.0)
+    else:
+        shown = x
+    save_panels(png, shown, maps, title=title, value_range=display_range)
+    _summary(summary, details, extra={"input": str(path), "model": args.model,
+                                      "probability": float(probs[details.target]),
+                                      "label": args.label})
+    _log(f"wrote {png}, {dance}, {base_npy}, {summary}")
     return 0
 
 
@@ -274,16 +553,16 @@ def _load_folder(kind: str, directory: str):
     module = {"sst": "dance_tf.models.sst", "ids": "dance_tf.models.ids"}[kind]
     import importlib
 
-    try:
-        loader = importlib.import_module(module).load
-    except (ModuleNotFoundError, AttributeError) as err:
-        raise CLIError(f"{kind.upper()} inputs need {module}.load(DIR), which is not "
-                       f"available in this install ({err})") from err
+    if directory == kind:  # the packaged task model, trained and cached on first use
+        try:
+            return importlib.import_module(module).load_default(log=_log)
+        except (OSError, ValueError) as err:
+            raise CLIError(f"--model {kind}: {err}") from err
     if not Path(directory).is_dir():
-        raise CLIError(f"--model {directory!r}: expected the folder of a trained "
-                       f"{kind.upper()} model ({module}.load)")
+        raise CLIError(f"--model {directory!r}: expected '{kind}' (the packaged model) or the "
+                       f"folder of a trained {kind.upper()} model ({module}.load)")
     try:
-        return loader(directory)
+        return importlib.import_module(module).load(directory)
     except FileNotFoundError as err:
         raise CLIError(str(err)) from err
 
@@ -291,47 +570,67 @@ def _load_folder(kind: str, directory: str):
 def _explain_sentence(args) -> int:
     import numpy as np
 
+    names = ("words.html", "dance.npy", "words.npy", "summary.json")
+    folder = _out_folder(args, "sentence-" + _slug(args.input), names)
+    quiet_tensorflow(args.verbose)
     sst = _load_folder("sst", args.model)
     tokens = sst.tokens(args.input)
     if not tokens:
         raise CLIError("the sentence has no tokens")
-    x = sst.embed_one(args.input)
+    try:
+        x = sst.embed_one(args.input)
+    except ValueError as err:
+        raise CLIError(f"the sentence: {err}") from err
     explainer = _explainer(sst.model, _value_range(args, sst.value_range), args)
-    details = _run(explainer, x, args.target)
+    details = _timed(f"explaining the sentence ({len(tokens)} words)", _run, explainer, x,
+                     args.target)
+    probs = _probabilities(sst.model, x)
     words = details.saliency.mean(axis=-1)  # §4.3.2: mean over embedding dimensions
-    prefix = _prefix(args, "sentence")
-    np.save(f"{prefix}.npy", details.saliency)
-    np.save(f"{prefix}_words.npy", words)
-    label = sst.classes[details.target] if details.target < len(sst.classes) else details.target
-    Path(f"{prefix}.html").write_text(words_html(tokens, words, f"class: {label}"),
-                                      encoding="utf-8")
-    _summary(prefix, details, extra={"tokens": tokens, "model": args.model})
-    _log(f"wrote {prefix}.html, {prefix}.npy, {prefix}_words.npy, {prefix}.json")
+    page, dance, words_npy, summary = folder.claim(*names)
+    np.save(dance, details.saliency)
+    np.save(words_npy, words)
+    label = _class_name(sst.model, "sst", details.target, sst.classes)
+    title = f"class: {label}, p = {probs[details.target]:.3f}"
+    if args.label is not None:
+        title += f"; true label {_class_name(sst.model, 'sst', args.label, sst.classes)}"
+    page.write_text(words_html(tokens, words, title), encoding="utf-8")
+    _summary(summary, details, extra={"tokens": tokens, "model": args.model,
+                                      "probability": float(probs[details.target])})
+    _log(f"wrote {page}, {dance}, {words_npy}, {summary}")
     return 0
 
 
 def _explain_row(args) -> int:
     import numpy as np
 
+    path = Path(args.input)
+    outputs = ("features.html", "dance.npy", "summary.json")
+    folder = _out_folder(args, f"{path.stem}-row{args.row}", outputs, protect=[path])
+    quiet_tensorflow(args.verbose)
     ids = _load_folder("ids", args.model)
     from dance_tf.data import ids2018
 
     try:
         X, labels, names = ids2018.load_csv(args.input)
     except (OSError, ValueError) as err:
-        raise CLIError(f"{args.input}: {err}") from err
+        msg = str(err)
+        raise CLIError(msg if msg.startswith(args.input) else f"{args.input}: {msg}") from err
     if not 0 <= args.row < len(X):
         raise CLIError(f"--row {args.row}: the cleaned CSV has {len(X)} rows")
     x = ids.transform(X[args.row], names)
     explainer = _explainer(ids.model, _value_range(args, ids.value_range), args)
-    details = _run(explainer, x, args.target)
-    prefix = _prefix(args, f"{Path(args.input).stem}_row{args.row}")
-    np.save(f"{prefix}.npy", details.saliency)
-    title = f"row {args.row} ({labels[args.row]}): class {ids.classes[details.target]}"
-    Path(f"{prefix}.html").write_text(
-        features_html(list(ids.feature_names), details.saliency, x, title), encoding="utf-8")
-    _summary(prefix, details, extra={"row": args.row, "label": labels[args.row]})
-    _log(f"wrote {prefix}.html, {prefix}.npy, {prefix}.json")
+    details = _timed(f"explaining row {args.row} of {path.name}", _run, explainer, x,
+                     args.target)
+    probs = _probabilities(ids.model, x)
+    page, dance, summary = folder.claim(*outputs)
+    np.save(dance, details.saliency)
+    title = (f"row {args.row} (true label {labels[args.row]}): class "
+             f"{ids.classes[details.target]}, p = {probs[details.target]:.3f}")
+    page.write_text(features_html(list(ids.feature_names), details.saliency, x, title),
+                    encoding="utf-8")
+    _summary(summary, details, extra={"row": args.row, "label": labels[args.row],
+                                      "probability": float(probs[details.target])})
+    _log(f"wrote {page}, {dance}, {summary}")
     return 0
 
 
@@ -342,18 +641,12 @@ def _run(explainer, x, target):
         raise CLIError(str(err)) from err
 
 
-def _prefix(args, stem: str) -> str:
-    prefix = args.out or stem
-    Path(prefix).parent.mkdir(parents=True, exist_ok=True)
-    return prefix
-
-
-def _summary(prefix: str, details, extra: dict) -> None:
+def _summary(path: Path, details, extra: dict) -> None:
     info = {"target": details.target, "layer": details.layer, "method": details.method,
             "decoys": int(details.certified.size), "epsilon": details.epsilon,
             "fraction_certified": details.fraction_certified,
             "max_steps_run": int(details.steps.max()) if details.steps.size else 0, **extra}
-    Path(f"{prefix}.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    Path(path).write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
 
 
 def _shade(score: float, top: float) -> str:
@@ -386,30 +679,55 @@ def features_html(names, scores, values, title: str = "", top_k: int = 20) -> st
 
 # --------------------------------------------------------------------------- export
 def cmd_export(args) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise CLIError(f"--out {out}: the folder is not empty; give a new or empty folder, "
+                       "or pass --force to export into it anyway")
+    quiet_tensorflow(args.verbose)
     from dance_tf import export
 
-    if Path(args.model).is_dir():
-        kind = "ids" if (Path(args.model) / "scaler.npz").exists() else "sst"
+    if args.model in ("sst", "ids") or Path(args.model).is_dir():
+        if args.model in ("sst", "ids"):
+            kind = args.model
+        else:
+            kind = "ids" if (Path(args.model) / "scaler.npz").exists() else "sst"
         bundle = _load_folder(kind, args.model)
         model, default_range = bundle.model, bundle.value_range
     else:
         model, _, default_range = load_image_model(args)
     explainer = _explainer(model, _value_range(args, default_range), args)
     try:
-        path = export.save(explainer, args.out, input_shape=args.input_shape)
+        path = _timed(f"exporting to {out} (tracing the explainer)", export.save, explainer,
+                      str(out), input_shape=args.input_shape)
     except ValueError as err:
         raise CLIError(str(err)) from err
-    _log(f"wrote SavedModel {path} (serving_default: x (N, *S) float32 → saliency, ...)")
+    _log(f"wrote SavedModel {path} (serving_default: x (N, *S) float32 → saliency, ...); "
+         f"reload with tf.saved_model.load({str(path)!r})")
     return 0
 
 
 # --------------------------------------------------------------------------- delegates
 def cmd_evaluate(argv) -> int:
     try:
-        from dance_tf.evaluate import main as evaluate_main
+        import dance_tf.evaluate as evaluate
     except ModuleNotFoundError as err:
         raise CLIError(f"evaluate: dance_tf.evaluate is not available ({err})") from err
-    return int(evaluate_main(argv) or 0)
+    if "--help" not in argv and "-h" not in argv:
+        quiet_tensorflow("--verbose" in argv)
+    make_parser = evaluate.parser
+
+    def named_parser(*a, **kw):  # usage: dance-tf evaluate ...
+        p = make_parser(*a, **kw)
+        p.prog = "dance-tf evaluate"
+        return p
+
+    evaluate.parser = named_parser
+    try:
+        return int(evaluate.main(argv) or 0)
+    finally:
+        evaluate.parser = make_parser
 
 
 def benchmarks_dir() -> Path:
@@ -440,6 +758,7 @@ def _log(msg: str) -> None:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "--verbose" in argv
     try:
         if argv and argv[0] == "evaluate":
             return cmd_evaluate(argv[1:])
@@ -453,6 +772,11 @@ def main(argv=None) -> int:
         return {"explain": cmd_explain, "export": cmd_export}[args.command](args)
     except CLIError as err:
         print(f"dance-tf: error: {err}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as err:
+        if verbose:
+            raise
+        print(f"dance-tf: error: {err} (--verbose for the traceback)", file=sys.stderr)
         return 2
 
 

@@ -83,11 +83,11 @@ def test_explain_image_writes_png_npy_and_matches_the_library(image_model, tmp_p
     img = tmp_path / "digit.png"
     Image.fromarray((rng.random((20, 16)) * 255).astype(np.uint8), "L").save(img)
     code, _, err = _run(["explain", str(img), "--model", str(image_model),
-                         "--out", str(tmp_path / "o" / "digit"), *FAST], capsys)
+                         "--out", str(tmp_path / "o"), *FAST], capsys)
     assert code == 0, err
-    for suffix in (".png", ".npy", "_base.npy", ".json"):
-        assert (tmp_path / "o" / f"digit{suffix}").is_file(), suffix
-    got = np.load(tmp_path / "o" / "digit.npy")
+    for name in ("panels.png", "dance.npy", "base.npy", "summary.json"):
+        assert (tmp_path / "o" / name).is_file(), name
+    got = np.load(tmp_path / "o" / "dance.npy")
     assert got.shape == (12, 12, 1)
     with Image.open(img) as im:
         x = np.asarray(im.convert("L").resize((12, 12), Image.BILINEAR), np.float32) / 255
@@ -95,9 +95,9 @@ def test_explain_image_writes_png_npy_and_matches_the_library(image_model, tmp_p
     want = dance_tf.Explainer(model, layer="pool1", value_range=(0.0, 1.0), max_steps=8,
                               patches_per_mask=30).explain(x[..., None])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
-    info = json.loads((tmp_path / "o" / "digit.json").read_text())
+    info = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert info["decoys"] == 2 * 4 and 0.0 <= info["fraction_certified"] <= 1.0
-    with Image.open(tmp_path / "o" / "digit.png") as png:
+    with Image.open(tmp_path / "o" / "panels.png") as png:
         assert png.size[0] > 100
 
 
@@ -114,10 +114,10 @@ def test_explain_sentence_writes_html(tmp_path, capsys):
                          str(tmp_path / "s"), "--out", str(tmp_path / "sent"),
                          "--max-steps", "5"], capsys)
     assert code == 0, err
-    text = (tmp_path / "sent.html").read_text()
+    text = (tmp_path / "sent" / "words.html").read_text()
     assert "good" in text and "movie" in text and "class:" in text
-    assert np.load(tmp_path / "sent_words.npy").shape == (4,)
-    assert np.load(tmp_path / "sent.npy").shape == (4, 6)
+    assert np.load(tmp_path / "sent" / "words.npy").shape == (4,)
+    assert np.load(tmp_path / "sent" / "dance.npy").shape == (4, 6)
 
 
 def test_explain_csv_row_writes_ranked_features(tmp_path, capsys):
@@ -139,9 +139,9 @@ def test_explain_csv_row_writes_ranked_features(tmp_path, capsys):
     code, _, err = _run(["explain", str(csv), "--row", "1", "--model", str(tmp_path / "ids"),
                          "--out", str(tmp_path / "row"), "--max-steps", "5"], capsys)
     assert code == 0, err
-    html = (tmp_path / "row.html").read_text()
+    html = (tmp_path / "row" / "features.html").read_text()
     assert html.count("<tr>") == 21  # header + top 20 features
-    assert np.load(tmp_path / "row.npy").shape == (len(names),)
+    assert np.load(tmp_path / "row" / "dance.npy").shape == (len(names),)
 
 
 def test_export_command_writes_a_loadable_savedmodel(image_model, tmp_path, capsys):

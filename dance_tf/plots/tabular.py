@@ -5,7 +5,8 @@ version. A map (F,) is ranked by |value| (rank 1 = most salient; ties keep colum
 :func:`ranking_table` gives the rows (feature, rank and score per map), :func:`to_markdown`
 renders them, :func:`save_ranking_chart` draws one horizontal bar chart per map (top
 features, scores scaled to their maximum) side by side; :func:`mean_normalised` averages
-the maps of many inputs into one ranking.
+the maps of many inputs into one ranking. :func:`ranking_chart` returns the chart as
+``(fig, axes)`` for a notebook; nothing here touches matplotlib's global state.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dance_tf.plots._figure import pyplot, save
+from dance_tf.plots._figure import save, subplots
 
 
 def ranks(scores: np.ndarray) -> np.ndarray:
@@ -84,16 +85,16 @@ def to_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_ranking_chart(path, names: Sequence[str], maps: Mapping[str, np.ndarray],
-                       top: int = 15, title: str = "") -> Path:
+def ranking_chart(names: Sequence[str], maps: Mapping[str, np.ndarray], top: int = 15,
+                  title: str = ""):
     """One horizontal bar chart per map (its own top ``top`` features, most salient at the
-    top, |score| scaled to the map's maximum), side by side; writes a PNG."""
-    plt = pyplot()
+    top, |score| scaled to the map's maximum, whose value the axis label gives), side by
+    side. Returns ``(fig, axes)`` (axes: (1, len(maps)))."""
     if not maps:
         raise ValueError("maps: no saliency maps given")
     top = min(int(top), len(names))
-    fig, axes = plt.subplots(1, len(maps), figsize=(4.6 * len(maps), 0.3 * top + 1.2),
-                             squeeze=False)
+    fig, axes = subplots(1, len(maps), figsize=(4.6 * len(maps), 0.3 * top + 1.4),
+                         squeeze=False)
     for ax, (label, m) in zip(axes[0], maps.items(), strict=True):
         s = np.abs(np.asarray(m, dtype=np.float64))
         if s.shape != (len(names),):
@@ -104,8 +105,15 @@ def save_ranking_chart(path, names: Sequence[str], maps: Mapping[str, np.ndarray
         ax.set_yticks(np.arange(top)[::-1])
         ax.set_yticklabels([names[j] for j in order], fontsize=8)
         ax.set_xlim(0, 1.05)
-        ax.set_xlabel("saliency / max")
+        ax.set_xlabel(f"|saliency| / max (max = {s[order[0]]:.3g})")
         ax.set_title(label, fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)
+    return fig, axes
+
+
+def save_ranking_chart(path, names: Sequence[str], maps: Mapping[str, np.ndarray],
+                       top: int = 15, title: str = "") -> Path:
+    """Write :func:`ranking_chart` (same arguments) to a PNG at ``path``; returns it."""
+    fig, _ = ranking_chart(names, maps, top=top, title=title)
     return save(fig, path)

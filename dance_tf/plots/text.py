@@ -3,7 +3,9 @@
 A text map (T, D) is reduced to one score per word by the mean |value| over the embedding
 dimensions (the paper's word saliency, §4.3.2; magnitudes so that signed gradient maps do
 not cancel) and each row is scaled to [0, 1] by its own maximum, as Fig. 3A shows
-normalised values. Writes a PNG (matplotlib, Agg) and a self-contained HTML page.
+normalised values (the colorbar of the PNG says so). :func:`word_figure` returns
+``(fig, axes)`` for a notebook; :func:`save_png` / :func:`save_html` write a PNG and a
+self-contained HTML page. Matplotlib's global state (backend, pyplot) is never touched.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dance_tf.plots._figure import pyplot, save
+from dance_tf.plots._figure import figure, save
 
 CMAP = "Reds"
 
@@ -87,13 +89,19 @@ def save_html(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray], title
     return path
 
 
-def save_png(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray], title: str = "",
-             width: float = 10.0, fontsize: int = 11) -> Path:
-    """PNG of the same figure: a label column, then the words wrapped to ``width`` inches."""
-    plt = pyplot()
+def word_figure(tokens: Sequence[str], rows: Mapping[str, np.ndarray], title: str = "",
+                width: float = 10.0, fontsize: int = 11):
+    """The words coloured by saliency: a label column, then the words wrapped to ``width``
+    inches, one block per row label, and a colorbar (saliency / the row's maximum).
+
+    tokens: the T words; rows: label → (T, D) map or (T,) scores. Returns
+    ``(fig, axes)`` (axes: the colorbar's axes, in a list).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     scaled = _rows(tokens, rows)
-    fig = plt.figure(figsize=(width, 1.0))
-    renderer = fig.canvas.get_renderer()
+    fig = figure((width, 1.0), layout=None)
+    renderer = FigureCanvasAgg(fig).get_renderer()
     dpi = fig.dpi
     line_h = 1.9 * fontsize / 72 * dpi
     gap = 0.35 * fontsize / 72 * dpi
@@ -119,7 +127,8 @@ def save_png(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray], title:
             x += w + 2 * gap
         line += 1.4
     title_lines = 1.2 if title else 0.0
-    height_px = (line + title_lines + 0.3) * line_h
+    bar_lines = 2.8
+    height_px = (line + title_lines + bar_lines + 0.3) * line_h
     fig.set_size_inches(width, height_px / dpi)
     for x, y, token, value in placed:
         top = height_px - (y + title_lines + 0.8) * line_h
@@ -134,7 +143,26 @@ def save_png(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray], title:
     if title:
         fig.text(0.005, 1 - 0.8 * line_h / height_px, title, fontsize=fontsize + 1,
                  va="baseline")
-    return save(fig, path, dpi=dpi, tight=False)
+    import matplotlib
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    cax = fig.add_axes((label_w / (width * dpi), 1.75 * line_h / height_px, 0.35,
+                        0.3 * line_h / height_px))
+    cmap = matplotlib.colors.ListedColormap([_rgba(v) for v in np.linspace(0, 1, 256)])
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap), cax=cax,
+                       orientation="horizontal")
+    bar.set_label("word saliency / the row's maximum (mean |value| over dimensions)",
+                  fontsize=fontsize - 3)
+    bar.ax.tick_params(labelsize=fontsize - 3)
+    return fig, [cax]
+
+
+def save_png(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray], title: str = "",
+             width: float = 10.0, fontsize: int = 11) -> Path:
+    """Write :func:`word_figure` (same arguments) to a PNG at ``path``; returns the path."""
+    fig, _ = word_figure(tokens, rows, title, width, fontsize)
+    return save(fig, path, dpi=fig.dpi, tight=False)
 
 
 def save_word_saliency(path, tokens: Sequence[str], rows: Mapping[str, np.ndarray],
