@@ -14,20 +14,32 @@ Scaling: scikit-learn's ``MinMaxScaler`` fitted on the training split only, with
 ``clip=True`` so that test flows outside the training range stay in [0, 1], DANCE's legal
 range (``value_range = (0, 1)``). It is saved beside the model as its fitted minimum and
 maximum (``scaler.npz``) and rebuilt on load, so no pickle is involved.
+
+The packaged model (:func:`load_default`): trained once, with progress, on the packaged
+CSE-CIC-IDS2018 sample (:mod:`dance_tf.data.samples`; the paper's four classes, binary
+target) and cached as ``ids_mlp/`` in the model cache folder
+(:func:`dance_tf.models.digits.model_dir`). ``DANCE_TF_TRAIN_STEPS=N`` caps training at N
+steps (tests) and caches under another name (``ids_mlp-stepsN``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 from sklearn.preprocessing import MinMaxScaler
 
+from dance_tf.data import ids2018
 from dance_tf.data.ids2018 import select_features
+from dance_tf.progress import progress
 
 MODEL_FILE = "model.keras"
 SCALER_FILE = "scaler.npz"
@@ -130,3 +142,161 @@ def load(directory: str | os.PathLike) -> IDSModel:
         config = json.load(handle)
     return IDSModel(model, scaler, list(config["feature_names"]), tuple(config["classes"]),
                     config)
+
+
+# --------------------------------------------------------------------------- training
+SPLIT_FILE = "split.npz"
+
+
+def stratify_key(labels: list[str]) -> np.ndarray:
+    """Labels for stratification; a label with < 2 rows joins the most frequent label of
+    its binary class (benign / attack), since a stratum needs two rows to be split."""
+    counts = Counter(labels)
+    binary = ids2018.binary_target(labels)
+    largest: dict = {}
+    for lab, b in zip(labels, binary, strict=True):
+        if counts[lab] > counts.get(largest.get(b), 0):
+            largest[b] = lab
+    return np.asarray([lab if counts[lab] >= 2 else largest[b]
+                       for lab, b in zip(labels, binary, strict=True)])
+
+
+def recall_table(y_true: np.ndarray, y_pred: np.ndarray, groups: list[str]) -> dict:
+    """Recall of each group: fraction of its rows predicted as their true class."""
+    out = {}
+    groups_arr = np.asarray(groups)
+    for group in sorted(set(groups)):
+        rows = groups_arr == group
+        out[group] = {"recall": float(np.mean(y_pred[rows] == y_true[rows])),
+                      "count": int(rows.sum())}
+    return out
+
+
+class _EpochProgress(keras.callbacks.Callback):
+    """Advance a progress bar once per epoch, with the loss and accuracy as its note."""
+
+    def __init__(self, bar):
+        super().__init__()
+        self.bar = bar
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.bar.update(1)
+        self.bar.set_postfix_str(f"loss {logs.get('loss', float('nan')):.4f}, "
+                                 f"acc {logs.get('accuracy', float('nan')):.3f}")
+
+
+def train_files(csv_paths: Sequence, out, *, classes="paper", target: str = "binary",
+                timestamp: str = "drop", identifiers: str = "drop",
+                hidden: tuple[int, int] = (64, 32), test_size: float = 0.25,
+                epochs: int = 150, max_steps: int | None = None, batch_size: int = 32,
+                learning_rate: float = 1e-3, seed: int = 0, log=print,
+                names: list[str] | None = None) -> dict:
+    """Train the MLP from CICFlowMeter CSVs and save it into ``out`` (S5, S8).
+
+    Cleans the CSVs (:mod:`dance_tf.data.ids2018`), keeps ``classes`` ("paper": Benign,
+    DoS attacks-Hulk, SSH-Bruteforce, Infilteration; "all"; or a list of labels), splits
+    train/test stratified by label with ``seed``, fits the MinMaxScaler on the training
+    split only, trains on the binary benign/attack target (the paper's) or the labels
+    (``target="multiclass"``) with a progress bar over epochs, and reports test accuracy
+    and per-class / per-label recall. Writes model.keras, scaler.npz, config.json and
+    split.npz (the held-out rows). names: how the config records the CSVs. Returns the
+    config.
+    """
+    from sklearn.model_selection import train_test_split
+
+    keras.utils.set_random_seed(seed)
+    start = time.time()
+    kept = {"paper": ids2018.PAPER_CLASSES, "all": None}.get(classes, classes) \
+        if isinstance(classes, str) else list(classes)
+    X, labels, feature_names = ids2018.load_csvs(list(csv_paths), classes=kept,
+                                                 timestamp=timestamp,
+                                                 identifiers=identifiers)
+    if target == "binary":
+        y = ids2018.binary_target(labels)
+        class_names = BINARY_CLASSES
+    elif target == "multiclass":
+        class_names = tuple(sorted(set(labels)))
+        y = np.asarray([class_names.index(lab) for lab in labels], dtype=np.int64)
+    else:
+        raise ValueError(f"target: expected 'binary' or 'multiclass', got {target!r}")
+    train_rows, test_rows = train_test_split(np.arange(len(y)), test_size=test_size,
+                                             random_state=seed, stratify=stratify_key(labels))
+    scaler = fit_scaler(X[train_rows])
+    X_train = scaler.transform(X[train_rows]).astype(np.float32)
+    X_test = scaler.transform(X[test_rows]).astype(np.float32)
+    log(f"{len(y)} flows x {len(feature_names)} features; train {len(train_rows)}, "
+        f"test {len(test_rows)}; classes {class_names}")
+    model = build(len(feature_names), len(class_names), hidden=tuple(hidden), seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    steps_per_epoch = int(np.ceil(len(train_rows) / batch_size))
+    if max_steps is not None:
+        epochs = max(1, min(epochs, int(np.ceil(max_steps / steps_per_epoch))))
+    bar = progress(epochs, desc="IDS MLP training", unit="epoch")
+    model.fit(X_train, y[train_rows], batch_size=batch_size, epochs=epochs, shuffle=True,
+              verbose=0, callbacks=[_EpochProgress(bar)])
+    bar.close()
+    predicted = np.asarray(model.predict(X_test, verbose=0)).argmax(-1)
+    y_test = y[test_rows]
+    test_labels = [labels[i] for i in test_rows]
+    accuracy = float(np.mean(predicted == y_test))
+    config = {
+        "task": "ids", "csv": names or [str(p) for p in csv_paths],
+        "classes_kept": classes if isinstance(classes, str) else list(classes),
+        "target": target, "timestamp": timestamp, "identifiers": identifiers,
+        "test_size": test_size, "epochs": epochs, "hidden": list(hidden), "seed": seed,
+        "test_accuracy": accuracy,
+        "recall_per_class": recall_table(y_test, predicted, [class_names[c] for c in y_test]),
+        "recall_per_label": recall_table(y_test, predicted, test_labels),
+        "seconds": round(time.time() - start, 1),
+        "feature_mean_scaled": X_train.mean(axis=0).tolist(),
+    }
+    IDSModel(model, scaler, feature_names, class_names, config).save(out)
+    np.savez(os.path.join(out, SPLIT_FILE), test_X=X[test_rows], test_y=y_test,
+             test_labels=np.asarray(test_labels), train_rows=train_rows, test_rows=test_rows)
+    log(f"IDS MLP: test accuracy {accuracy:.4f}")
+    return config
+
+
+def default_dir() -> Path:
+    """The packaged model's cache folder: ``<model cache>/ids_mlp`` (``ids_mlp-stepsN``
+    under ``DANCE_TF_TRAIN_STEPS=N``)."""
+    from dance_tf.models.digits import model_dir
+    from dance_tf.models.sst import train_steps_override
+
+    steps = train_steps_override()
+    return model_dir() / ("ids_mlp" if steps is None else f"ids_mlp-steps{steps}")
+
+
+def load_default(log=print) -> IDSModel:
+    """The MLP trained on the packaged CSE-CIC-IDS2018 sample: loaded from
+    :func:`default_dir`, or trained there first (about a minute on a CPU, with progress;
+    an interrupted training leaves nothing behind)."""
+    from dance_tf.data import samples
+    from dance_tf.models.sst import train_steps_override
+
+    directory = default_dir()
+    if (directory / CONFIG_FILE).exists():
+        return load(directory)
+    if directory.exists() and any(directory.iterdir()):
+        raise ValueError(f"{directory}: exists but holds no trained model (no {CONFIG_FILE}); "
+                         "move it away to train the packaged model there")
+    log(f"training the IDS MLP once on the packaged CSE-CIC-IDS2018 sample (cached at "
+        f"{directory}) ...")
+    name = "ids2018_sample.csv"
+    partial = directory.with_name(f".{directory.name}.{os.getpid()}.part")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        os.makedirs(partial)
+        train_files([samples.path(name)], partial, max_steps=train_steps_override(), log=log,
+                    names=[samples.PREFIX + name])
+        if not (directory / CONFIG_FILE).exists():  # else another process finished first
+            if directory.exists():
+                directory.rmdir()  # empty (checked above)
+            os.replace(partial, directory)
+            log(f"IDS MLP cached at {directory}")
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return load(directory)

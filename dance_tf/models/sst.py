@@ -22,20 +22,30 @@ Padding policy: the model accepts any length T ≥ 1 (input shape (None, D)).
 the model, so an explanation of a short sentence still has exactly one row per real word.
 Training batches group sentences of equal length (no padding at all for T ≥ width), so
 the logits of a sentence do not depend on what it was batched with.
+
+The packaged model (:func:`load_default`): trained once, with progress, on the packaged
+SST-2 sentences and GloVe 50-d vectors (:mod:`dance_tf.data.samples`) and cached as
+``sst_cnn/`` in the model cache folder (:func:`dance_tf.models.digits.model_dir`).
+``DANCE_TF_TRAIN_STEPS=N`` caps training at N steps (tests) and caches under another name
+(``sst_cnn-stepsN``), so a quick model never stands in for the real one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from dance_tf.data.embedding import EmbeddingTable
+from dance_tf.progress import progress
 
 MODEL_FILE = "model.keras"
 WORDS_FILE = "words.txt"
@@ -107,11 +117,12 @@ def predict_logits(model: keras.Model, embedded: Sequence[np.ndarray], batch_siz
 def fit(model: keras.Model, train: Sequence[np.ndarray], train_labels: np.ndarray,
         val: Sequence[np.ndarray], val_labels: np.ndarray, *, epochs: int = 15,
         batch_size: int = 50, learning_rate: float = 1e-3, max_steps: int | None = None,
-        seed: int = 0, log=print) -> dict:
+        seed: int = 0, log=print, show_progress: bool = True) -> dict:
     """Train with Adam on length-grouped batches; keep the weights of the best val epoch.
 
     train / val: embedded sentences (T_i, D) float32; labels: int (N,). ``val`` selects the
-    epoch (early stopping), so report accuracy on a set that is neither. Returns a dict
+    epoch (early stopping), so report accuracy on a set that is neither. Progress: a bar
+    over the training steps (plain lines when stderr is not a terminal). Returns a dict
     with ``val_accuracy`` (of the kept weights), ``epoch`` and the per-epoch ``history``.
     """
     rng = np.random.default_rng(seed)
@@ -132,23 +143,31 @@ def fit(model: keras.Model, train: Sequence[np.ndarray], train_labels: np.ndarra
     best_weights = model.get_weights()
     steps = 0
     train_labels = np.asarray(train_labels, dtype=np.int64)
+    per_epoch = len(length_batches([len(t) for t in train], batch_size,
+                                   np.random.default_rng(0)))
+    total = epochs * per_epoch if max_steps is None else min(epochs * per_epoch, max_steps)
+    bar = progress(total, desc="SST CNN training", unit="step", enabled=show_progress)
     for epoch in range(1, epochs + 1):
         losses = []
         for batch in length_batches([len(t) for t in train], batch_size, rng):
             x = np.stack([train[i] for i in batch])
             losses.append(float(step(tf.constant(x), tf.constant(train_labels[batch]))))
             steps += 1
+            bar.update(1)
             if max_steps is not None and steps >= max_steps:
                 break
         accuracy = float(np.mean(predict_logits(model, val).argmax(-1) == val_labels))
         best["history"].append({"epoch": epoch, "loss": float(np.mean(losses)),
                                 "val_accuracy": accuracy})
-        log(f"epoch {epoch}: train loss {np.mean(losses):.4f}, val accuracy {accuracy:.4f}")
+        bar.set_postfix_str(f"epoch {epoch}: loss {np.mean(losses):.3f}, "
+                            f"val acc {accuracy:.3f}")
         if accuracy > best["val_accuracy"]:
             best.update(val_accuracy=accuracy, epoch=epoch)
             best_weights = model.get_weights()
         if max_steps is not None and steps >= max_steps:
             break
+    bar.close()
+    log(f"SST CNN: best epoch {best['epoch']}, val accuracy {best['val_accuracy']:.4f}")
     model.set_weights(best_weights)
     return best
 
@@ -222,3 +241,146 @@ def load(directory: str | os.PathLike) -> SSTModel:
     with open(paths[CONFIG_FILE], encoding="utf-8") as handle:
         config = json.load(handle)
     return SSTModel(model, EmbeddingTable(words, vectors), tuple(config["classes"]), config)
+
+
+# --------------------------------------------------------------------------- training
+def restrict_vocabulary(words, vectors, sentences, max_words):
+    """Keep the first ``max_words`` GloVe rows plus every word the sentences use."""
+    if max_words is None:
+        return words, vectors
+    table = EmbeddingTable(words, vectors)
+    keep = set(range(min(max_words, len(words))))
+    for tokens in sentences:
+        keep.update(r for r in map(table.lookup, tokens) if r is not None)
+    rows = sorted(keep)
+    return [words[r] for r in rows], vectors[rows]
+
+
+def train_files(glove_path, train_path, dev_path, out, *, epochs: int = 15,
+                val_fraction: float = 0.1, max_steps: int | None = None,
+                batch_size: int = 50, filters: int = 300, width: int = 3,
+                dropout: float = 0.5, learning_rate: float = 1e-3,
+                max_words: int | None = None, seed: int = 0, log=print,
+                names: dict | None = None) -> dict:
+    """Train the sentence CNN from files and save it into ``out`` (§4.3.2, S5).
+
+    glove_path: GloVe text file (any dimension); train_path / dev_path: ``stsa.*`` files.
+    The epoch is chosen on a seeded held-out ``val_fraction`` of the training file, so the
+    dev accuracy is measured on sentences that played no part in training or selection.
+    names: how the config records the three files (default their paths). Returns the
+    config written to ``out/config.json``.
+    """
+    from dance_tf.data import glove, sst
+
+    keras.utils.set_random_seed(seed)
+    start = time.time()
+    train_sentences, train_labels = sst.load(train_path)
+    dev_sentences, dev_labels = sst.load(dev_path)
+    words, vectors = glove.load(glove_path)
+    words, vectors = restrict_vocabulary(words, vectors, train_sentences + dev_sentences,
+                                         max_words)
+    table = EmbeddingTable(words, vectors)
+    num_classes = int(max(train_labels.max(), dev_labels.max())) + 1
+    classes = BINARY_CLASSES if num_classes == 2 else FINE_CLASSES
+    if num_classes > len(classes):
+        raise ValueError(f"{train_path}: labels go up to {num_classes - 1}; expected 0/1 or "
+                         "0..4")
+
+    def embed_all(sentences):
+        out_x, kept = [], []
+        for i, tokens in enumerate(sentences):
+            try:
+                out_x.append(table.embed_one(tokens))
+                kept.append(i)
+            except ValueError:  # only unknown words: nothing to learn from
+                continue
+        return out_x, np.asarray(kept)
+
+    train_x, train_kept = embed_all(train_sentences)
+    dev_x, dev_kept = embed_all(dev_sentences)
+    oov = sum(table.lookup(t) is None for s in train_sentences for t in s)
+    total = sum(len(s) for s in train_sentences)
+    log(f"vocabulary {len(words)} x {table.dim}; train {len(train_x)} sentences "
+        f"({oov / total:.1%} OOV tokens), dev {len(dev_x)}")
+    train_y = train_labels[train_kept]
+    order = np.random.default_rng(seed).permutation(len(train_x))
+    n_val = int(round(val_fraction * len(train_x)))
+    val_idx, fit_idx = (order[:n_val], order[n_val:]) if n_val else (order, order)
+    model = build(table.dim, num_classes, filters=filters, width=width, dropout=dropout,
+                  seed=seed)
+    result = fit(model, [train_x[i] for i in fit_idx], train_y[fit_idx],
+                 [train_x[i] for i in val_idx], train_y[val_idx], epochs=epochs,
+                 batch_size=batch_size, learning_rate=learning_rate, max_steps=max_steps,
+                 seed=seed, log=log)
+    predicted = predict_logits(model, dev_x).argmax(-1)
+    # accuracy over every dev line; a sentence that could not be embedded counts as wrong
+    dev_accuracy = float(np.sum(predicted == dev_labels[dev_kept])) / len(dev_sentences)
+    names = names or {}
+    config = {
+        "task": "sst", "glove": names.get("glove", str(glove_path)),
+        "train": names.get("train", str(train_path)), "dev": names.get("dev", str(dev_path)),
+        "dim": table.dim, "filters": filters, "width": width, "dropout": dropout,
+        "epochs": epochs, "max_steps": max_steps, "best_epoch": result["epoch"],
+        "val_accuracy": result["val_accuracy"], "val_fraction": val_fraction,
+        "dev_accuracy": dev_accuracy, "history": result["history"], "seed": seed,
+        "seconds": round(time.time() - start, 1),
+    }
+    SSTModel(model, table, classes[:num_classes], config).save(out)
+    log(f"SST CNN: dev accuracy {dev_accuracy:.4f} (epoch {result['epoch']})")
+    return config
+
+
+def train_steps_override() -> int | None:
+    """``$DANCE_TF_TRAIN_STEPS`` as a positive int (None when unset); ValueError otherwise."""
+    text = os.environ.get("DANCE_TF_TRAIN_STEPS", "").strip()
+    if not text:
+        return None
+    try:
+        steps = int(text)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise ValueError(f"DANCE_TF_TRAIN_STEPS: expected a whole number ≥ 1, got {text!r}")
+    return steps
+
+
+def default_dir() -> Path:
+    """The packaged model's cache folder: ``<model cache>/sst_cnn`` (``sst_cnn-stepsN``
+    under ``DANCE_TF_TRAIN_STEPS=N``)."""
+    from dance_tf.models.digits import model_dir
+
+    steps = train_steps_override()
+    return model_dir() / ("sst_cnn" if steps is None else f"sst_cnn-steps{steps}")
+
+
+def load_default(log=print) -> SSTModel:
+    """The SST CNN trained on the packaged SST-2 sentences and GloVe 50-d vectors: loaded
+    from :func:`default_dir`, or trained there first (a few minutes on a CPU, with
+    progress; an interrupted training leaves nothing behind)."""
+    from dance_tf.data import samples
+
+    directory = default_dir()
+    if (directory / CONFIG_FILE).exists():
+        return load(directory)
+    if directory.exists() and any(directory.iterdir()):
+        raise ValueError(f"{directory}: exists but holds no trained model (no {CONFIG_FILE}); "
+                         "move it away to train the packaged model there")
+    log(f"training the SST sentence CNN once on the packaged SST-2 sentences and GloVe "
+        f"50-d vectors (cached at {directory}) ...")
+    files = {"glove": "glove.6B.50d.sst.txt", "train": "stsa.binary.train",
+             "dev": "stsa.binary.dev"}
+    paths = {key: samples.path(name) for key, name in files.items()}
+    partial = directory.with_name(f".{directory.name}.{os.getpid()}.part")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        train_files(paths["glove"], paths["train"], paths["dev"], partial,
+                    max_steps=train_steps_override(), log=log,
+                    names={key: samples.PREFIX + name for key, name in files.items()})
+        if not (directory / CONFIG_FILE).exists():  # else another process finished first
+            if directory.exists():
+                directory.rmdir()  # empty (checked above)
+            os.replace(partial, directory)
+            log(f"SST CNN cached at {directory}")
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return load(directory)

@@ -15,9 +15,8 @@ import numpy as np
 from dance_tf.data import ids2018
 from dance_tf.models import ids as ids_model
 from dance_tf.tasks.base import Task
-from dance_tf.tasks.sst import sample_indices
+from dance_tf.tasks.sst import sample_indices, softmax
 
-DEFAULT_MODEL = os.path.join("models", "ids_mlp")
 DEFAULT_COUNT = 100
 
 
@@ -39,12 +38,18 @@ def _flows(bundle, directory, path, log):
 
 
 def build_task(options: dict) -> Task:
-    """options: ``model`` (directory from scripts/train_ids.py, default models/ids_mlp),
-    ``input`` (a CICFlowMeter CSV; default: the held-out test split saved with the model),
-    ``count`` (flows sampled at random with ``seed``, default 100; all if larger)."""
+    """options: ``model`` (directory from scripts/train_ids.py; default: the packaged
+    model, trained on the packaged CSE-CIC-IDS2018 sample on first use and cached, see
+    :func:`dance_tf.models.ids.load_default`), ``input`` (a CICFlowMeter CSV; default: the
+    held-out test split saved with the model), ``count`` (flows sampled at random with
+    ``seed``, default 100; all if larger)."""
     log = options.get("log") or print
-    directory = options.get("model") or DEFAULT_MODEL
-    bundle = ids_model.load(directory)
+    if options.get("model"):
+        directory = options["model"]
+        bundle = ids_model.load(directory)
+    else:
+        bundle = ids_model.load_default(log=log)
+        directory = ids_model.default_dir()
     count = int(options.get("count") or DEFAULT_COUNT)
     if count < 1:
         raise ValueError(f"count: expected ≥ 1, got {count}")
@@ -60,24 +65,30 @@ def build_task(options: dict) -> Task:
     mean = bundle.config.get("feature_mean_scaled")
     constant = np.asarray(mean, np.float32) if mean is not None else np.float32(0.5)
     names = list(bundle.feature_names)
+    task_ids = [f"ids-{source}-{int(i):05d}" for i in rows]
+    truth = dict(zip(task_ids, label_names, strict=True))
 
     def render(path, x, maps, title):
+        from dance_tf.plots.images import describe
         from dance_tf.plots.tabular import ranking_table, save_ranking_chart, to_markdown
 
+        p = softmax(bundle.logits(np.asarray(x, np.float32)[None]))[0]
+        head = describe(title, (int(p.argmax()), float(p.max())), truth.get(title),
+                        bundle.classes)
         for method, per in maps.items():
             chart = {variant: m for variant, m in per.items()
                      if variant in ("without decoys", "with decoys")} or per
             out = os.path.splitext(str(path))[0] + f"__{method}"
-            save_ranking_chart(out + ".png", names, chart, top=15, title=f"{title}, {method}")
+            save_ranking_chart(out + ".png", names, chart, top=15, title=f"{head}; {method}")
             with open(out + ".md", "w", encoding="utf-8") as handle:
-                handle.write(f"# {title}, {method}\n\n")
+                handle.write(f"# {head}; {method}\n\n")
                 handle.write(to_markdown(ranking_table(names, chart, top=15)))
 
     return Task(
         name="ids",
         model=bundle.model,
         inputs=list(scaled),
-        ids=[f"ids-{source}-{int(i):05d}" for i in rows],
+        ids=task_ids,
         labels=targets,
         value_range=(0.0, 1.0),
         explainer_options={"layer": "hidden2", "patch_size": 1, "stride": 1,

@@ -13,11 +13,11 @@ import os
 
 import numpy as np
 
+from dance_tf.data import samples
 from dance_tf.data import sst as sst_data
 from dance_tf.models import sst as sst_model
 from dance_tf.tasks.base import Task
 
-DEFAULT_MODEL = os.path.join("models", "sst_cnn")
 DEFAULT_COUNT = 50
 
 
@@ -27,15 +27,26 @@ def sample_indices(total: int, count: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(total, size=count, replace=False))
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of logits (N, C), float64."""
+    z = np.asarray(z, np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 def build_task(options: dict) -> Task:
-    """options: ``model`` (directory from scripts/train_sst.py, default models/sst_cnn),
-    ``input`` (an stsa.* file; default: the dev file the model was trained with),
-    ``count`` (sentences sampled at random with ``seed``, default 50; all if larger)."""
+    """options: ``model`` (directory from scripts/train_sst.py; default: the packaged
+    model, trained on the packaged SST-2 sentences on first use and cached, see
+    :func:`dance_tf.models.sst.load_default`), ``input`` (an stsa.* file; default: the dev
+    file the model was trained with), ``count`` (sentences sampled at random with
+    ``seed``, default 50; all if larger)."""
     log = options.get("log") or print
-    bundle = sst_model.load(options.get("model") or DEFAULT_MODEL)
+    directory = options.get("model")
+    bundle = sst_model.load(directory) if directory else sst_model.load_default(log=log)
     path = options.get("input") or bundle.config.get("dev")
     if not path:
         raise ValueError("input: give an stsa.* file (the model's config names no dev file)")
+    path = samples.resolve(path)
     count = int(options.get("count") or DEFAULT_COUNT)
     if count < 1:
         raise ValueError(f"count: expected ≥ 1, got {count}")
@@ -54,13 +65,23 @@ def build_task(options: dict) -> Task:
         kept_labels.append(int(labels[i]))
         tokens[tid] = list(sentences[i])
 
+    labels_by_id = dict(zip(ids, kept_labels, strict=True))
+    classes = bundle.classes
+
     def render(path, x, maps, title):
+        from dance_tf.plots.images import describe
         from dance_tf.plots.text import save_word_saliency
 
         rows = {f"{method}, {variant}": m for method, per in maps.items()
                 for variant, m in per.items()}
         words = tokens.get(title) or [f"w{j}" for j in range(len(x))]
-        save_word_saliency(path, words, rows, title=f"{title}: {' '.join(words)}"[:120])
+        p = softmax(sst_model.predict_logits(bundle.model, [np.asarray(x, np.float32)]))[0]
+        head = describe(title, (int(p.argmax()), float(p.max())), labels_by_id.get(title),
+                        classes)
+        sentence = " ".join(words)
+        if len(sentence) > 80:
+            sentence = sentence[:77] + "..."
+        save_word_saliency(path, words, rows, title=f"{head} — {sentence}")
 
     return Task(
         name="sst",
