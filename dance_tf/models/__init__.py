@@ -1,8 +1,10 @@
 """Model builders and loaders (S5).
 
-Zoo nets (slim ``vgg_16``, ``alexnet_v2``, ``resnet_v1_50`` and the Caffe AlexNet), the
-SST sentence CNN, the IDS MLP and the embedded digits CNN. Names are imported lazily so
-that ``import dance_tf`` stays light.
+Zoo nets (slim ``vgg_16``, ``alexnet_v2``, ``resnet_v1_50`` and the Caffe AlexNet),
+EfficientNet-Lite0 with trained ImageNet weights (``efficientnet_lite0()``; module
+``efficientnet_lite``, extra ``dance-tf[imagenet]``), the SST sentence CNN, the IDS MLP
+and the embedded digits CNN. Names are imported lazily so that ``import dance_tf`` stays
+light.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ _LAZY = {
     "load_slim_checkpoint": "dance_tf.models.slim_checkpoint",
     "caffe_alexnet": "dance_tf.models.caffe_alexnet",
     "load_caffe_alexnet": "dance_tf.models.caffe_alexnet",
+    "efficientnet_lite0": "dance_tf.models.efficientnet_lite",
 }
 
 __all__ = sorted(_LAZY)

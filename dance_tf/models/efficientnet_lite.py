@@ -263,6 +263,11 @@ def load(path: str | os.PathLike | None = None, image_size: int = IMAGE_SIZE) ->
     return model
 
 
+def efficientnet_lite0(path: str | os.PathLike | None = None) -> keras.Model:
+    """The trained EfficientNet-Lite0 at 224² (same as :func:`load`)."""
+    return load(path)
+
+
 def preprocess(images) -> np.ndarray:
     """RGB pixels ``(..., 3)`` in 0..255 → model input, float32 ``(x − 127) / 128``.
 
@@ -274,5 +279,5 @@ def preprocess(images) -> np.ndarray:
     return _pre(images, PREPROCESSING)
 
 
-__all__ = ["build", "load", "preprocess", "weights_path", "keras_weights", "block_names",
-           "DEFAULT_LAYER", "PREPROCESSING", "IMAGE_SIZE", "BN_EPSILON"]
+__all__ = ["build", "load", "efficientnet_lite0", "preprocess", "weights_path", "keras_weights",
+           "block_names", "DEFAULT_LAYER", "PREPROCESSING", "IMAGE_SIZE", "BN_EPSILON"]
