@@ -322,6 +322,20 @@ def load_image_model(args):
         from dance_tf.models import digits
 
         return digits.load(progress=_log), "digits", digits_data.VALUE_RANGE
+    if name.split("=", 1)[0] == "efficientnet_lite0":  # trained ImageNet net, [imagenet] extra
+        from dance_tf.data import imagenet
+        from dance_tf.models import efficientnet_lite
+
+        weights = name.split("=", 1)[1] if "=" in name else args.checkpoint
+        try:
+            model = efficientnet_lite.load(weights)
+        except ImportError as err:
+            raise CLIError(f"--model {name}: {err}") from None
+        except (OSError, ValueError) as err:
+            raise CLIError(str(err)) from None
+        if args.layer is None:
+            args.layer = efficientnet_lite.DEFAULT_LAYER
+        return model, "zoo", imagenet.value_range(model)
     if name in ZOO:
         import dance_tf.models as zoo
         from dance_tf.data import imagenet
@@ -345,8 +359,8 @@ def load_image_model(args):
 
         model = keras.models.load_model(path, compile=False)
         return model, "keras", (0.0, 1.0)
-    raise CLIError(f"--model {name!r}: expected 'digits', a .keras file or one of {ZOO} "
-                   "for an image")
+    raise CLIError(f"--model {name!r}: expected 'digits', 'efficientnet_lite0', a .keras file "
+                   f"or one of {ZOO} for an image")
 
 
 def _value_range(args, default):

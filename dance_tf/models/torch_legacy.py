@@ -38,8 +38,9 @@ STORAGE_DTYPES = {
 }
 
 
-class RefusedGlobal(pickle.UnpicklingError):
-    """The pickle asked for a class or function outside the allow-list."""
+class RefusedGlobal(pickle.UnpicklingError, ValueError):
+    """The pickle asked for a class or function outside the allow-list (also a
+    ``ValueError``, so callers that report bad files catch it)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     ------
     FileNotFoundError
         no file at ``path``.
-    RefusedGlobal (a ``pickle.UnpicklingError``)
+    RefusedGlobal (a ``pickle.UnpicklingError`` and a ``ValueError``)
         the pickle names a class or function outside the allow-list; nothing ran.
     ValueError
         not a legacy PyTorch file, truncated, or inconsistent; the message starts with
@@ -150,7 +151,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no PyTorch weights file at {path!r}")
+        raise FileNotFoundError(f"{path}: no such PyTorch weights file")
     with open(path, "rb") as fh:
         data = fh.read()
     try:
