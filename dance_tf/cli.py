@@ -301,8 +301,12 @@ class OutputFolder:
 
 
 def _slug(text: str, limit: int = 40) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:limit].strip("-")
-    return slug or "input"
+    """A folder name from free text: lower-case words joined by '-', whole words only."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    if len(slug) > limit:
+        cut = slug[:limit + 1]
+        slug = cut[:cut.rfind("-")] if "-" in cut else slug[:limit]
+    return slug.strip("-") or "input"
 
 
 def _out_folder(args, stem: str, names, protect=()) -> OutputFolder:

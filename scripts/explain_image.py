@@ -60,7 +60,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--classes", default=None, help="class CSV [the packaged ImageNet table]")
-    p.add_argument("--out", default=None, help="PNG path [outputs/<image>_<net>.png]")
+    p.add_argument("--out", default=None, help="PNG path [outputs/<image>_<net>.png]; an "
+                   "existing file is refused unless --force, the input always")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--save-maps", action="store_true", help="also write the maps as .npz")
     return p.parse_args(argv)
 
@@ -85,10 +87,19 @@ def main(argv=None) -> dict:
     """Run the script; returns ``{"out": png path, "target", "class_name", "maps",
     "certified": {method: fraction}}``."""
     args = parse_args(argv)
+    stem = os.path.splitext(os.path.basename(args.image))[0]
+    out = args.out or os.path.join("outputs", f"{stem}_{args.net}.png")
+    npz = os.path.splitext(out)[0] + ".npz"
+    for path in [out] + ([npz] if args.save_maps else []):
+        if os.path.exists(path) and os.path.samefile(path, args.image):
+            raise SystemExit(f"--out {path}: is the input image; choose another --out")
+        if os.path.exists(path) and not args.force:
+            raise SystemExit(f"--out {path}: exists; choose another --out or pass --force")
     from dance_tf import Explainer
     from dance_tf.data.imagenet import deprocess, load_class_table, load_image, value_range
     from dance_tf.layers import logits_model
     from dance_tf.plots.images import save_panels
+    from dance_tf.progress import ticker
     from dance_tf.saliency import resolve_method
 
     settings = dict(PAPER if args.paper else CPU)
@@ -100,6 +111,7 @@ def main(argv=None) -> dict:
     lo, hi = value_range(model)
     logits, _ = logits_model(model, x.shape)
     scores = logits(x[None], training=False).numpy()[0]
+    probs = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
     target = int(np.argmax(scores)) if args.target is None else args.target
     table = load_class_table(args.classes)
     name = table.name(target, num_classes=scores.shape[-1])
@@ -113,17 +125,19 @@ def main(argv=None) -> dict:
         without = np.asarray(base(logits, x[None], np.array([target]))[0])
         explainer = Explainer(model, method=method_name, layer=args.layer,
                               value_range=(lo, hi), seed=args.seed, **settings)
-        details = explainer.explain(x, target=target, return_details=True)
+        with ticker(f"  {method_name}: explaining with decoys"):
+            details = explainer.explain(x, target=target, return_details=True)
         maps[method_name] = {"without decoys": without, "with decoys": details.saliency}
         certified[method_name] = details.fraction_certified
         print(f"  {method_name}: layer {details.layer}, {len(details.decoys)} decoys, "
               f"{certified[method_name]:.0%} certified, {time.perf_counter() - start:.1f} s",
               flush=True)
 
-    stem = os.path.splitext(os.path.basename(args.image))[0]
-    out = args.out or os.path.join("outputs", f"{stem}_{args.net}.png")
     shown = deprocess(x, model).astype(np.float32)
-    path = save_panels(out, shown, maps, title=f"{args.net}: {name}", value_range=(0.0, 255.0))
+    path = save_panels(out, shown, maps, title=f"{os.path.basename(args.image)}, {args.net}",
+                       value_range=(0.0, 255.0), prediction=(target, probs[target]),
+                       class_names=[table.name(i, num_classes=scores.shape[-1])
+                                    for i in range(scores.shape[-1])])
     if args.save_maps:
         np.savez(os.path.splitext(str(path))[0] + ".npz", input=x, **{
             f"{m}/{v.replace(' ', '_')}": a for m, per in maps.items() for v, a in per.items()})
