@@ -702,7 +702,7 @@ def cmd_export(args) -> int:
         raise CLIError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not args.force:
         raise CLIError(f"--out {out}: the folder is not empty; give a new or empty folder, "
-                       "or pass --force to export into it anyway")
+                       "or pass --force to replace an earlier dance-tf export there")
     quiet_tensorflow(args.verbose)
     from dance_tf import export
 
@@ -716,9 +716,14 @@ def cmd_export(args) -> int:
     else:
         model, _, default_range = load_image_model(args)
     explainer = _explainer(model, _value_range(args, default_range), args)
+    import inspect
+
+    extra = {}
+    if args.force and "overwrite" in inspect.signature(export.save).parameters:
+        extra["overwrite"] = True  # export.save still refuses a folder it did not write
     try:
         path = _timed(f"exporting to {out} (tracing the explainer)", export.save, explainer,
-                      str(out), input_shape=args.input_shape)
+                      str(out), input_shape=args.input_shape, **extra)
     except ValueError as err:
         raise CLIError(str(err)) from err
     _log(f"wrote SavedModel {path} (serving_default: x (N, *S) float32 → saliency, ...); "
