@@ -22,8 +22,10 @@ variant, so one trained model reads them all):
   ``Infilteration``); ``classes=`` keeps only the rows of the given labels
   (:data:`PAPER_CLASSES` is the paper's subset). :func:`binary_target` maps
   Benign → 0, any attack → 1 (the paper's target).
-- Any other column, a missing ``Label`` column, a label outside the known set or a
-  non-numeric value is an error naming the column or line.
+- Any other column, a missing ``Label`` column, a label outside the known set, a
+  non-numeric value or bytes that are not valid in the encoding is an error naming the
+  file and the column or line. A UTF-8 byte-order mark is ignored; a path that is not a
+  regular file is refused.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
+
+from dance_tf.data.textfile import lines as text_lines
 
 #: the 78 flow features of the published files, in their published order
 FEATURES: tuple[str, ...] = (
@@ -142,62 +146,61 @@ def read_csv(path: str | os.PathLike, *, classes: Sequence[str] | None = None,
         if unknown:
             raise ValueError(f"classes: unknown labels {unknown}; known: {list(KNOWN_LABELS)}")
         wanted = set(classes)
-    with open(path, encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"{path}: empty file")
-        header = [name.strip() for name in header]
-        _check_header(path, header)
-        label_col = header.index(LABEL)
-        kept = [j for j, name in enumerate(header) if name != LABEL and name != FLOW_ID
-                and not (name == TIMESTAMP and timestamp == "drop")
-                and not (name in IDENTIFIERS and identifiers == "drop")]
-        names = [header[j] for j in kept]
-        parsers = [_timestamp_seconds if header[j] == TIMESTAMP else
-                   _ip_number if header[j] in IP_COLUMNS else float for j in kept]
-        rows: list[list[float]] = []
-        blocks: list[np.ndarray] = []  # rows packed every CHUNK_ROWS to bound memory
-        labels: list[str] = []
-        lines: list[int] = []
-        dropped = {"repeated header": 0, "non-finite": 0, "other class": 0}
-        for row in reader:
-            line = reader.line_num
-            if not row or all(not cell.strip() for cell in row):
+    reader = csv.reader(text for _, text in text_lines(path, encoding, what="CSV file"))
+    header = next(reader, None)
+    if header is None:
+        raise ValueError(f"{path}: empty file")
+    header = [name.strip() for name in header]
+    _check_header(path, header)
+    label_col = header.index(LABEL)
+    kept = [j for j, name in enumerate(header) if name != LABEL and name != FLOW_ID
+            and not (name == TIMESTAMP and timestamp == "drop")
+            and not (name in IDENTIFIERS and identifiers == "drop")]
+    names = [header[j] for j in kept]
+    parsers = [_timestamp_seconds if header[j] == TIMESTAMP else
+               _ip_number if header[j] in IP_COLUMNS else float for j in kept]
+    rows: list[list[float]] = []
+    blocks: list[np.ndarray] = []  # rows packed every CHUNK_ROWS to bound memory
+    labels: list[str] = []
+    lines: list[int] = []
+    dropped = {"repeated header": 0, "non-finite": 0, "other class": 0}
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        cells = [cell.strip() for cell in row]
+        if cells == header:
+            dropped["repeated header"] += 1
+            continue
+        if len(cells) != len(header):
+            raise ValueError(f"{path}: line {line} has {len(cells)} fields, "
+                             f"the header has {len(header)}")
+        label = cells[label_col]
+        if label not in KNOWN_LABELS:
+            raise ValueError(f"{path}: line {line}: unknown label {label!r}; "
+                             f"known: {list(KNOWN_LABELS)}")
+        if classes is not None and label not in wanted:
+            dropped["other class"] += 1
+            continue
+        values = []
+        for j, parse in zip(kept, parsers, strict=True):
+            cell = cells[j]
+            try:
+                values.append(parse(cell) if cell else math.nan)
+            except ValueError:
+                raise ValueError(f"{path}: line {line}, column {header[j]!r}: "
+                                 f"cannot read {cell!r} as a number") from None
+        if not all(math.isfinite(v) for v in values):
+            if nonfinite == "drop":
+                dropped["non-finite"] += 1
                 continue
-            cells = [cell.strip() for cell in row]
-            if cells == header:
-                dropped["repeated header"] += 1
-                continue
-            if len(cells) != len(header):
-                raise ValueError(f"{path}: line {line} has {len(cells)} fields, "
-                                 f"the header has {len(header)}")
-            label = cells[label_col]
-            if label not in KNOWN_LABELS:
-                raise ValueError(f"{path}: line {line}: unknown label {label!r}; "
-                                 f"known: {list(KNOWN_LABELS)}")
-            if classes is not None and label not in wanted:
-                dropped["other class"] += 1
-                continue
-            values = []
-            for j, parse in zip(kept, parsers, strict=True):
-                cell = cells[j]
-                try:
-                    values.append(parse(cell) if cell else math.nan)
-                except ValueError:
-                    raise ValueError(f"{path}: line {line}, column {header[j]!r}: "
-                                     f"cannot read {cell!r} as a number") from None
-            if not all(math.isfinite(v) for v in values):
-                if nonfinite == "drop":
-                    dropped["non-finite"] += 1
-                    continue
-                values = [v if math.isfinite(v) else 0.0 for v in values]
-            rows.append(values)
-            labels.append(label)
-            lines.append(line)
-            if len(rows) >= CHUNK_ROWS:
-                blocks.append(np.asarray(rows, dtype=np.float64))
-                rows = []
+            values = [v if math.isfinite(v) else 0.0 for v in values]
+        rows.append(values)
+        labels.append(label)
+        lines.append(line)
+        if len(rows) >= CHUNK_ROWS:
+            blocks.append(np.asarray(rows, dtype=np.float64))
+            rows = []
     blocks.append(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names)))
     X = np.concatenate(blocks)
     return FlowTable(X, labels, names, np.asarray(lines, dtype=np.int64), dropped)
