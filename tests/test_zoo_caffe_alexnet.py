@@ -126,7 +126,7 @@ def test_pickle_needs_opt_in_and_conversion_is_pickle_free(setup):
     model = caffe_alexnet()
     with pytest.raises(ValueError, match="allow_pickle=True"):
         load_caffe_alexnet(model, npy)
-    npz = convert_caffe_alexnet(npy, tmp / "bvlc_alexnet")
+    npz = convert_caffe_alexnet(npy, tmp / "bvlc_alexnet", allow_pickle=True)
     assert npz.endswith(".npz")
     with np.load(npz, allow_pickle=False) as data:
         assert sorted(data.files) == sorted(f"{n}/{p}" for n in WEIGHT_SHAPES

@@ -10,9 +10,11 @@ fc6/fc7 (ReLU) and fc8 (logits) as dense layers on the NHWC-flattened pool5.
 LRN: depth radius 2, alpha 2e-5 (Caffe's 1e-4 / 5), beta 0.75, bias 1.
 
 The weights file is a pickled ``dict`` ``{layer: [W, b]}`` (W in HWIO layout, the
-grouped layers holding ``in/2`` input channels): it is only unpickled when the caller
-passes ``allow_pickle=True``. :func:`convert_caffe_alexnet` rewrites it once as a
-pickle-free ``.npz`` that :func:`load_caffe_alexnet` reads without that flag.
+grouped layers holding ``in/2`` input channels). Unpickling runs code from the file, so
+every function that opens it — :func:`read_caffe_alexnet`, :func:`load_caffe_alexnet` and
+the one-time conversion :func:`convert_caffe_alexnet` — unpickles only when the caller
+passes ``allow_pickle=True``. The conversion writes a pickle-free ``.npz`` that
+:func:`load_caffe_alexnet` then reads without that flag.
 """
 
 from __future__ import annotations
@@ -146,27 +148,38 @@ def read_caffe_alexnet(path, allow_pickle: bool = False) -> dict[str, tuple]:
         return _from_npz(path)
     if not allow_pickle:
         raise ValueError(
-            f"{path!r} is a pickled .npy (bvlc_alexnet.npy format). Unpickling can run "
-            "code: pass allow_pickle=True if you trust the file, or convert it once with "
-            "dance_tf.models.caffe_alexnet.convert_caffe_alexnet(src, dst_npz).")
+            f"{path!r} is a pickled .npy (bvlc_alexnet.npy format) and unpickling runs code "
+            "stored in the file. Only for a file you trust: pass allow_pickle=True, or "
+            "convert it once with convert_caffe_alexnet(src, dst, allow_pickle=True) (which "
+            "unpickles it the same way) and load the pickle-free .npz without the flag.")
     try:
         return _from_pickle(path)
     except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError) as err:
         raise ValueError(f"cannot read AlexNet weights from {path!r}: {err}") from err
 
 
-def convert_caffe_alexnet(src, dst) -> str:
+def convert_caffe_alexnet(src, dst, *, allow_pickle: bool = False) -> str:
     """One-time conversion of the pickled ``bvlc_alexnet.npy`` to a pickle-free ``.npz``
-    with arrays ``<layer>/weights`` and ``<layer>/biases``; returns the written path."""
-    weights = read_caffe_alexnet(src, allow_pickle=True)
-    _check(weights)
+    with arrays ``<layer>/weights`` and ``<layer>/biases``; returns the written path.
+
+    Reading ``src`` unpickles it (runs code stored in the file), so the caller must pass
+    ``allow_pickle=True`` — only for a file they trust; an ``.npz`` source needs no flag.
+    ``dst`` gets a ``.npz`` suffix if it has none; an existing ``dst`` is never written
+    over (FileExistsError).
+    """
     dst = os.fspath(dst)
     if not dst.endswith(".npz"):
         dst += ".npz"
+    if os.path.lexists(dst):
+        raise FileExistsError(f"{dst!r} already exists: convert_caffe_alexnet never writes "
+                              "over a file; remove it or choose another dst")
+    weights = read_caffe_alexnet(src, allow_pickle=allow_pickle)
+    _check(weights)
     arrays = {}
     for name, (w, b) in weights.items():
         arrays[f"{name}/weights"], arrays[f"{name}/biases"] = w, b
-    np.savez(dst, **arrays)
+    with open(dst, "xb") as handle:   # "x": a file created meanwhile is not replaced
+        np.savez(handle, **arrays)
     return dst
 
 
