@@ -219,7 +219,7 @@ def _parse(handle: io.BytesIO, total: int) -> dict[str, np.ndarray]:
         extent = view.offset + sum((s - 1) * st for s, st in zip(view.size, view.stride)) + 1
         if any(s == 0 for s in view.size):
             extent = 0
-        if extent > buf.size:
+        if extent > buf.size or int(np.prod(view.size, dtype=np.int64)) > max(buf.size, 1):
             raise ValueError(f"tensor {name!r} (size {view.size}, stride {view.stride}, "
                              f"offset {view.offset}) reaches past its storage of {buf.size}")
         item = buf.itemsize
