@@ -535,6 +535,7 @@ def _explain_image(args, path: Path) -> int:
 
     names = ("panels.png", "dance.npy", "base.npy", "summary.json")
     folder = _out_folder(args, path.stem, names, protect=[path])
+    _open_image(path).close()  # an unreadable file fails before any model is loaded
     quiet_tensorflow(args.verbose)
     model, kind, default_range = load_image_model(args)
     x, display_range = read_image(path, model, kind, args.model)
