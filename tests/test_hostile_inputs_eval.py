@@ -323,13 +323,16 @@ def test_sst_non_utf8_names_file_and_line(tmp_path):
         sst.load(path)
 
 
-@pytest.mark.parametrize("label", [str(10**30), "2", "-1"])
-def test_sst_labels_checked_against_the_class_count(tmp_path, label):
-    # before: 10**30 raised OverflowError without a file or line; 2 passed for 2 classes
+@pytest.mark.parametrize("label,kw,classes", [(str(10**30), {}, 5), ("7", {}, 5),
+                                              ("2", {"num_classes": 2}, 2),
+                                              ("-1", {"num_classes": 2}, 2)])
+def test_sst_labels_checked_against_the_class_count(tmp_path, label, kw, classes):
+    # before: 10**30 raised OverflowError without a file or line; 7 passed silently
     path = tmp_path / "stsa.binary.dev"
     path.write_text(f"1 a fine film\n{label} not so fine\n")
-    with pytest.raises(ValueError, match=rf"stsa\.binary\.dev: line 2.*{label}.*2 classes"):
-        sst.load(path, num_classes=2)
+    with pytest.raises(ValueError,
+                       match=rf"stsa\.binary\.dev: line 2.*{label}.*{classes} classes"):
+        sst.load(path, **kw)
 
 
 def test_sst_bom_is_handled(tmp_path):
