@@ -69,7 +69,10 @@ def _tf_variables(*models) -> list[tf.Variable]:
 
 def _input_shape(explainer, input_shape) -> tuple[int, ...]:
     if input_shape is not None:
-        shape = tuple(int(s) for s in input_shape)
+        if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
+            raise TypeError(f"input_shape: expected a sequence of sizes, got {input_shape!r}")
+        shape = tuple(validate.number(f"input_shape[{i}]", s, low=1, integer=True)
+                      for i, s in enumerate(input_shape))
     else:
         shape = explainer._input_shape()
         if shape is None or any(s is None for s in shape):

@@ -494,3 +494,34 @@ def test_export_overwrites_its_own_export_only_when_asked(tmp_path):
         export.save(_explainer(), target)
     export.save(_explainer(), target, overwrite=True)
     assert (target / export.CONFIG_FILE).is_file()
+
+
+def test_export_input_shape_is_validated(tmp_path):
+    # before: input_shape=(8.7, 8, 1) was truncated to 8 silently
+    from dance_tf import export
+
+    for bad, err in [((8.7, 8, 1), ValueError), ((np.nan, 8, 1), ValueError),
+                     (("8", 8, 1), TypeError), ("881", TypeError)]:
+        with pytest.raises(err, match=r"input_shape"):
+            export.save(_explainer(), tmp_path / "m", input_shape=bad)
+    assert not (tmp_path / "m").exists()
+
+
+def test_digits_split_arguments_are_validated():
+    from dance_tf.data import digits as digits_data
+
+    for kw in ({"seed": -1}, {"seed": 1.5}, {"test_fraction": 0.0},
+               {"test_fraction": float("nan")}, {"size": 4}):
+        with pytest.raises(ValueError, match=next(iter(kw))):
+            digits_data.load(**kw)
+
+
+def test_embedding_length_is_validated():
+    from dance_tf.data.embedding import EmbeddingTable
+
+    table = EmbeddingTable(["a", "b"], np.eye(2))
+    with pytest.raises(ValueError, match="length"):
+        table.embed([["a", "b"]], length=2.5)     # before: truncated to 2
+    with pytest.raises(TypeError, match="length"):
+        table.embed([["a"]], length="3")
+    assert table.embed([["a"]], length=3).shape == (1, 3, 2)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dance_tf import validate
+
 SIZE = 32
 VALUE_RANGE = (0.0, 1.0)
 
@@ -22,13 +24,20 @@ def upsample(images: np.ndarray, size: int = SIZE) -> np.ndarray:
 
 
 def load(size: int = SIZE, test_fraction: float = 0.2, seed: int = 0):
-    """Stratified, seeded split of the digits.
+    """Stratified split of the digits, seeded by ``seed`` (the split seed: the evaluation's
+    ``--split-seed``, never the seed of decoy starts). ``size`` ≥ 8, ``test_fraction`` in
+    (0, 1).
 
     Returns (x_train, y_train, x_test, y_test): images (N, size, size, 1) float32 in
     [0, 1] and int labels 0..9.
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
+
+    size = validate.number("size", size, low=8, integer=True)
+    test_fraction = validate.number("test_fraction", test_fraction, low=0, high=1,
+                                    low_open=True, high_open=True)
+    seed = validate.seed("seed", seed)
 
     digits = load_digits()
     images = digits.images.astype(np.float32) / 16.0

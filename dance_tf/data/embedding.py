@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dance_tf import validate
 from dance_tf.data.tokenize import tokenize
 
 PTB_ALIASES = {
@@ -111,7 +112,8 @@ class EmbeddingTable:
             raise TypeError("sentences: expected a list of sentences, got one string")
         rows = [self.embed_one(s) for s in sentences]
         longest = max(len(r) for r in rows) if rows else 0
-        size = longest if length is None else int(length)
+        size = longest if length is None else validate.number("length", length, low=1,
+                                                               integer=True)
         if size < longest:
             raise ValueError(f"length: {size} is shorter than the longest sentence ({longest})")
         out = np.zeros((len(rows), size, self.dim), dtype=np.float32)
