@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from dance_tf import decoy_adam, decoy_line_search
+from dance_tf import crops, decoy_adam, decoy_line_search
 
 SOLVERS = ("line_search", "adam")
 
@@ -105,7 +105,7 @@ def _per_decoy(t: tf.Tensor, op) -> tf.Tensor:
 def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tensor,
              hi: tf.Tensor, epsilon: tf.Tensor, seeds: tf.Tensor, settings: DecoySettings,
              f_loop=None, ref: tf.Tensor | None = None,
-             ref_loop: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+             ref_loop: tf.Tensor | None = None, crop=None) -> dict[str, tf.Tensor]:
     """Solve and certify a batch of decoys of one input (graph-safe; call in ``tf.function``).
 
     x: (*S) input; masks: (k, *S) 0/1; signs: (k,) ±1; lo, hi: (*S) legal range, already
@@ -114,7 +114,8 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     f_loop: F_ℓ for the solver only (e.g. a bfloat16 copy, ``precision.py``), which then
     aims at ``LOW_PRECISION_MARGIN`` · ε; the certificate always uses ``f_l`` (float32) with
     ε itself; ref: F_ℓ(x) (1, ...) and ref_loop: f_loop(x) as float32, if the caller has
-    them already (one per input, not one per chunk).
+    them already (one per input, not one per chunk); crop: a ``crops.CropPlan`` to run the
+    line search's layer-ℓ evaluations on crops around each mask (exact; ``crops.py``).
     Returns ``decoys`` (k, *S) (x where uncertified), ``max_deviation`` (k,)
     ‖F_ℓ(x̃) − F_ℓ(x)‖∞ of the returned decoys, ``certified`` (k,) bool, ``steps`` (k,)
     solver steps (Adam steps; or 1 for the line search + refinement rounds that moved),
@@ -139,6 +140,8 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     def deviation(points):
         return tf.abs(tf.cast(f_loop(points, training=False), tf.float32) - ref_loop)
 
+    if crop is not None and settings.solver == "line_search":
+        deviation = crops.deviation_fn(x, masks, crop)
     if settings.solver == "adam":
         best, has_best, steps = decoy_adam.solve(deviation, x, m, s, lo, hi, epsilon, seeds,
                                                  settings)

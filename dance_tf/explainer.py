@@ -8,6 +8,8 @@ base method and folded into running max / min / sum statistics.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import inspect
 import math
 import warnings
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations, aggregate
+from dance_tf import ablations, aggregate, validate
+from dance_tf.crops import plan_crop
 from dance_tf.decoys import DecoySettings, optimise
 from dance_tf.layers import layer_model, logits_model
 from dance_tf.masks import (
@@ -93,6 +96,7 @@ class _Plan:
     n_items: int
     compiled: dict  # details flag → tf.function(x, target, lo, hi, eps, constant, seed, corners)
     f_loop: object = None  # F_ℓ of the optimisation loop (a bfloat16 copy, or f_l itself)
+    crop: object = None  # crops.CropPlan of the line search, or None (full inputs)
     _masks: np.ndarray | None = None
 
     @property
@@ -140,6 +144,9 @@ class Explainer:
       constant: value of the constant ablation [mean pixel / mean of x per channel].
       noise_level: σ of the noise ablation relative to x_max − x_min [0.1].
       decoy_batch_size: decoys per optimised batch [fit to ``memory_budget_mb``, 1024].
+      use_crops: run the line search's layer-ℓ evaluations on crops around compact masks
+        where that is exact and saves half the positions or more (``dance_tf.crops``;
+        checked against the full input when planned) [True].
       precision: ``float32`` or ``bfloat16`` for the decoy optimisation loop only; the
         certificate and the base method stay float32 (``dance_tf.precision``) [float32].
       seed: seeds the random starts (same seed → identical output).
@@ -157,6 +164,7 @@ class Explainer:
                  backoff: float = 0.5,
                  deviation_bound=None, constant=None, noise_level: float = 0.1,
                  decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
+                 use_crops: bool = True,
                  precision: str = "float32", seed: int = 0, **method_options):
         if aggregation not in aggregate.AGGREGATIONS:
             raise ValueError(f"aggregation: expected one of {aggregate.AGGREGATIONS}, "
@@ -168,16 +176,41 @@ class Explainer:
             raise ValueError(f"packing: expected one of {PACKINGS}, got {packing!r}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
-        if decoy_batch_size is not None and int(decoy_batch_size) < 1:
-            raise ValueError(f"decoy_batch_size: expected ≥ 1, got {decoy_batch_size}")
-        if not memory_budget_mb > 0:
-            raise ValueError(f"memory_budget_mb: expected > 0, got {memory_budget_mb}")
-        if not noise_level >= 0:
-            raise ValueError(f"noise_level: expected ≥ 0, got {noise_level}")
+        num = validate.number
+        patch_size = num("patch_size", patch_size, low=1, integer=True, allow_none=True)
+        stride = num("stride", stride, low=1, integer=True)
+        patches_per_mask = num("patches_per_mask", patches_per_mask, low=1, integer=True,
+                               allow_none=True)
+        epsilon = num("epsilon", epsilon, low=0, low_open=True, allow_none=True)
+        epsilon_rel = num("epsilon_rel", epsilon_rel, low=0, low_open=True)
+        line_grid = num("line_grid", line_grid, low=1, high=64, integer=True)
+        line_bisect = num("line_bisect", line_bisect, low=0, high=64, integer=True)
+        refine_steps = num("refine_steps", refine_steps, low=0, integer=True)
+        refine_grid = num("refine_grid", refine_grid, low=1, high=64, integer=True)
+        lambda0 = num("lambda0", lambda0, low=0, low_open=True)
+        tau0 = num("tau0", tau0, low=0, low_open=True)
+        max_steps = num("max_steps", max_steps, low=1, integer=True)
+        learning_rate = num("learning_rate", learning_rate, low=0, low_open=True)
+        init_noise = num("init_noise", init_noise, low=0)
+        patience = num("patience", patience, low=1, integer=True)
+        backoff = num("backoff", backoff, low=0, high=1, low_open=True)
+        noise_level = num("noise_level", noise_level, low=0)
+        decoy_batch_size = num("decoy_batch_size", decoy_batch_size, low=1, integer=True,
+                               allow_none=True)
+        memory_budget_mb = num("memory_budget_mb", memory_budget_mb, low=0, low_open=True)
+        seed = validate.seed("seed", seed)
+        if value_range is not None:
+            validate.value_range_pair(value_range)
+        if deviation_bound is not None:
+            deviation_bound = validate.deviation_bound(deviation_bound)
+        if constant is not None:
+            constant = validate.finite_array("constant", constant)
         if not hasattr(model, "layers") or not callable(model):
             raise TypeError(f"model: expected a Keras model, got {type(model).__name__}")
+        _check_model_io(model)
         self.model = model
         self.method_name, self._method = resolve_method(method)
+        _check_method_options(self._method, method_options)
         # user callables that are not graph-safe (numpy inside) run through tf.py_function
         self._builtin_method = isinstance(method, str)
         self._eager_method = False
@@ -194,12 +227,14 @@ class Explainer:
             solver=solver, line_grid=int(line_grid), line_bisect=int(line_bisect),
             refine_steps=int(refine_steps), refine_grid=int(refine_grid),
             epsilon=epsilon, epsilon_rel=epsilon_rel, lambda0=lambda0, tau0=tau0,
+            lambda_max=max(DecoySettings.lambda_max, lambda0 * 2.0 ** 20),
             max_steps=int(max_steps), learning_rate=learning_rate, init_noise=init_noise,
             patience=int(patience), backoff=float(backoff))
         self.deviation_bound = deviation_bound
         self.constant = constant
         self.noise_level = float(noise_level)
         self.decoy_batch_size = decoy_batch_size
+        self.use_crops = bool(use_crops)
         self.memory_budget_mb = float(memory_budget_mb)
         self.precision = precision
         self.seed = int(seed)
@@ -235,6 +270,9 @@ class Explainer:
                                  f"got {arr.shape}")
         elif arr.ndim == 0:
             raise ValueError("x: expected an array input, got a scalar")
+        if arr.size == 0:
+            raise ValueError(f"x: the input is empty (shape {arr.shape}); a sentence needs "
+                             "at least one word, an image at least one pixel")
         if not np.all(np.isfinite(arr)):
             raise ValueError("x: contains NaN or Inf")
         return arr
@@ -245,19 +283,9 @@ class Explainer:
                           "legal range of the decoys", stacklevel=3)
             lo, hi = np.full_like(x, x.min()), np.full_like(x, x.max())
         else:
-            try:
-                lo_v, hi_v = self.value_range
-            except (TypeError, ValueError):
-                raise ValueError("value_range: expected a pair (x_min, x_max)") from None
-            try:
-                lo = np.broadcast_to(np.asarray(lo_v, np.float32), x.shape).copy()
-                hi = np.broadcast_to(np.asarray(hi_v, np.float32), x.shape).copy()
-            except ValueError:
-                raise ValueError(f"value_range: bounds must broadcast to x's shape {x.shape}"
-                                 ) from None
-            if np.any(lo > hi):
-                raise ValueError("value_range: x_min exceeds x_max somewhere")
-        tol = 1e-5 * max(1.0, float(np.max(np.abs(hi))), float(np.max(np.abs(lo))))
+            lo, hi = validate.value_range_pair(self.value_range, x.shape)
+            lo, hi = lo.copy(), hi.copy()
+        tol = range_tolerance(lo, hi)
         if np.any(x < lo - tol) or np.any(x > hi + tol):
             raise ValueError(f"x: values outside value_range [x_min, x_max]: x spans "
                              f"[{x.min():.4g}, {x.max():.4g}]")
@@ -268,15 +296,15 @@ class Explainer:
         x = np.clip(x, lo, hi)
         if self.deviation_bound is None:
             return x, lo, hi
-        b = np.broadcast_to(np.asarray(self.deviation_bound, np.float32), x.shape)
-        if np.any(b < 0):
-            raise ValueError("deviation_bound: expected values ≥ 0")
+        b = validate.deviation_bound(self.deviation_bound, x.shape)
         return x, np.maximum(lo, x - b), np.minimum(hi, x + b)
 
     # ------------------------------------------------------------------ planning
     def _logits_model(self, shape):
         if self._logits is None:
-            self._logits, self._softmax = logits_model(self.model, shape)
+            logits, softmax = logits_model(self.model, shape)
+            _refuse_probabilities(logits, shape)
+            self._logits, self._softmax = logits, softmax
         return self._logits
 
     def _patch(self, shape) -> tuple[int, int]:
@@ -311,14 +339,21 @@ class Explainer:
         n = len(groups)
         n_items = n if self.perturbation == "constant" else 2 * n
         chunk, base = self._chunk_size(f_l, shape, n_items, variable=poly != shape)
+        crop = None
+        if (self.use_crops and poly == shape and self.perturbation == "decoys"
+                and self.settings.solver == "line_search"):
+            lo_ = np.zeros(shape, np.float32) if lo is None else lo
+            hi_ = np.ones(shape, np.float32) if hi is None else hi
+            crop = plan_crop(f_loop, shape, groups, p, lo_, hi_)
         # one graph for every length of a variable axis: size by the poly shape (None → 64)
-        key = (poly, chunk, base, p, self._evals_per_batch(_sized(poly)))
+        key = (poly, chunk, base, p, self._evals_per_batch(_sized(poly)), crop)
         if key not in self._compiled:
             self._compiled[key] = {
-                details: self._compile(logits, f_l, poly, p, chunk, base, details, f_loop)
+                details: self._compile(logits, f_l, poly, p, chunk, base, details, f_loop,
+                                       crop)
                 for details in (True, False)}
         plan = _Plan(f_l, choice.name, shape, groups, tf.constant(corner_table(groups)), p,
-                     chunk, n, n_items, self._compiled[key], f_loop)
+                     chunk, n, n_items, self._compiled[key], f_loop, crop)
         self._plans[shape] = plan
         return plan
 
@@ -396,7 +431,8 @@ class Explainer:
         return opts
 
     # ------------------------------------------------------------------ the graph
-    def _compile(self, logits, f_l, poly_shape, patch, chunk, base, details, f_loop=None):
+    def _compile(self, logits, f_l, poly_shape, patch, chunk, base, details, f_loop=None,
+                 crop=None):
         """One tf.function for every input of ``poly_shape`` (None = variable axis)."""
         method = self._method
         opts = self._method_options(_sized(poly_shape))
@@ -410,10 +446,12 @@ class Explainer:
         def run(x, target, lo, hi, epsilon, constant, seed, corners):
             # target < 0: the predicted class; epsilon ≤ 0: epsilon_rel × max|F_ℓ(x)|.
             # Computed here, not in an eager prelude: one call, no host round trip.
-            target = tf.cond(target < 0, lambda: tf.argmax(
-                tf.reshape(logits(x[None], training=False), [-1]), output_type=tf.int32),
-                lambda: target)
+            out_x = tf.reshape(logits(x[None], training=False), [-1])
+            target = tf.cond(target < 0, lambda: tf.argmax(out_x, output_type=tf.int32),
+                             lambda: target)
             ref = f_l(x[None], training=False)  # F_ℓ(x), once for every chunk
+            finite = (tf.reduce_all(tf.math.is_finite(out_x))
+                      & tf.reduce_all(tf.math.is_finite(ref)))
             low = f_loop is not None and f_loop is not f_l  # a reduced-precision loop
             ref_loop = tf.cast(f_loop(x[None], training=False), tf.float32) if low else None
             epsilon = tf.cond(epsilon > 0, lambda: epsilon,
@@ -438,7 +476,7 @@ class Explainer:
                 seeds = tf.stack([tf.fill([chunk], seed), idx], axis=1)
                 if perturbation == "decoys":
                     res = optimise(f_l, x, mk, sg, lo, hi, epsilon, seeds, settings,
-                                   f_loop if low else None, ref, ref_loop)
+                                   f_loop if low else None, ref, ref_loop, crop)
                     inputs = res["decoys"]
                 else:
                     if perturbation == "constant":
@@ -480,13 +518,15 @@ class Explainer:
             dev, cert, steps, objective, pinned, against = per_decoy
             inputs = out[-1].concat()[:n_items] if details else tf.zeros([0])
             return (sal, inputs, dev, cert, steps, target, epsilon, objective, pinned,
-                    against)
+                    against, finite)
 
         spec = tf.TensorSpec(poly_shape, tf.float32)
         signature = [spec, tf.TensorSpec([], tf.int32), spec, spec,
                      tf.TensorSpec([], tf.float32), spec, tf.TensorSpec([], tf.int32),
                      tf.TensorSpec([None, None, feature_axes(poly_shape)], tf.int32)]
-        return tf.function(run, input_signature=signature)
+        # a partial, not ``run`` itself: TF counts traces per code object, and every
+        # explainer's ``run`` shares one (12 explainers would warn of "retracing")
+        return tf.function(functools.partial(run), input_signature=signature)
 
     # ------------------------------------------------------------------ public
     def prepare(self, x, target: int | None = None) -> tuple[_Plan, tuple, np.ndarray, int]:
@@ -516,8 +556,17 @@ class Explainer:
 
     def result(self, plan: _Plan, args: tuple, outputs, return_details: bool):
         """Turn the outputs of ``plan.run`` into a map or an ``Explanation``."""
-        sal, inputs, dev, cert, steps, target, epsilon, objective, pinned, against = outputs
+        (sal, inputs, dev, cert, steps, target, epsilon, objective, pinned, against,
+         finite) = outputs
         sal = sal.numpy()
+        if not bool(finite.numpy()):
+            raise ValueError("x: the model computes non-finite values at this input (its "
+                             "logits or layer ℓ overflow or hold NaN): the explanation "
+                             "cannot be computed")
+        if not np.all(np.isfinite(sal)):
+            raise FloatingPointError(f"saliency: the {self.method_name!r} map is not finite "
+                                     "at this input (NaN or inf in the base method's "
+                                     "gradients): no map is returned")
         cert_np, objective_np = cert.numpy(), objective.numpy()
         uninformative = _check_informative(self.perturbation, cert_np, objective_np)
         if not return_details:
@@ -572,6 +621,8 @@ class Explainer:
     def explain_batch(self, xs, targets=None) -> np.ndarray:
         """Explain each input of a batch (N, *S) in turn; returns (N, *S) maps."""
         xs = np.asarray(xs)
+        if xs.ndim == 0 or len(xs) == 0:
+            raise ValueError(f"xs: expected a non-empty batch (N, *S), got shape {xs.shape}")
         if targets is None:
             targets = [None] * len(xs)
         if len(targets) != len(xs):
@@ -592,6 +643,63 @@ class Explainer:
             raise ValueError(f"target: expected a class index in [0, {n_classes}), "
                              f"got {target}")
         return int(target)
+
+
+def range_tolerance(lo: np.ndarray, hi: np.ndarray) -> float:
+    """How far outside [lo, hi] an input may lie (float rounding of a preprocessing step)
+    before it is refused; inside the tolerance it is clipped into the range."""
+    return 1e-5 * max(1.0, float(np.max(np.abs(hi))), float(np.max(np.abs(lo))))
+
+
+def _refuse_probabilities(logits, shape: tuple) -> None:
+    """A model whose (stripped) outputs are still probabilities is refused: on two random
+    inputs every row lies in [0, 1] and sums to 1 (a softmax written in a form that could
+    not be stripped, e.g. inside a Lambda layer or a subclassed call)."""
+    probe = np.random.default_rng(0).normal(size=(2,) + tuple(shape)).astype(np.float32)
+    out = np.asarray(logits(tf.constant(probe), training=False), np.float64)
+    if out.ndim == 2 and out.shape[1] > 1 and np.all(np.isfinite(out)) and np.all(
+            out >= 0) and np.all(out <= 1) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4):
+        raise ValueError("model: its outputs are probabilities (every row in [0, 1] sums to "
+                         "1) and the final softmax could not be stripped; pass the model "
+                         "that outputs logits (DANCE explains the pre-softmax scores)")
+
+
+def _check_model_io(model) -> None:
+    """The model contract: one input, one output of shape (N, classes)."""
+    inputs = getattr(model, "inputs", None)
+    if inputs is not None and len(inputs) != 1:
+        raise ValueError(f"model: expected a model with one input, got {len(inputs)} inputs")
+    outputs = getattr(model, "outputs", None)
+    if outputs is None:
+        return
+    if len(outputs) != 1:
+        raise ValueError(f"model: expected one output (logits of shape (N, classes)), got "
+                         f"{len(outputs)} outputs; wrap the model so it returns one")
+    shape = tuple(outputs[0].shape)
+    if len(shape) != 2:
+        raise ValueError(f"model: expected an output of shape (N, classes), got "
+                         f"{shape} (rank {len(shape)}); add the classifier head or reshape")
+
+
+def _check_method_options(method, options: dict) -> None:
+    """Unknown keyword options → TypeError naming them and the closest valid name."""
+    try:
+        params = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    taken = list(params)[:3]  # model, inputs, targets
+    own = [n for n in params if n not in taken]
+    explainer = [n for n in inspect.signature(Explainer.__init__).parameters
+                 if n not in ("self", "model", "method_options")]
+    for key in options:
+        if key not in own:
+            close = difflib.get_close_matches(key, own + explainer, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"unknown option {key!r}: not an Explainer option nor an option "
+                            f"of the base method {getattr(method, '__name__', method)!r} "
+                            f"(its options: {own}){hint}")
 
 
 #: per-decoy diagnostics the compiled pipeline returns, with their dtypes

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 import keras
 from keras import layers as kl
 
-#: the paper's ℓ (Table S1) for models known by name; other models default to index 2
-PAPER_LAYER: dict[str, int] = {
+#: the paper's ℓ (Table S1) for models known by name (EfficientNet-Lite0: not in the paper;
+#: its block 2a output, stride 4 like ResNet's ℓ = 2, see ``models.efficientnet_lite``);
+#: other models default to index 2
+PAPER_LAYER: dict[str, int | str] = {
+    "efficientnet_lite0": "block2a_project_bn",
     "vgg_16": 3,
     "alexnet_v2": 6,
     "resnet_v1_50": 2,
@@ -96,7 +99,8 @@ def resolve_layer(model, layer: str | int | None) -> LayerChoice:
     counted = counted_layers(model)
     if layer is None:
         layer = PAPER_LAYER.get(model.name, DEFAULT_INDEX)
-        layer = min(layer, max(1, len(counted) - 1)) if counted else layer
+        if isinstance(layer, int) and counted:
+            layer = min(layer, max(1, len(counted) - 1))
     if isinstance(layer, bool) or not isinstance(layer, (int, str)):
         raise TypeError(f"layer: expected a layer name or a 1-based index, got {layer!r}")
     if isinstance(layer, int):
@@ -171,6 +175,14 @@ def layer_model(model, layer: str | int | None, input_shape: tuple[int, ...]
     1..ℓ. Returns (F_ℓ, the resolved choice).
     """
     choice = resolve_layer(model, layer)
+    outer = choice.path[-1] if choice.path else model
+    own = _own_nodes(outer)
+    calls = [n for n in choice.layer._inbound_nodes if id(n) in own]
+    if len(calls) > 1:
+        raise ValueError(
+            f"layer: {choice.name!r} is called {len(calls)} times inside {outer.name!r} (a "
+            "shared layer): its output is not one tensor, so decoys could not be certified "
+            "at every call; choose a layer that is called once")
     inp = keras.Input(shape=tuple(input_shape), name="dance_input")
     out = _apply_until(model, choice.path, choice.layer, inp)
     if isinstance(out, (list, tuple)):
@@ -184,13 +196,41 @@ def _softmax_activation(lay) -> bool:
     return getattr(act, "__name__", "") == "softmax"
 
 
+def _own_nodes(model) -> set[int]:
+    """ids of the call nodes of ``model``'s own graph (not of other models that call the
+    same layers, e.g. our sub-models); empty for subclassed models."""
+    graph = getattr(model, "_functional", None) or model
+    return {id(n) for nodes in getattr(graph, "_nodes_by_depth", {}).values() for n in nodes}
+
+
+def _final_softmax_op(model):
+    """The ``keras.ops.softmax`` / ``log_softmax`` operation (not a layer) that produces a
+    functional model's output, or None."""
+    outputs = getattr(model, "outputs", None) or []
+    if len(outputs) != 1:
+        return None
+    history = getattr(outputs[0], "_keras_history", None)
+    op = getattr(history, "operation", None)
+    if op is None or isinstance(op, keras.layers.Layer):
+        return None
+    if type(op).__name__ in ("Softmax", "LogSoftmax") and len(op._inbound_nodes) == 1:
+        return op
+    return None
+
+
 def logits_model(model, input_shape: tuple[int, ...]) -> tuple[keras.Model, object | None]:
     """Return a model that outputs logits, and the stripped softmax layer (or None).
 
-    Models that end in a ``Softmax`` layer, an ``Activation('softmax')`` layer or a layer
-    built with ``activation='softmax'`` are rewrapped so that the pre-softmax scores come
-    out (the saliency methods work on logits, §2). Other models are returned unchanged.
+    Models that end in a ``Softmax`` layer, an ``Activation('softmax')`` layer, a layer
+    built with ``activation='softmax'``, or a ``keras.ops.softmax`` / ``log_softmax`` call
+    in a functional graph are rewrapped so that the pre-softmax scores come out (the
+    saliency methods work on logits, §2). Other models are returned unchanged (the
+    explainer refuses a model whose outputs still look like probabilities).
     """
+    op = _final_softmax_op(model)
+    if op is not None:  # keras.ops.softmax / log_softmax applied in a functional graph
+        return keras.Model(model.inputs, op._inbound_nodes[0].input_tensors[0],
+                           name=model.name + "_logits"), op
     leaves = walk(model)
     if not leaves:
         return model, None
