@@ -43,11 +43,41 @@ class CropPlan:
 
 
 def crop_model(f_l, shape: tuple[int, ...]):
-    """F_ℓ rebuilt for inputs of ``shape``, sharing every layer (and so every weight)."""
+    """F_ℓ rebuilt for inputs of ``shape``, sharing every layer (and so every weight).
+
+    Keras models check their declared input shape when called, so nested Sequential and
+    functional models are re-applied layer by layer (their graph is walked) rather than
+    called; leaf layers are called as they are, in inference mode.
+    """
     import keras
 
     inp = keras.Input(shape=tuple(shape), name="dance_crop_input")
-    return keras.models.clone_model(f_l, input_tensors=inp, clone_function=lambda layer: layer)
+    return keras.Model(inp, _reapply(f_l, inp), name=f"{f_l.name}_crop")
+
+
+def _reapply(model, tensor):
+    """Run a Keras model's layers on ``tensor`` without the model's input-shape check."""
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        for layer in model.layers:
+            tensor = _reapply(layer, tensor) if isinstance(layer, keras.Model) else layer(
+                tensor, training=False)
+        return tensor
+    if not isinstance(model, keras.Model) or not hasattr(model, "_run_through_graph"):
+        return model(tensor, training=False)
+
+    def operation_fn(op):
+        def call(*args, **kwargs):
+            if isinstance(op, keras.Model):
+                return _reapply(op, args[0])
+            if "training" in getattr(op, "_call_context_args", {}):
+                kwargs["training"] = False
+            return op(*args, **kwargs)
+        return call
+
+    out = model._run_through_graph([tensor], operation_fn=operation_fn)
+    return out[0] if isinstance(out, (list, tuple)) and len(out) == 1 else out
 
 
 def _extent(groups, patch: int) -> np.ndarray:
@@ -67,9 +97,10 @@ def plan_crop(f_l, shape: tuple[int, ...], groups, patch: int, lo, hi) -> CropPl
     if out is None or len(out) != k + 2 or any(d is None for d in out[1:-1]):
         return None
     lengths = shape[:k]
-    if any(length % o for length, o in zip(lengths, out[1:-1])):
-        return None
-    stride = tuple(length // o for length, o in zip(lengths, out[1:-1]))
+    # total stride: the power of two nearest length / output length (exact for any mix of
+    # "same" and "valid" stride-2 layers; anything else fails the check below)
+    stride = tuple(int(2 ** round(np.log2(length / o))) for length, o in
+                   zip(lengths, out[1:-1]))
     rf = receptive_field(f_l, shape, lo, hi)
     size = []
     for length, ext, s in zip(lengths, _extent(groups, patch), stride):
