@@ -184,3 +184,14 @@ def test_empty_and_zero_length_inputs(model):
                              keras.layers.GlobalMaxPooling1D(), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="x: .*empty"):
         dance_tf.explain(text, np.zeros((0, 5), np.float32), value_range=(-1, 1))
+
+
+def test_nan_weight_fails_loudly(x):
+    """A model with a NaN weight: the exported model refused it, the live explainer used to
+    report certified decoys and a NaN map."""
+    model = small_cnn(name="nan_weight")
+    w, b = model.get_layer("logits").get_weights()
+    w[0, 0] = np.nan
+    model.get_layer("logits").set_weights([w, b])
+    with pytest.raises(ValueError, match="non-finite"):
+        dance_tf.explain(model, x, value_range=(0, 1))
