@@ -1,0 +1,113 @@
+"""Command line of the reproduction study (``scripts/reproduce.py``, ``dance-tf reproduce``).
+
+Parsing imports no TensorFlow, so a bad flag fails fast.
+"""
+
+from __future__ import annotations
+
+import _thread
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+def parser(prog: str | None = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog or "reproduce.py",
+        description="Reproduction study of DANCE: runs the paper's protocols through "
+                    "dance_tf.evaluate (rows resumable, packed to results.jsonl.gz) and writes "
+                    "REPRODUCTION.md with its figures.")
+    p.add_argument("--root", default="reproduction",
+                   help="folder of the condition folders [reproduction]")
+    p.add_argument("--report", default="REPRODUCTION.md", help="report file [REPRODUCTION.md]")
+    p.add_argument("--only", default="",
+                   help="comma-separated condition names to run [all, in priority order]")
+    p.add_argument("--list", action="store_true", help="list the conditions and exit")
+    p.add_argument("--seed", type=int, default=0, help="seed of decoys and noise [0]")
+    p.add_argument("--report-only", action="store_true",
+                   help="rebuild REPRODUCTION.md and figures from the rows; compute nothing")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny settings (2 inputs, gradient, few steps): checks the machinery")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="stop each condition after this many minutes of wall time (its rows "
+                        "so far are kept and packed; a rerun resumes) [no limit]")
+    p.add_argument("--force", action="store_true",
+                   help="write --report even if it exists and was not written by this script")
+    return p
+
+
+MARK = "# Reproduction of DANCE"
+
+
+def main(argv=None, prog: str | None = None) -> int:
+    args = parser(prog).parse_args(argv)
+    if args.seed < 0 or args.seed > 2**32 - 1:
+        parser(prog).error(f"--seed: expected 0 ≤ seed < 2**32, got {args.seed}")
+    if args.minutes is not None and not (args.minutes > 0 and args.minutes < 1e6):
+        parser(prog).error(f"--minutes: expected a number > 0, got {args.minutes}")
+    report_path = Path(args.report)
+    if (report_path.exists() and not args.force
+            and not report_path.read_text(encoding="utf-8", errors="replace").startswith(MARK)):
+        print(f"{prog or 'reproduce.py'}: error: {report_path} exists and was not written by "
+              "this script; pass --force or another --report", file=sys.stderr)
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not args.report_only:   # a kill packs the rows so far (evaluate's rows are fsynced)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    from dance_tf.study import conditions as cd
+    from dance_tf.study import report
+
+    scale = None
+    if args.smoke:
+        scale = {"count": 2, "methods": ("gradient",),
+                 "flags": ("--ig-steps", "2", "--sg-samples", "2"), "attack_iterations": 2}
+    conds = cd.conditions(scale)
+    names = [c.name for c in conds]
+    if args.list:
+        for c in conds:
+            print(f"{c.name}\t{c.group}\t{c.task}\t{c.count} inputs\t{','.join(c.methods)}")
+        return 0
+    only = [n.strip() for n in args.only.split(",") if n.strip()]
+    bad = [n for n in only if n not in names]
+    if bad:
+        parser(prog).error(f"--only: unknown {bad}; expected some of {names}")
+    if args.smoke and not only:
+        only = ["digits", "digits-solver-adam"]
+    root = Path(args.root)
+    command = "python scripts/reproduce.py" + (" " + " ".join(argv) if argv else
+                                                " " + " ".join(sys.argv[1:]))
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    if not args.report_only:
+        for c in conds:
+            if only and c.name not in only:
+                continue
+            t0 = time.time()
+            log(f"== {c.name} ({c.group}, {c.task}) ==")
+            timer = None
+            if args.minutes is not None:
+                timer = threading.Timer(args.minutes * 60, _thread.interrupt_main)
+                timer.daemon = True
+                timer.start()
+            try:
+                cd.run(c, root, seed=args.seed, log=log)
+            except KeyboardInterrupt:
+                if timer is None or timer.is_alive():
+                    raise   # a real interrupt: the rows so far are packed
+                log(f"{c.name}: stopped after --minutes {args.minutes} (rows kept)")
+            except (ValueError, OSError) as err:
+                log(f"{c.name}: error: {err}")
+                return 2
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            log(f"== {c.name}: {time.time() - t0:.0f} s ==")
+    text = report.write(root, conds, report_path, args.seed, command.strip())
+    print(text)
+    return 0

@@ -1,0 +1,328 @@
+"""The runs of the reproduction study: one ``dance_tf.evaluate`` folder per condition.
+
+A condition is a task plus the evaluate settings of one table (methods, variants, K, the
+explainer options, the fidelity fill, which inputs). It runs through
+``dance_tf.evaluate.evaluate`` (rows stream to ``ROOT/<name>/results.jsonl``, resumable);
+after a run the rows are packed to ``results.jsonl.gz`` (the committed raw rows) and the
+wall time is appended to ``runs.jsonl``. A fresh checkout resumes from the packed rows.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dance_tf.study.verdicts import halves
+
+ALL_VARIANTS = ("none", "decoys", "constant", "noise", "mean")
+FIDELITY_K = (0.1, 0.2, 0.4)
+IMAGENET_OPTIONS = {"packing": "tiles", "patches_per_mask": 500}
+
+
+@dataclass
+class Condition:
+    """One evaluate folder: ``name`` (folder under the study root), ``task``, settings.
+
+    half: ``all`` inputs or only the ``first`` half (the open choices); fill: None (the
+    task's), ``mean`` (the image mean per channel) or ``blur`` (a Gaussian-blurred copy);
+    group: ``main`` (claims), ``choices`` (open choices), ``attacks``, ``s9``, ``m``;
+    factor/setting: for the open-choices table; flags: extra evaluate.py flags; folder:
+    the evaluate folder (default ``name``; two conditions may fill one folder with other
+    variants, e.g. ImageNet's decoys first and its ablations later).
+    """
+
+    name: str
+    task: str
+    group: str
+    count: int
+    methods: tuple = ("gradient", "integrated_gradients", "smoothgrad")
+    variants: tuple = ALL_VARIANTS
+    k: tuple = FIDELITY_K
+    options: dict = field(default_factory=dict)
+    fill: str | None = None
+    half: str = "all"
+    attacks: tuple = ()
+    flags: tuple = ()
+    examples: int = 0
+    factor: str = ""
+    setting: str = ""
+    note: str = ""
+    folder: str = ""
+
+    def __post_init__(self):
+        self.folder = self.folder or self.name
+
+    def argv(self, root: Path, seed: int) -> list[str]:
+        """The evaluate.py command line of this condition."""
+        out = ["--task", self.task, "--count", str(self.count), "--out",
+               str(Path(root) / self.folder), "--methods", ",".join(self.methods),
+               "--variants", ",".join(self.variants), "--k", ",".join(map(str, self.k)),
+               "--seed", str(seed), "--examples", str(self.examples), "--quiet"]
+        for key, value in self.options.items():
+            out += ["--option", f"{key}={value}"]
+        if self.attacks:
+            out += ["--attacks", ",".join(self.attacks)]
+        return out + list(self.flags)
+
+
+def conditions(scale: dict | None = None) -> list[Condition]:
+    """Every condition of the study, in the order of priority of the issue's brief.
+
+    scale: overrides of counts and evaluate flags for a smoke run (``count``: inputs of
+    every task; ``flags``: extra evaluate flags, e.g. fewer IG steps; ``methods``).
+    """
+    s = scale or {}
+    cnt = s.get("count")
+    meth = tuple(s.get("methods", ("gradient", "integrated_gradients", "smoothgrad")))
+    fl = tuple(s.get("flags", ()))
+    grad = ("gradient",)
+    conds = [
+        Condition("digits", "digits", "main", cnt or 64, meth, flags=fl, examples=4),
+        Condition("imagenet", "imagenet", "main", cnt or 210, grad, options=IMAGENET_OPTIONS,
+                  variants=("none", "decoys"), examples=4,
+                  note="EfficientNet-Lite0, tiles m = 500"),
+        Condition("sst", "sst", "main", cnt or 32, meth, flags=fl),
+        Condition("ids", "ids", "main", cnt or 32, meth, flags=fl),
+    ]
+    conds.append(Condition("imagenet-ablations", "imagenet", "main", cnt or 210, grad,
+                           variants=("constant", "noise", "mean"), options=IMAGENET_OPTIONS,
+                           folder="imagenet"))
+    choice = {"task": "digits", "group": "choices", "count": cnt or 64, "methods": grad,
+              "variants": ("none", "decoys"), "half": "first", "k": (0.2,), "flags": fl}
+    conds += [
+        Condition("digits-output-probability", methods=("gradient_probability",),
+                  factor="output", setting="softmax probability", **{
+                      k: v for k, v in choice.items() if k != "methods"}),
+        Condition("digits-output-log-probability", methods=("gradient_log_probability",),
+                  factor="output", setting="log-probability", **{
+                      k: v for k, v in choice.items() if k != "methods"}),
+        Condition("digits-epsilon-0.01", options={"epsilon_rel": 0.01}, factor="ε",
+                  setting="epsilon_rel = 0.01", **choice),
+        Condition("digits-epsilon-0.2", options={"epsilon_rel": 0.2}, factor="ε",
+                  setting="epsilon_rel = 0.2", **choice),
+        Condition("digits-solver-adam", options={"solver": "adam"}, factor="solver",
+                  setting="adam (S1.2 schedule)", **choice),
+        Condition("digits-fill-mean", fill="mean", factor="fidelity fill",
+                  setting="image mean", **choice),
+        Condition("digits-fill-blur", fill="blur", factor="fidelity fill",
+                  setting="blurred copy (σ = 2 px)", **choice),
+        Condition("digits-attacks", "digits", "attacks", cnt or 16, grad, variants=(),
+                  k=(0.2,), attacks=("topk", "mass_center", "targeted"),
+                  flags=("--attack-iterations", str(s.get("attack_iterations", 100)))),
+        Condition("imagenet-attacks", "imagenet", "attacks", cnt or 16, grad, variants=(),
+                  k=(0.2,), attacks=("topk", "mass_center", "targeted"),
+                  options=IMAGENET_OPTIONS, flags=("--attack-iterations", "100")),
+        Condition("imagenet-s9", "imagenet", "s9", cnt or 16,
+                  ("expected_gradients", "vargrad", "smoothgrad_range", "ig_uniform",
+                   "gradcam"), variants=("none", "decoys"), k=(0.2,),
+                  options=IMAGENET_OPTIONS),
+        Condition("imagenet-igsg", "imagenet", "main", cnt or 16,
+                  ("integrated_gradients", "smoothgrad"), options=IMAGENET_OPTIONS,
+                  flags=("--ig-steps", "10", "--sg-samples", "10"),
+                  note="IG 10 steps, SmoothGrad 10 samples"),
+    ]
+    for m in (25, 50, 200):
+        conds.append(Condition(f"digits-m{m}", "digits", "m", cnt or 32, grad,
+                               variants=("none", "decoys"), k=(0.2,),
+                               options={"patches_per_mask": m}, factor="m",
+                               setting=str(m), flags=fl))
+    return conds
+
+
+# ---------------------------------------------------------------------- base methods
+def _output_gradient(kind: str):
+    """Gradient of the target's softmax probability or log-probability (what the base
+    method explains: §3.5 / Eq. 6 use the probability F^c); logits in, maps out."""
+    def method(model, x, targets):
+        import tensorflow as tf
+
+        from dance_tf.saliency._core import compiled, finish, num_classes, to_batch, to_targets
+
+        x, was_numpy = to_batch(x)
+        t = to_targets(targets, x.shape[0], num_classes(model))
+
+        def build():
+            def grad(a, b):
+                with tf.GradientTape() as tape:
+                    tape.watch(a)
+                    logits = model(a, training=False)
+                    out = (tf.nn.softmax(logits) if kind == "probability"
+                           else tf.nn.log_softmax(logits))
+                    chosen = tf.gather(out, b, axis=1, batch_dims=1)
+                return tape.gradient(chosen, a)
+            return grad
+
+        return finish(compiled(model, (f"gradient_{kind}",), build)(x, t), was_numpy)
+
+    method.__name__ = f"gradient_{kind}"
+    return method
+
+
+gradient_probability = _output_gradient("probability")
+gradient_log_probability = _output_gradient("log_probability")
+
+
+def register_methods() -> None:
+    """Make the output variants known to the method registry by name (evaluate resolves
+    base methods by name)."""
+    from dance_tf.saliency import registry
+
+    for kind in ("probability", "log_probability"):
+        registry.METHODS.setdefault(f"gradient_{kind}",
+                                    f"dance_tf.study.conditions:gradient_{kind}")
+
+
+# ---------------------------------------------------------------------- fidelity fills
+def fill_image_mean(x: np.ndarray) -> np.ndarray:
+    """The mean of image x (H, W, C) per channel, broadcastable to x."""
+    x = np.asarray(x, np.float32)
+    return x.mean(axis=tuple(range(x.ndim - 1)), keepdims=True)
+
+
+def fill_blur(x: np.ndarray, sigma: float = 2.0) -> np.ndarray:
+    """x (H, W, C) blurred by a Gaussian of ``sigma`` pixels over H and W."""
+    from scipy.ndimage import gaussian_filter
+
+    x = np.asarray(x, np.float32)
+    return gaussian_filter(x, sigma=(sigma, sigma) + (0,) * (x.ndim - 2), mode="nearest")
+
+
+FILLS = {"mean": fill_image_mean, "blur": fill_blur}
+
+
+# ---------------------------------------------------------------------- files
+def rows_path(folder: Path) -> Path:
+    return Path(folder) / "results.jsonl"
+
+
+def packed_path(folder: Path) -> Path:
+    return Path(folder) / "results.jsonl.gz"
+
+
+def unpack(folder: Path) -> None:
+    """Restore the working rows from the packed ones (a fresh checkout resumes)."""
+    plain, packed = rows_path(folder), packed_path(folder)
+    if not plain.exists() and packed.exists():
+        with gzip.open(packed, "rb") as src, open(plain, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+
+
+def pack(folder: Path) -> None:
+    """Write the working rows to ``results.jsonl.gz`` (complete lines only; atomic)."""
+    plain = rows_path(folder)
+    if not plain.exists():
+        return
+    data = plain.read_bytes()
+    data = data[: data.rfind(b"\n") + 1]
+    tmp = Path(folder) / f".results.jsonl.gz.{os.getpid()}.tmp"
+    with gzip.GzipFile(tmp, "wb", mtime=0) as handle:
+        handle.write(data)
+    os.replace(tmp, packed_path(folder))
+
+
+def load_rows(folder: Path) -> tuple[dict | None, list[dict]]:
+    """(config, rows) of a condition folder: the working rows if present, else the packed
+    ones; checked by ``dance_tf.evaluate`` (task, configuration digest, key fields)."""
+    from dance_tf import evaluate as ev
+
+    folder = Path(folder)
+    cfg = ev.read_config(folder) if folder.is_dir() else None
+    if cfg is None:
+        return None, []
+    check = ev._row_checker(cfg, ev.config_digest(cfg))
+    if rows_path(folder).exists():
+        return cfg, ev.read_rows([rows_path(folder)], check)
+    if not packed_path(folder).exists():
+        return cfg, []
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "results.jsonl"
+        with gzip.open(packed_path(folder), "rb") as src, open(plain, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        rows = ev.read_rows([plain], check)
+    return cfg, rows
+
+
+def read_runs(folder: Path) -> list[dict]:
+    path = Path(folder) / "runs.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+# ---------------------------------------------------------------------- running
+def run(cond: Condition, root: Path, seed: int = 0, log=print) -> Path:
+    """Run one condition through ``dance_tf.evaluate.evaluate`` (resumes, packs the rows
+    and logs the wall time even when interrupted); returns its folder."""
+    from dance_tf import evaluate as ev
+    from dance_tf.tasks import build_task
+
+    register_methods()
+    folder = Path(root) / cond.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    unpack(folder)
+    args = ev.parse(cond.argv(root, seed), prog="reproduce.py")
+    options = {"input": None, "model": None, "count": args.count, "seed": args.seed,
+               "split_seed": args.split_seed, "log": log, "options": args.options}
+    task = build_task(cond.task, options)
+    task.explainer_options.update({k: v for k, v in args.options.items()
+                                   if k != "preprocessing"})
+    if cond.fill is not None:
+        task.fill = FILLS[cond.fill]
+    if cond.half == "first":
+        keep = set(halves(task.ids)[0])
+        idx = [i for i, t in enumerate(task.ids) if t in keep]
+        task.inputs = [task.inputs[i] for i in idx]
+        task.ids = [task.ids[i] for i in idx]
+        if task.labels is not None:
+            task.labels = [task.labels[i] for i in idx]
+        if not idx:
+            log(f"{cond.name}: no input of the first {cond.count} is in the first half; "
+                "nothing to run")
+            return folder
+    before = len(load_rows(folder)[1]) if (folder / "config.json").exists() else 0
+    start = time.time()
+    status = "interrupted"
+    try:
+        ev.evaluate(task, args, log=log)
+        status = "complete"
+    finally:
+        pack(folder)
+        after = len(load_rows(folder)[1])
+        with open(folder / "runs.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"start": time.strftime("%Y-%m-%dT%H:%M:%S",
+                                                            time.gmtime(start)),
+                                     "wall_seconds": round(time.time() - start, 1),
+                                     "rows_before": before, "rows_after": after,
+                                     "status": status}) + "\n")
+        if cond.examples and cond.task == "imagenet":
+            save_examples(folder, task)
+    return folder
+
+
+def save_examples(folder: Path, task) -> None:
+    """Keep the ImageNet example maps small and committable: the displayed image (uint8)
+    and |map| averaged over channels (float16) without and with decoys, in examples.npz."""
+    maps = Path(folder) / "maps"
+    if not maps.is_dir():
+        return
+    from dance_tf.plots.images import display_image, magnitude
+
+    out = {}
+    for i, tid in enumerate(task.ids):
+        a, b = maps / f"{tid}__gradient__none.npy", maps / f"{tid}__gradient__decoys.npy"
+        if a.exists() and b.exists():
+            img = display_image(np.asarray(task.inputs[i]))
+            out[f"{tid}|image"] = (img * 255).round().astype(np.uint8)
+            out[f"{tid}|none"] = magnitude(np.load(a)).astype(np.float16)
+            out[f"{tid}|decoys"] = magnitude(np.load(b)).astype(np.float16)
+    if out:
+        np.savez_compressed(Path(folder) / "examples.npz", **out)
