@@ -12,6 +12,7 @@
     dance-tf evaluate ...     the batch evaluation (``dance_tf.evaluate``; see its --help)
     dance-tf export --out DIR [--model M] [DANCE options]   SavedModel (dance_tf.export)
     dance-tf bench ...        the benchmarks of ``benchmarks/`` (source checkout)
+    dance-tf reproduce ...    the reproduction study (``scripts/reproduce.py``; see its --help)
 
 No command writes over a file it did not write: every output folder keeps a list of the
 files dance-tf wrote there (``.dance-tf.json``); a folder holding anything else is refused
@@ -184,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="batch evaluation (dance_tf.evaluate; 'dance-tf evaluate --help')")
     sub.add_parser("bench", add_help=False,
                    help="run the benchmarks (benchmarks/run.py; 'dance-tf bench --help')")
+    sub.add_parser("reproduce", add_help=False,
+                   help="the reproduction study (REPRODUCTION.md; 'dance-tf reproduce --help')")
     return parser
 
 
@@ -754,6 +757,13 @@ def cmd_evaluate(argv) -> int:
         evaluate.parser = make_parser
 
 
+def cmd_reproduce(argv) -> int:
+    """The reproduction study (dance_tf.study.cli; parses before importing TensorFlow)."""
+    from dance_tf.study.cli import main as reproduce_main
+
+    return int(reproduce_main(argv, prog="dance-tf reproduce") or 0)
+
+
 def benchmarks_dir() -> Path:
     """The source checkout's benchmarks/ folder (not part of an installed wheel)."""
     return Path(__file__).resolve().parents[1] / "benchmarks"
@@ -788,6 +798,8 @@ def main(argv=None) -> int:
             return cmd_evaluate(argv[1:])
         if argv and argv[0] == "bench":
             return cmd_bench(argv[1:])
+        if argv and argv[0] == "reproduce":
+            return cmd_reproduce(argv[1:])
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

@@ -150,3 +150,17 @@ def test_smoke_run_and_report_only(tmp_path):
     foreign.write_text("mine\n")
     assert main(["--report-only", "--root", str(root), "--report", str(foreign)]) == 2
     assert foreign.read_text() == "mine\n"
+
+
+def test_dance_tf_reproduce_delegates(capsys):
+    from dance_tf import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["reproduce", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "dance-tf reproduce" in out and "--report-only" in out
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["reproduce", "--minutes", "-1"])
+    assert exit_.value.code == 2
+    assert "--minutes" in capsys.readouterr().err

@@ -28,7 +28,7 @@ class PaperNumber:
 
     def text(self) -> str:
         if self.mean is None:
-            return f"figure only ({self.source})"
+            return self.source
         out = f"{self.mean:+.3g}"
         if self.err is not None:
             out += f" ± {self.err:.3g}"
@@ -94,8 +94,8 @@ TABLE_S7 = {
     "ig_uniform": PaperNumber(-2.98, 3.18, "< 0.001", "Table S7"),
     "gradcam": PaperNumber(-0.08, 0.25, "0.121", "Table S7"),
 }
-NOT_IN_PAPER = PaperNumber(None, None, None, "digits are not in the paper")
-FIGURE_ONLY_K = PaperNumber(None, None, None, "S11 gives K = 10 %, 40 % as box plots")
+NOT_IN_PAPER = PaperNumber(None, None, None, "not in the paper (digits)")
+FIGURE_ONLY_K = PaperNumber(None, None, None, "figure only (S11: K = 10 %, 40 % as box plots)")
 
 
 def paper_fidelity(task: str, method: str, baseline: str, k: str) -> PaperNumber:

@@ -117,6 +117,30 @@ def fidelity_section(study: Study, cond: Condition, lines: list[str], figures: P
         lines += [f"![fidelity box plot]({path.relative_to(study.root.parent)})", ""]
 
 
+def summary_section(study: Study, conds: list[Condition], lines: list[str]) -> None:
+    """One line per task: verdict counts of the fidelity claims at each K (second half)."""
+    lines += ["## Summary (second half; decoys + range against each baseline)", "",
+              "| task | K | n | reproduced | not significant | opposite | decoys − without "
+              "decoys, per method |", "|---" * 7 + "|"]
+    for c in conds:
+        if c.group != "main" or c.name not in study.data or c.folder != c.name:
+            continue
+        rows = study.data[c.name][1]
+        for k in sorted({k for r in rows for k in r["sf"]}, key=float):
+            got = _claims_rows(study, c, k, 1)
+            if not got:
+                continue
+            words = [st.verdict for *_, st in got]
+            vs_none = "; ".join(f"{cl.METHOD_NAMES.get(m, m)} {st.mean:+.2f} ± {st.se:.2f}"
+                                for m, b, _, st in got if b == "none")
+            n = max(st.n for *_, st in got)
+            lines.append(f"| {c.task}{' (' + c.note + ')' if c.note else ''} | "
+                         f"{float(k):.0%} | {n} | {words.count('reproduced')} | "
+                         f"{words.count('not significant')} | {words.count('opposite')} | "
+                         f"{vs_none} |")
+    lines.append("")
+
+
 def choices_section(study: Study, conds: list[Condition], lines: list[str]) -> None:
     """The open choices: one factor at a time from the defaults, first half of digits."""
     base = next((c for c in conds if c.name == "digits" and c.name in study.data), None)
@@ -286,6 +310,10 @@ def write(root: Path, conds: list[Condition], out: Path, seed: int, command: str
              f"Python {platform.python_version()}.",
              "- Machine: 2-core CPU, no GPU, shared with other jobs (times are upper bounds).",
              ""]
+    summary_section(study, conds, lines)
+    notes = Path(root) / "NOTES.md"
+    if notes.exists():   # hand-written reading of the tables, kept beside the rows
+        lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
     lines += ["## Fidelity claims (Fig. 2B / Table S4, Fig. 3B / Table S5, Table S2, S11)", ""]
     for c in conds:
         if (c.group == "main" and c.name in study.data and c.folder == c.name
