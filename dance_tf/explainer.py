@@ -79,6 +79,11 @@ class Explanation:
     def fraction_certified(self) -> float:
         return float(np.mean(self.certified)) if self.certified.size else float("nan")
 
+    @property
+    def moved(self) -> np.ndarray | None:
+        """(2n,) bool: the decoy differs from x (objective > 0); None for the ablations."""
+        return None if self.objective is None else self.objective > 0
+
 
 @dataclass
 class _Plan:

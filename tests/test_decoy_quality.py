@@ -155,7 +155,7 @@ def test_nothing_can_move_returns_x_and_warns():
                              return_details=True)
     assert r.certified.all() and not r.informative
     np.testing.assert_array_equal(r.decoys, np.broadcast_to(x, r.decoys.shape))
-    assert np.all(r.objective == 0) and np.all(np.isfinite(r.saliency))
+    assert np.all(r.objective == 0) and not r.moved.any() and np.all(np.isfinite(r.saliency))
     assert np.all(r.saliency == 0)
 
 
