@@ -235,7 +235,8 @@ def run_config(task, args) -> dict:
         "attack_iterations": args.attack_iterations,
         "model": _model_digest(task.model),
         "value_range": _digest(task.value_range),
-        "fill": _digest(task.fill),
+        "fill": (f"callable:{getattr(task.fill, '__qualname__', repr(task.fill))}"
+                 if callable(task.fill) else _digest(task.fill)),
         "constant": _digest(task.constant),
         "versions": {"dance_tf": dance_tf.__version__, "tensorflow": tf.__version__,
                      "keras": keras.__version__},
@@ -403,7 +404,8 @@ def write_row(results, task, args, i, m, v, c, res, seconds, logits, maps_dir) -
                  "layer": res.layer}
     x = np.asarray(task.inputs[i], np.float32)
     feat = feature_scores(sal, task.feature_ndim, "abs_mean")
-    sf = {str(k): float(fidelity(logits, x[None], feat[None], [c], k=k, fill=task.fill)[0])
+    fill = task.fill(x) if callable(task.fill) else task.fill   # per-input fill (a blur)
+    sf = {str(k): float(fidelity(logits, x[None], feat[None], [c], k=k, fill=fill)[0])
           for k in args.k}
     if i < args.examples:
         maps_dir.mkdir(parents=True, exist_ok=True)
