@@ -205,6 +205,11 @@ def prefix_step(f_l):
     return step
 
 
+def prefix_forward(f_l):
+    """One forward pass through layers 1..ℓ for a batch (compiled)."""
+    return tf.function(lambda x: f_l(x, training=False))
+
+
 def logit_gradient(logits):
     """The vanilla gradient of the target logit for a batch (compiled)."""
     from dance_tf.saliency._core import logit_gradients

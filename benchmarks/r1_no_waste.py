@@ -1,10 +1,13 @@
 """R1 "no waste": DANCE-gradient time for one input ÷ the sum of its unavoidable parts.
 
-    R1 = T(explain(x)) / Σ_chunks [ k_c · T(fwd+bwd of layers 1..ℓ over the chunk)
+    R1 = T(explain(x)) / Σ_chunks [ k_c · T(pass of layers 1..ℓ over the chunk)
                                     + T(logit gradient of the chunk) ]
 
-k_c = the optimisation steps the chunk actually ran (max over its decoys: the batch loop
-runs until all decoys of the chunk stopped). Parts are timed as compiled functions on one
+Default solver (line search): k_c = the forward passes of layers 1..ℓ it makes (probe,
+grid, far end, bisection, certificate: 2 + line_grid + line_bisect + 1 = 19), each timed
+as a forward pass. ``solver="adam"``: k_c = the optimisation steps the chunk actually ran
+(max over its decoys: the batch loop runs until all decoys of the chunk stopped), each
+timed as a forward + backward pass. Parts are timed as compiled functions on one
 batch of the chunk's size. Target ≤ 1.2: no Python loop over decoys, no retracing, no host
 round trip inside the loop. Calls are interleaved in rounds and the median of the
 per-round ratios is reported (the CPU is shared). The numerator also contains what the
@@ -57,12 +60,17 @@ def measure(model, x, value_range, rounds=15, **options) -> dict:
     details = ex.explain(x, return_details=True)
     plan = ex.plan(x.shape)
     chunk, n_items = plan.chunk, plan.n_items
-    ks = [int(details.steps[i:i + chunk].max()) for i in range(0, n_items, chunk)]
+    line = ex.settings.solver == "line_search"
+    if line:  # forward passes of layers 1..ℓ: probe, grid + far end, bisection, certificate
+        st = ex.settings
+        ks = [2 + st.line_grid + st.line_bisect + 1] * (-(-n_items // chunk))
+    else:  # Adam: forward + backward per step, as many steps as the chunk's slowest decoy
+        ks = [int(details.steps[i:i + chunk].max()) for i in range(0, n_items, chunk)]
     args = run_args(ex, x, details)
     whole = export.batch_function(ex, x.shape)
     xb, tb = tf.constant(x[None]), tf.constant([-1])
     batch = common.batch_like(x, chunk)
-    step = common.prefix_step(plan.f_l)
+    step = common.prefix_forward(plan.f_l) if line else common.prefix_step(plan.f_l)
     grad = common.logit_gradient(ex._logits_model(x.shape))
     targets = tf.fill([chunk], details.target)
     run = getattr(plan, "run_maps", plan.run)  # what explain(x) runs (no decoys kept)
@@ -88,7 +96,8 @@ def measure(model, x, value_range, rounds=15, **options) -> dict:
     med = {name: float(np.median(v)) for name, v in per.items()}
     return {"decoys_2n": n_items, "chunk": chunk, "k_per_chunk": ks,
             "t_dance_s": med["dance"], "t_graph_only_s": med["graph"],
-            "t_in_graph_prelude_s": med["whole"], "t_prefix_fwd_bwd_s": med["prefix"],
+            "t_in_graph_prelude_s": med["whole"], "t_prefix_pass_s": med["prefix"],
+            "prefix_pass": "forward" if line else "forward + backward",
             "t_gradient_s": med["grad"], "t_parts_s": float(np.median(parts)),
             "R1": ratio("dance"), "R1_graph_only": ratio("graph"),
             "R1_in_graph_prelude": ratio("whole"), "rounds": rounds,

@@ -48,7 +48,7 @@ def load(name: str):
     return model, x, (-127 / 128, 128 / 128), efficientnet_lite.DEFAULT_LAYER
 
 
-def measure(name: str, rounds: int, packing: str, m: int) -> list[dict]:
+def measure(name: str, rounds: int, packing: str, m: int, only=None) -> list[dict]:
     import dance_tf
     from dance_tf.saliency import gradient
 
@@ -56,6 +56,8 @@ def measure(name: str, rounds: int, packing: str, m: int) -> list[dict]:
     kw = {"value_range": vr, "layer": layer, "packing": packing, "patches_per_mask": m}
     variants = {"line_search + crops": {}, "line_search, no crops": {"use_crops": False},
                 "adam (S1.2, max_steps 20)": {"solver": "adam"}}
+    if only:
+        variants = {k: v for k, v in variants.items() if k.split()[0].strip(",") in only}
     rows = []
     for label, extra in variants.items():
         ex = dance_tf.Explainer(model, **kw, **extra)
@@ -98,9 +100,11 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--packing", default="tiles")
     p.add_argument("--m", type=int, default=500)
+    p.add_argument("--solvers", default="line_search,adam",
+                   help="comma-separated: line_search (with and without crops), adam")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
-    rows = measure(args.model, args.rounds, args.packing, args.m)
+    rows = measure(args.model, args.rounds, args.packing, args.m, args.solvers.split(","))
     if args.out:
         with open(args.out, "a", encoding="utf-8") as fh:
             for row in rows:

@@ -623,8 +623,14 @@ class Explainer:
 
     __call__ = explain
 
-    def explain_batch(self, xs, targets=None) -> np.ndarray:
-        """Explain each input of a batch (N, *S) in turn; returns (N, *S) maps."""
+    def explain_batch(self, xs, targets=None, show_progress: bool | None = None
+                      ) -> np.ndarray:
+        """Explain each input of a batch (N, *S) in turn; returns (N, *S) maps.
+
+        show_progress: a progress bar on stderr (a tqdm bar on a terminal, plain lines
+        otherwise); None shows it for batches of more than 4 inputs."""
+        from dance_tf.progress import progress
+
         xs = np.asarray(xs)
         if xs.ndim == 0 or len(xs) == 0:
             raise ValueError(f"xs: expected a non-empty batch (N, *S), got shape {xs.shape}")
@@ -632,7 +638,16 @@ class Explainer:
             targets = [None] * len(xs)
         if len(targets) != len(xs):
             raise ValueError(f"targets: expected {len(xs)} entries, got {len(targets)}")
-        return np.stack([self.explain(x, t) for x, t in zip(xs, targets)])
+        show = len(xs) > 4 if show_progress is None else bool(show_progress)
+        bar = progress(len(xs), desc="DANCE explain_batch", unit="input", enabled=show)
+        maps = []
+        try:
+            for x, t in zip(xs, targets):
+                maps.append(self.explain(x, t))
+                bar.update(1)
+        finally:
+            bar.close()
+        return np.stack(maps)
 
     def _n_classes(self, xt) -> int:
         """The number of classes: the logits' static width, else one forward pass."""

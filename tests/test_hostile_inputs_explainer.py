@@ -195,3 +195,12 @@ def test_nan_weight_fails_loudly(x):
     model.get_layer("logits").set_weights([w, b])
     with pytest.raises(ValueError, match="non-finite"):
         dance_tf.explain(model, x, value_range=(0, 1))
+
+
+def test_explain_batch_reports_progress_as_plain_lines(model, x, capsys):
+    ex = dance_tf.Explainer(model, value_range=(0, 1))
+    maps = ex.explain_batch(np.stack([x] * 5))
+    err = capsys.readouterr().err
+    assert maps.shape == (5,) + x.shape
+    assert "DANCE explain_batch: 0/5 input started" in err and "5/5" in err
+    assert "\r" not in err
