@@ -164,7 +164,12 @@ def _apply_until(model, choice_path: tuple, target, tensor):
     if inner is not None:
         feed = keras.Model(model.inputs, _node_input(model, inner))(tensor, training=False)
         return _apply_until(inner, choice_path[1:], target, feed)
-    return keras.Model(model.inputs, target.output)(tensor, training=False)
+    # the target's output in *this* model's graph: its layers may also be called in
+    # another model (a model built from another model's layers), where ``.output`` points
+    own = _own_nodes(model)
+    calls = [n for n in target._inbound_nodes if id(n) in own]
+    out = calls[0].output_tensors[0] if len(calls) == 1 else target.output
+    return keras.Model(model.inputs, out)(tensor, training=False)
 
 
 def layer_model(model, layer: str | int | None, input_shape: tuple[int, ...]

@@ -204,3 +204,17 @@ def test_explain_batch_reports_progress_as_plain_lines(model, x, capsys):
     assert maps.shape == (5,) + x.shape
     assert "DANCE explain_batch: 0/5 input started" in err and "5/5" in err
     assert "\r" not in err
+
+
+def test_model_built_from_another_models_layers(x):
+    """Its layers' ``.output`` belongs to the first model: ℓ used to fail with Keras'
+    "not connected to inputs"; F_ℓ must be this model's own call of the layer."""
+    base = small_cnn(name="base")
+    inp = keras.Input((12, 12, 1))
+    h = inp
+    for layer in base.layers:
+        h = layer(h)
+    borrowed = keras.Model(inp, h)
+    got = dance_tf.explain(borrowed, x, value_range=(0, 1), layer="pool1")
+    want = dance_tf.explain(base, x, value_range=(0, 1), layer="pool1")
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
