@@ -413,7 +413,7 @@ def write_row(results, task, args, i, m, v, c, res, seconds, logits, maps_dir) -
     old = results.done.get((task.ids[i], m, v))
     if old is not None:   # recomputed for a new K: same configuration, keep the other Ks
         sf = {**old["sf"], **sf}
-    label = None if task.labels is None else int(task.labels[i])
+    label = None if task.labels is None or task.labels[i] is None else int(task.labels[i])
     results.write({"task": task.name, "id": task.ids[i], "index": i, "method": m, "variant": v,
                    "target": c, "label": label, "sf": sf, "seconds": seconds,
                    "config": args.config_digest, "input": input_digest(x), **extra})
@@ -521,7 +521,9 @@ def evaluate(task, args, log=print) -> Path:
             opts = method_options(m, args)
 
             def explainer_for(variant, shape, m=m, opts=opts):
-                key = (m, variant, shape)
+                # one explainer for every input shape: it plans each shape once and
+                # shares one compiled graph across lengths of a variable axis (SST)
+                key = (m, variant)
                 if key not in explainers:
                     explainers[key] = Explainer(
                         task.model, method=m, value_range=task.value_range, seed=args.seed,

@@ -146,7 +146,7 @@ def test_partial_labels_are_reported_not_fatal(folder, tiny):
     messages = []
     task = task_mod.build_task({"input": str(folder), "model": str(tiny),
                                 "log": messages.append})
-    assert task.labels is None
+    assert task.labels == [0, None, None]  # the one label labels.csv gives, kept
     assert any("covers 1 of 3" in m and "cat.png" in m and "dog.jpg" in m for m in messages)
     (folder / "labels.csv").write_text("file,class_index\ncat.jpg,0\ncat.png,574\n"
                                        "dog.jpg,569\n", encoding="utf-8")
@@ -170,7 +170,8 @@ def test_evaluate_runs_to_the_end_with_partial_labels_and_twin_stems(folder, tin
     assert run.returncode == 0, run.stderr[-2000:]
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert sorted(r["id"] for r in rows) == ["cat.jpg", "cat.png", "dog.jpg"]
-    assert all(r["label"] is None for r in rows)
+    assert {r["id"]: r["label"] for r in rows} == {"cat.jpg": 0, "cat.png": None,
+                                                     "dog.jpg": None}
     maps = sorted(p.name for p in (out / "maps").glob("*.npy"))
     assert maps == [f"{i}__gradient__none.npy" for i in ("cat.jpg", "cat.png", "dog.jpg")]
     assert len(list((out / "examples").glob("cat.*"))) == 2

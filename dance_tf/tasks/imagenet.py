@@ -172,8 +172,8 @@ def image_ids(files: list[Path]) -> list[str]:
 
 def match_labels(files: list[Path], by_path: dict[Path, int], log=None
                  ) -> list[int] | None:
-    """Labels in the order of ``files``: all of them, or None with a warning listing the
-    images that have none (partial ``labels.csv``; the results then carry no labels)."""
+    """Labels in the order of ``files`` (None for an image ``labels.csv`` does not cover,
+    with a warning listing those images), or None when there is no ``labels.csv``."""
     if not by_path:
         return None
     labels = [by_path.get(f.resolve()) for f in files]
@@ -182,12 +182,12 @@ def match_labels(files: list[Path], by_path: dict[Path, int], log=None
         return labels
     shown = ", ".join(unlabelled[:5]) + (" ..." if len(unlabelled) > 5 else "")
     message = (f"labels.csv covers {len(files) - len(unlabelled)} of {len(files)} images; "
-               f"no true label for {len(unlabelled)}: {shown}; results carry no labels")
+               f"no true label for {len(unlabelled)}: {shown}; their results carry none")
     if log is not None:
         log(f"warning: {message}")
     else:
         warnings.warn(message, stacklevel=2)
-    return None
+    return labels
 
 
 def build_task(options: dict) -> Task:
