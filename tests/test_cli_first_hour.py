@@ -306,3 +306,15 @@ def test_summary_json_reports_the_probability(grey_model, tmp_path):
     p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     assert info["target"] == int(np.argmax(z))
     assert info["probability"] == pytest.approx(p.max(), rel=1e-5)
+
+
+def test_default_image_model_follows_the_picture(tmp_path):
+    """No --model: a colour photo goes to the trained ImageNet net (when its extra is
+    installed, as in the test extra), a small grey picture to the digits CNN."""
+    from pathlib import Path
+
+    photo = Path(__file__).parent / "fixtures" / "imagenet" / "n01440764_tench.jpg"
+    assert cli._default_image_model(photo) == "efficientnet_lite0"
+    grey = tmp_path / "digit.png"
+    Image.fromarray((np.arange(32 * 32) % 256).reshape(32, 32).astype(np.uint8)).save(grey)
+    assert cli._default_image_model(grey) == "digits"
