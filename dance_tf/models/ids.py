@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from dance_tf.data import ids2018
 from dance_tf.data.ids2018 import select_features
+from dance_tf.models.train_cache import cache_dir, train_once, train_steps_override
 from dance_tf.progress import progress
 
 MODEL_FILE = "model.keras"
@@ -263,11 +263,7 @@ def train_files(csv_paths: Sequence, out, *, classes="paper", target: str = "bin
 def default_dir() -> Path:
     """The packaged model's cache folder: ``<model cache>/ids_mlp`` (``ids_mlp-stepsN``
     under ``DANCE_TF_TRAIN_STEPS=N``)."""
-    from dance_tf.models.digits import model_dir
-    from dance_tf.models.sst import train_steps_override
-
-    steps = train_steps_override()
-    return model_dir() / ("ids_mlp" if steps is None else f"ids_mlp-steps{steps}")
+    return cache_dir("ids_mlp")
 
 
 def load_default(log=print) -> IDSModel:
@@ -275,28 +271,13 @@ def load_default(log=print) -> IDSModel:
     :func:`default_dir`, or trained there first (about a minute on a CPU, with progress;
     an interrupted training leaves nothing behind)."""
     from dance_tf.data import samples
-    from dance_tf.models.sst import train_steps_override
 
-    directory = default_dir()
-    if (directory / CONFIG_FILE).exists():
-        return load(directory)
-    if directory.exists() and any(directory.iterdir()):
-        raise ValueError(f"{directory}: exists but holds no trained model (no {CONFIG_FILE}); "
-                         "move it away to train the packaged model there")
-    log(f"training the IDS MLP once on the packaged CSE-CIC-IDS2018 sample (cached at "
-        f"{directory}) ...")
     name = "ids2018_sample.csv"
-    partial = directory.with_name(f".{directory.name}.{os.getpid()}.part")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        os.makedirs(partial)
-        train_files([samples.path(name)], partial, max_steps=train_steps_override(), log=log,
+
+    def train(folder):
+        train_files([samples.path(name)], folder, max_steps=train_steps_override(), log=log,
                     names=[samples.PREFIX + name])
-        if not (directory / CONFIG_FILE).exists():  # else another process finished first
-            if directory.exists():
-                directory.rmdir()  # empty (checked above)
-            os.replace(partial, directory)
-            log(f"IDS MLP cached at {directory}")
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+
+    directory = train_once(default_dir(), CONFIG_FILE, train,
+                           "IDS MLP on the packaged CSE-CIC-IDS2018 sample", log)
     return load(directory)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from dance_tf.data.embedding import EmbeddingTable
+from dance_tf.models.train_cache import cache_dir, train_once, train_steps_override
 from dance_tf.progress import progress
 
 MODEL_FILE = "model.keras"
@@ -330,27 +330,10 @@ def train_files(glove_path, train_path, dev_path, out, *, epochs: int = 15,
     return config
 
 
-def train_steps_override() -> int | None:
-    """``$DANCE_TF_TRAIN_STEPS`` as a positive int (None when unset); ValueError otherwise."""
-    text = os.environ.get("DANCE_TF_TRAIN_STEPS", "").strip()
-    if not text:
-        return None
-    try:
-        steps = int(text)
-    except ValueError:
-        steps = 0
-    if steps < 1:
-        raise ValueError(f"DANCE_TF_TRAIN_STEPS: expected a whole number ≥ 1, got {text!r}")
-    return steps
-
-
 def default_dir() -> Path:
     """The packaged model's cache folder: ``<model cache>/sst_cnn`` (``sst_cnn-stepsN``
     under ``DANCE_TF_TRAIN_STEPS=N``)."""
-    from dance_tf.models.digits import model_dir
-
-    steps = train_steps_override()
-    return model_dir() / ("sst_cnn" if steps is None else f"sst_cnn-steps{steps}")
+    return cache_dir("sst_cnn")
 
 
 def load_default(log=print) -> SSTModel:
@@ -359,28 +342,16 @@ def load_default(log=print) -> SSTModel:
     progress; an interrupted training leaves nothing behind)."""
     from dance_tf.data import samples
 
-    directory = default_dir()
-    if (directory / CONFIG_FILE).exists():
-        return load(directory)
-    if directory.exists() and any(directory.iterdir()):
-        raise ValueError(f"{directory}: exists but holds no trained model (no {CONFIG_FILE}); "
-                         "move it away to train the packaged model there")
-    log(f"training the SST sentence CNN once on the packaged SST-2 sentences and GloVe "
-        f"50-d vectors (cached at {directory}) ...")
     files = {"glove": "glove.6B.50d.sst.txt", "train": "stsa.binary.train",
              "dev": "stsa.binary.dev"}
     paths = {key: samples.path(name) for key, name in files.items()}
-    partial = directory.with_name(f".{directory.name}.{os.getpid()}.part")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        train_files(paths["glove"], paths["train"], paths["dev"], partial,
+
+    def train(folder):
+        train_files(paths["glove"], paths["train"], paths["dev"], folder,
                     max_steps=train_steps_override(), log=log,
                     names={key: samples.PREFIX + name for key, name in files.items()})
-        if not (directory / CONFIG_FILE).exists():  # else another process finished first
-            if directory.exists():
-                directory.rmdir()  # empty (checked above)
-            os.replace(partial, directory)
-            log(f"SST CNN cached at {directory}")
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+
+    directory = train_once(default_dir(), CONFIG_FILE, train,
+                           "SST sentence CNN on the packaged SST-2 sentences and GloVe "
+                           "50-d vectors", log)
     return load(directory)
