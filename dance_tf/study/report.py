@@ -93,6 +93,10 @@ def fidelity_section(study: Study, cond: Condition, lines: list[str], figures: P
     lines += [f"{n_all} inputs have rows ({len(first)} first half, {len(second)} second "
               f"half); verdicts on the second half.", ""]
     for k in sorted({k for r in rows for k in r["sf"]}, key=float):
+        if not _claims_rows(study, cond, k, 1):
+            lines += [f"K = {float(k):.0%}: fewer than 2 second-half inputs with both sides; "
+                      "no verdict.", ""]
+            continue
         lines += [f"**Fidelity SF at K = {float(k):.0%}** (second half; lower is better; "
                   "difference = decoys + range − baseline)", "",
                   "| method | baseline | paper | ours: decoys | ours: baseline | difference "
@@ -274,7 +278,7 @@ def example_grid(study: Study, figures: Path, lines: list[str]) -> None:
                 ax.imshow(img, cmap=cmap)
             ax.set_title(title, fontsize=8)
             ax.axis("off")
-    out = _figure.save(fig, figures / "imagenet_examples.png")
+    out = _figure.save(fig, figures / "imagenet_examples.png", dpi=72)
     lines += ["Example maps (gradient; |map| averaged over channels, each scaled to its 99th "
               "percentile; difference of the scaled maps):", "",
               f"![ImageNet examples]({out.relative_to(study.root.parent)})", ""]
