@@ -164,3 +164,16 @@ def test_dance_tf_reproduce_delegates(capsys):
         cli.main(["reproduce", "--minutes", "-1"])
     assert exit_.value.code == 2
     assert "--minutes" in capsys.readouterr().err
+
+
+def test_minutes_budget_stops_and_reports(tmp_path):
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    root, report = tmp_path / "reproduction", tmp_path / "REPRODUCTION.md"
+    # 0.6 s: stops during the task's set-up or its first rows; the run ends normally
+    argv = ["--smoke", "--only", "digits", "--minutes", "0.01", "--root", str(root),
+            "--report", str(report)]
+    assert main(argv) == 0
+    assert report.read_text().startswith("# Reproduction of DANCE")
+    assert signal.getsignal(signal.SIGTERM) == before      # handler restored

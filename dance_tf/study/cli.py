@@ -42,6 +42,44 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
 MARK = "# Reproduction of DANCE"
 
 
+def _stop(fired: threading.Event) -> None:
+    fired.set()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _run_all(conds, only, root, args, log) -> int:
+    """Run the selected conditions in order; ``--minutes`` stops each one with a SIGTERM
+    to this process (``_thread.interrupt_main`` was measured not to stop a long TensorFlow
+    run), handled as KeyboardInterrupt; the rows so far are packed and the next condition
+    starts."""
+    from dance_tf.study import conditions as cd
+
+    for c in conds:
+        if only and c.name not in only:
+            continue
+        t0 = time.time()
+        log(f"== {c.name} ({c.group}, {c.task}) ==")
+        timer, fired = None, threading.Event()
+        if args.minutes is not None:
+            timer = threading.Timer(args.minutes * 60, _stop, (fired,))
+            timer.daemon = True
+            timer.start()
+        try:
+            cd.run(c, root, seed=args.seed, log=log)
+        except KeyboardInterrupt:
+            if not fired.is_set():
+                raise   # a real interrupt: the rows so far are packed
+            log(f"{c.name}: stopped after --minutes {args.minutes} (rows kept)")
+        except (ValueError, OSError) as err:
+            log(f"{c.name}: error: {err}")
+            return 2
+        finally:
+            if timer is not None:
+                timer.cancel()
+        log(f"== {c.name}: {time.time() - t0:.0f} s ==")
+    return 0
+
+
 def main(argv=None, prog: str | None = None) -> int:
     args = parser(prog).parse_args(argv)
     if args.seed < 0 or args.seed > 2**32 - 1:
@@ -55,8 +93,6 @@ def main(argv=None, prog: str | None = None) -> int:
               "this script; pass --force or another --report", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if not args.report_only:   # a kill packs the rows so far (evaluate's rows are fsynced)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
     from dance_tf.study import conditions as cd
     from dance_tf.study import report
 
@@ -84,32 +120,14 @@ def main(argv=None, prog: str | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     if not args.report_only:
-        for c in conds:
-            if only and c.name not in only:
-                continue
-            t0 = time.time()
-            log(f"== {c.name} ({c.group}, {c.task}) ==")
-            timer = None
-            if args.minutes is not None:
-                # a real signal: _thread.interrupt_main was measured not to stop a long
-                # TensorFlow run here; SIGTERM is handled as KeyboardInterrupt (above)
-                timer = threading.Timer(args.minutes * 60, os.kill,
-                                        (os.getpid(), signal.SIGTERM))
-                timer.daemon = True
-                timer.start()
-            try:
-                cd.run(c, root, seed=args.seed, log=log)
-            except KeyboardInterrupt:
-                if timer is None or timer.is_alive():
-                    raise   # a real interrupt: the rows so far are packed
-                log(f"{c.name}: stopped after --minutes {args.minutes} (rows kept)")
-            except (ValueError, OSError) as err:
-                log(f"{c.name}: error: {err}")
-                return 2
-            finally:
-                if timer is not None:
-                    timer.cancel()
-            log(f"== {c.name}: {time.time() - t0:.0f} s ==")
+        # a kill (SIGTERM) packs the rows so far (evaluate's rows are fsynced)
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            status = _run_all(conds, only, root, args, log)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        if status:
+            return status
     text = report.write(root, conds, report_path, args.seed, command.strip())
     print(text)
     return 0

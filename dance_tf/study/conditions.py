@@ -31,7 +31,8 @@ IMAGENET_OPTIONS = {"packing": "tiles", "patches_per_mask": 500}
 class Condition:
     """One evaluate folder: ``name`` (folder under the study root), ``task``, settings.
 
-    half: ``all`` inputs or only the ``first`` half (the open choices); fill: None (the
+    half: ``all`` inputs, only the ``first`` half (the open choices) or only the
+    ``second`` (a choice confirmed after it was made on the first); fill: None (the
     task's), ``mean`` (the image mean per channel) or ``blur`` (a Gaussian-blurred copy);
     group: ``main`` (claims), ``choices`` (open choices), ``attacks``, ``s9``, ``m``;
     factor/setting: for the open-choices table; flags: extra evaluate.py flags; folder:
@@ -277,16 +278,16 @@ def run(cond: Condition, root: Path, seed: int = 0, log=print) -> Path:
                                    if k != "preprocessing"})
     if cond.fill is not None:
         task.fill = FILLS[cond.fill]
-    if cond.half == "first":
-        keep = set(halves(task.ids)[0])
+    if cond.half in ("first", "second"):
+        keep = set(halves(task.ids)[0 if cond.half == "first" else 1])
         idx = [i for i, t in enumerate(task.ids) if t in keep]
         task.inputs = [task.inputs[i] for i in idx]
         task.ids = [task.ids[i] for i in idx]
         if task.labels is not None:
             task.labels = [task.labels[i] for i in idx]
         if not idx:
-            log(f"{cond.name}: no input of the first {cond.count} is in the first half; "
-                "nothing to run")
+            log(f"{cond.name}: no input of the first {cond.count} is in the {cond.half} "
+                "half; nothing to run")
             return folder
     before = len(load_rows(folder)[1]) if (folder / "config.json").exists() else 0
     start = time.time()
