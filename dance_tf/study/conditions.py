@@ -115,7 +115,7 @@ def conditions(scale: dict | None = None) -> list[Condition]:
                   setting="image mean", **choice),
         Condition("digits-fill-blur", fill="blur", factor="fidelity fill",
                   setting="blurred copy (σ = 2 px)", **choice),
-        Condition("digits-attacks", "digits", "attacks", cnt or 16, grad, variants=(),
+        Condition("digits-attacks", "digits", "attacks", cnt or 64, grad, variants=(),
                   k=(0.2,), attacks=("topk", "mass_center", "targeted"),
                   flags=("--attack-iterations", str(s.get("attack_iterations", 100)))),
         Condition("imagenet-attacks", "imagenet", "attacks", cnt or 16, grad, variants=(),
