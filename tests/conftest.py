@@ -35,3 +35,18 @@ def smooth_cnn():
 def image():
     rng = np.random.default_rng(0)
     return rng.random((12, 12, 1), dtype=np.float32) * 0.8 + 0.1
+
+
+def saved_tiny_cnn(folder, input_shape, classes, name, padding="same"):
+    """A seeded conv → pool1 → logits CNN saved as ``folder/<name>.keras``; its path."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input(input_shape),
+        keras.layers.Conv2D(4, 3, padding=padding, activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(name="pool1"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(classes, name="logits"),
+    ], name=name)
+    path = folder / f"{name}.keras"
+    model.save(path)
+    return path

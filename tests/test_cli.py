@@ -15,6 +15,7 @@ from PIL import Image
 
 import dance_tf
 from dance_tf import cli
+from tests.conftest import saved_tiny_cnn
 
 
 def _run(argv, capsys):
@@ -62,17 +63,7 @@ def test_console_script_is_installed():
 
 @pytest.fixture(scope="module")
 def image_model(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((12, 12, 1)),
-        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(name="pool1"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3, name="logits"),
-    ], name="tiny_cli")
-    path = tmp_path_factory.mktemp("m") / "tiny.keras"
-    model.save(path)
-    return path
+    return saved_tiny_cnn(tmp_path_factory.mktemp("m"), (12, 12, 1), 3, "tiny_cli")
 
 
 FAST = ["--max-steps", "8", "--patches-per-mask", "30", "--layer", "pool1"]

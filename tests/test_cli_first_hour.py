@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from dance_tf import cli
+from tests.conftest import saved_tiny_cnn
 
 
 def _sha(path) -> str:
@@ -26,17 +27,7 @@ def _sha(path) -> str:
 
 @pytest.fixture(scope="module")
 def grey_model(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((12, 12, 1)),
-        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(name="pool1"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3, name="logits"),
-    ], name="tiny_grey")
-    path = tmp_path_factory.mktemp("m") / "grey.keras"
-    model.save(path)
-    return path
+    return saved_tiny_cnn(tmp_path_factory.mktemp("m"), (12, 12, 1), 3, "tiny_grey")
 
 
 FAST = ["--max-steps", "3", "--patches-per-mask", "30", "--layer", "pool1"]

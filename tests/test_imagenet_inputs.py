@@ -12,13 +12,13 @@ import sys
 import zlib
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 from dance_tf.data import imagenet as inet
 from dance_tf.tasks import imagenet as task_mod
+from tests.conftest import saved_tiny_cnn
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "imagenet"
@@ -111,16 +111,8 @@ def test_unreadable_files_raise_value_error_starting_with_the_path(tmp_path):
 # ----------------------------------------------------------------------- the task
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((24, 24, 3)),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(name="pool1"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(5, name="logits")], name="tiny_imagenet")
-    path = tmp_path_factory.mktemp("m") / "tiny.keras"
-    model.save(path)
-    return path
+    return saved_tiny_cnn(tmp_path_factory.mktemp("m"), (24, 24, 3), 5, "tiny_imagenet",
+                          padding="valid")
 
 
 @pytest.fixture

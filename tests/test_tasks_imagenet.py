@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import pytest
 
 from dance_tf.tasks import imagenet
+from tests.conftest import saved_tiny_cnn
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "tests" / "fixtures" / "imagenet"
@@ -17,16 +17,8 @@ IMAGES = ROOT / "tests" / "fixtures" / "imagenet"
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((24, 24, 3)),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(name="pool1"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(5, name="logits")], name="tiny_imagenet")
-    path = tmp_path_factory.mktemp("m") / "tiny.keras"
-    model.save(path)
-    return path
+    return saved_tiny_cnn(tmp_path_factory.mktemp("m"), (24, 24, 3), 5, "tiny_imagenet",
+                          padding="valid")
 
 
 def test_task_reads_folder_with_model_preprocessing(tiny):
