@@ -160,11 +160,11 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
                                               settings)
         has_best = tf.ones(tf.shape(signs), tf.bool)  # x itself is feasible: t = 0
     out = certify(f_l, x, masks, best, has_best, lo, hi, cert_epsilon, ref, steps)
-    move = tf.nn.relu((out["decoys"] - x[None]) * s) * m
-    out["objective"] = _per_decoy(move, tf.reduce_sum)
+    signed = (out["decoys"] - x[None]) * s  # movement in each decoy's own direction
+    out["objective"] = _per_decoy(tf.nn.relu(signed) * m, tf.reduce_sum)
     room = tf.where(s > 0, hi[None] - out["decoys"], out["decoys"] - lo[None]) * m
     out["pinned"] = _per_decoy(room, tf.reduce_max) <= 0.0
-    against = tf.cast((out["decoys"] - x[None]) * s < 0, tf.float32) * m
+    against = tf.cast(signed < 0, tf.float32) * m
     out["against"] = _per_decoy(against, tf.reduce_sum) / tf.maximum(
         _per_decoy(m, tf.reduce_sum), 1.0)
     return out
@@ -177,14 +177,14 @@ def certify(f_l, x, masks, decoys, candidate, lo, hi, epsilon, ref, steps
     Checks: x̃ == x exactly where the mask is 0; lo ≤ x̃ ≤ hi; ‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε
     (0 for x̃ = x, whatever the last bits of a batched F_ℓ say).
     """
-    outside_equal = _per_decoy(tf.where(masks > 0, tf.zeros_like(decoys),
-                                        tf.abs(decoys - x[None])), tf.reduce_max) == 0.0
+    change = tf.abs(decoys - x[None])
+    outside_equal = _per_decoy(tf.where(masks > 0, tf.zeros_like(decoys), change),
+                               tf.reduce_max) == 0.0
     in_range = _per_decoy(tf.cast((decoys < lo[None]) | (decoys > hi[None]), tf.float32),
                           tf.reduce_max) == 0.0
     dev = _per_decoy(tf.abs(f_l(decoys, training=False) - ref), tf.reduce_max)
     # x itself deviates by 0 (a batched F_ℓ can differ from F_ℓ(x) in the last bits)
-    dev = tf.where(_per_decoy(tf.abs(decoys - x[None]), tf.reduce_max) == 0.0,
-                   tf.zeros_like(dev), dev)
+    dev = tf.where(_per_decoy(change, tf.reduce_max) == 0.0, tf.zeros_like(dev), dev)
     certified = candidate & outside_equal & in_range & (dev <= epsilon)
     bshape = tf.concat([[tf.shape(masks)[0]], tf.ones([tf.rank(x)], tf.int32)], 0)
     final = tf.where(tf.reshape(certified, bshape), decoys, x[None])
