@@ -384,8 +384,12 @@ class Progress:
 def method_options(method: str, args) -> dict:
     if method == "integrated_gradients":
         return {"steps": args.ig_steps}
-    if method == "smoothgrad":
+    if method in ("smoothgrad", "vargrad", "smoothgrad_range"):
         return {"samples": args.sg_samples, "noise": args.sg_noise}
+    if method == "expected_gradients":
+        return {"samples": args.sg_samples}
+    if method == "ig_uniform":
+        return {"steps": args.ig_steps}
     return {}
 
 
@@ -813,9 +817,10 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--attack-iterations", type=_number_type("attack_iterations", **_INT1),
                    default=300, help="sign steps per attack [300, the authors' code]")
     p.add_argument("--ig-steps", type=_number_type("ig_steps", **_INT1), default=50,
-                   help="IG steps [50]")
+                   help="steps of IG and IG-uniform [50]")
     p.add_argument("--sg-samples", type=_number_type("sg_samples", **_INT1), default=50,
-                   help="SmoothGrad samples [50]")
+                   help="samples of SmoothGrad, VarGrad, SmoothGrad-range and expected "
+                        "gradients [50]")
     p.add_argument("--sg-noise", type=_number_type("sg_noise", **_NONNEG), default=0.15,
                    help="SmoothGrad noise [0.15]")
     seed_spec = {"integer": True, "low": 0, "high": 2**32 - 1}

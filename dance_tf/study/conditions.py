@@ -25,6 +25,8 @@ from dance_tf.study.verdicts import halves
 ALL_VARIANTS = ("none", "decoys", "constant", "noise", "mean")
 FIDELITY_K = (0.1, 0.2, 0.4)
 IMAGENET_OPTIONS = {"packing": "tiles", "patches_per_mask": 500}
+#: the costlier ImageNet runs (IG, SmoothGrad, S9 methods, attacks): 25 tiles, 2n = 50
+IMAGENET_SMALL = {"packing": "tiles", "patches_per_mask": 2000}
 
 
 @dataclass
@@ -118,17 +120,22 @@ def conditions(scale: dict | None = None) -> list[Condition]:
         Condition("digits-attacks", "digits", "attacks", cnt or 64, grad, variants=(),
                   k=(0.2,), attacks=("topk", "mass_center", "targeted"),
                   flags=("--attack-iterations", str(s.get("attack_iterations", 100)))),
-        Condition("imagenet-attacks", "imagenet", "attacks", cnt or 16, grad, variants=(),
-                  k=(0.2,), attacks=("topk", "mass_center", "targeted"),
-                  options=IMAGENET_OPTIONS, flags=("--attack-iterations", "100")),
-        Condition("imagenet-s9", "imagenet", "s9", cnt or 16,
+        # ImageNet beyond the gradient: second half only (no choice is made from these),
+        # the first 15 / 24 images in file order hold 12 / 16 second-half images
+        Condition("imagenet-attacks", "imagenet", "attacks", cnt or 15, grad, variants=(),
+                  k=(0.2,), attacks=("topk", "mass_center", "targeted"), half="second",
+                  options=IMAGENET_SMALL, flags=("--attack-iterations", "100"),
+                  note="tiles m = 2000 (2n = 50), 100 sign steps"),
+        Condition("imagenet-s9", "imagenet", "s9", cnt or 15,
                   ("expected_gradients", "vargrad", "smoothgrad_range", "ig_uniform",
-                   "gradcam"), variants=("none", "decoys"), k=(0.2,),
-                  options=IMAGENET_OPTIONS),
-        Condition("imagenet-igsg", "imagenet", "main", cnt or 16,
-                  ("integrated_gradients", "smoothgrad"), options=IMAGENET_OPTIONS,
+                   "gradcam"), variants=("none", "decoys"), k=(0.2,), half="second",
+                  options=IMAGENET_SMALL, flags=("--ig-steps", "8", "--sg-samples", "8"),
+                  note="tiles m = 2000 (2n = 50), 8 samples / steps"),
+        Condition("imagenet-igsg", "imagenet", "main", cnt or 24,
+                  ("integrated_gradients", "smoothgrad"), variants=("none", "decoys"),
+                  half="second", options=IMAGENET_SMALL,
                   flags=("--ig-steps", "10", "--sg-samples", "10"),
-                  note="IG 10 steps, SmoothGrad 10 samples"),
+                  note="tiles m = 2000 (2n = 50), IG 10 steps, SmoothGrad 10 samples"),
     ]
     for m in (25, 50, 200):
         conds.append(Condition(f"digits-m{m}", "digits", "m", cnt or 32, grad,
