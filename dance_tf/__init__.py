@@ -9,12 +9,18 @@ the ``dance-tf`` command — parses its arguments before TensorFlow is imported.
 
 __version__ = "0.1.0"
 
-__all__ = ["DecoyWarning", "Explainer", "Explanation", "explain", "__version__"]
+__all__ = ["BudgetError", "DanceError", "DecoyWarning", "Explainer", "Explanation",
+           "ExportError", "InputError", "LayerError", "explain", "__version__"]
 
 _LAZY = {"DecoyWarning", "Explainer", "Explanation", "explain"}
+_ERRORS = {"DanceError", "InputError", "LayerError", "BudgetError", "ExportError"}
 
 
 def __getattr__(name: str):
+    if name in _ERRORS:   # no TensorFlow import
+        from dance_tf import errors
+
+        return getattr(errors, name)
     if name in _LAZY:
         from dance_tf import explainer
 
@@ -23,4 +29,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | _LAZY)
+    return sorted(set(globals()) | _LAZY | _ERRORS)

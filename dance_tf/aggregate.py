@@ -1,14 +1,16 @@
 """Aggregation of decoy saliency maps (§3.4 Eq. 3): running range and mean over chunks.
 
 Z = max − min over the 2n decoy maps, per feature (range), or their mean (the ablation of
-§4.3). Statistics are updated chunk by chunk, so memory does not grow with 2n.
+§4.3). ``range_covering`` takes max − min per feature over only the decoys whose mask covers
+that feature (the decoys Theorem 1 reasons about; an open choice of the paper, measured in
+REPRODUCTION.md). Statistics are updated chunk by chunk, so memory does not grow with 2n.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-AGGREGATIONS = ("range", "mean")
+AGGREGATIONS = ("range", "mean", "range_covering")
 
 
 def init_stats(shape) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -17,22 +19,29 @@ def init_stats(shape) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
     return -big, big, tf.zeros(shape, tf.float32), tf.constant(0.0)
 
 
-def update_stats(stats, maps: tf.Tensor, valid: tf.Tensor):
+def update_stats(stats, maps: tf.Tensor, valid: tf.Tensor, cover: tf.Tensor | None = None):
     """Fold a chunk of maps (k, *S) into the running statistics; ``valid`` (k,) bool
-    marks real items (padding items of the last chunk are ignored)."""
+    marks real items (padding items of the last chunk are ignored). ``cover`` (k, *S)
+    0/1, the chunk's masks: if given, the max and min only see the features each decoy's
+    mask covers (``range_covering``)."""
     mx, mn, sm, count = stats
     v = tf.reshape(valid, tf.concat([tf.shape(valid), tf.ones([tf.rank(maps) - 1], tf.int32)],
                                     0))
+    seen = v if cover is None else tf.logical_and(v, cover > 0)
     inf = tf.constant(float("inf"), tf.float32)
-    mx = tf.maximum(mx, tf.reduce_max(tf.where(v, maps, -inf), axis=0))
-    mn = tf.minimum(mn, tf.reduce_min(tf.where(v, maps, inf), axis=0))
+    mx = tf.maximum(mx, tf.reduce_max(tf.where(seen, maps, -inf), axis=0))
+    mn = tf.minimum(mn, tf.reduce_min(tf.where(seen, maps, inf), axis=0))
     sm = sm + tf.reduce_sum(tf.where(v, maps, tf.zeros_like(maps)), axis=0)
     return mx, mn, sm, count + tf.reduce_sum(tf.cast(valid, tf.float32))
 
 
 def finish_stats(stats, aggregation: str) -> tf.Tensor:
-    """Z = max − min (``range``, Eq. 3) or the mean (``mean``)."""
+    """Z = max − min (``range``, Eq. 3; ``range_covering``) or the mean (``mean``). With
+    ``range_covering`` a feature no mask covers has no decoy and gets 0 (every packing of
+    ``dance_tf.masks`` covers every feature, so this does not arise with them)."""
     mx, mn, sm, count = stats
     if aggregation == "range":
         return mx - mn
+    if aggregation == "range_covering":
+        return tf.where(mx >= mn, mx - mn, tf.zeros_like(mx))
     return sm / tf.maximum(count, 1.0)

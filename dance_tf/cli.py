@@ -96,8 +96,10 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
                         "patches per mask (vgg_16 224² with m 500: 2n = 200); "
                         "receptive_field: independent patches share a mask (never more "
                         "masks than paper)")
-    g.add_argument("--aggregation", default="range", choices=("range", "mean"),
-                   help="range = max − min over decoys (Eq. 3); mean (ablation)")
+    g.add_argument("--aggregation", default="range",
+                   choices=("range", "mean", "range_covering"),
+                   help="range = max − min over decoys (Eq. 3); mean (ablation); range_covering = "
+                        "max − min over the decoys whose mask covers the feature")
     g.add_argument("--perturbation", default="decoys", choices=("decoys", "constant", "noise"),
                    help="decoys, or the §4.3 ablations")
     g.add_argument("--lambda0", type=float, default=1e4, help="λ₀, initial Lagrange multiplier")

@@ -8,11 +8,12 @@ base method and folded into running max / min / sum statistics.
 
 from __future__ import annotations
 
-import difflib
 import functools
+import hashlib
 import inspect
 import math
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,8 @@ import tensorflow as tf
 from dance_tf import ablations, aggregate, validate
 from dance_tf.crops import plan_crop
 from dance_tf.decoys import DecoySettings, optimise
-from dance_tf.layers import layer_model, logits_model
+from dance_tf.errors import BudgetError, InputError, LayerError
+from dance_tf.layers import class_count, layer_model, logits_model
 from dance_tf.masks import (
     PACKINGS,
     corner_table,
@@ -33,6 +35,8 @@ from dance_tf.masks import (
 from dance_tf.precision import PRECISIONS, loop_model
 from dance_tf.receptive_field import receptive_field
 from dance_tf.reduce import feature_axes, feature_scores
+from dance_tf.saliency.base import BaseMethod, check_options
+from dance_tf.saliency.base import get as get_base
 from dance_tf.saliency.registry import resolve_method
 
 
@@ -130,7 +134,8 @@ class Explainer:
         [the paper's ℓ for known zoo models, else 2].
       value_range: (x_min, x_max), scalars or arrays broadcastable to x [the input's own
         min and max, with a warning].
-      aggregation: ``range`` [Eq. 3] or ``mean``.
+      aggregation: ``range`` [Eq. 3], ``mean`` (§4.3) or ``range_covering`` (the range
+        per feature over only the decoys whose mask covers it; see ``dance_tf.aggregate``).
       perturbation: ``decoys`` [§3.3], or the ablations ``constant`` / ``noise`` (§4.3).
       patch_size, stride, patches_per_mask: P, stride, m [images 3, 1, 100; text and
         tabular 1, 1, 1]. packing: ``paper`` [raster groups of m, S1.1], ``tiles`` (one
@@ -157,7 +162,8 @@ class Explainer:
       seed: seeds the random starts (same seed → identical output).
     """
 
-    def __init__(self, model, *, method="gradient", layer=None, value_range=None,
+    def __init__(self, model, *, method="gradient", base=None, method_options=None,
+                 layer=None, value_range=None,
                  aggregation: str = "range", perturbation: str = "decoys",
                  patch_size: int | None = None, stride: int = 1,
                  patches_per_mask: int | None = None, packing: str = "paper",
@@ -170,17 +176,17 @@ class Explainer:
                  deviation_bound=None, constant=None, noise_level: float = 0.1,
                  decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
                  use_crops: bool = True,
-                 precision: str = "float32", seed: int = 0, **method_options):
+                 precision: str = "float32", seed: int = 0, **extra_method_options):
         if aggregation not in aggregate.AGGREGATIONS:
-            raise ValueError(f"aggregation: expected one of {aggregate.AGGREGATIONS}, "
+            raise InputError(f"aggregation: expected one of {aggregate.AGGREGATIONS}, "
                              f"got {aggregation!r}")
         if perturbation not in ablations.PERTURBATIONS:
-            raise ValueError(f"perturbation: expected one of {ablations.PERTURBATIONS}, "
+            raise InputError(f"perturbation: expected one of {ablations.PERTURBATIONS}, "
                              f"got {perturbation!r}")
         if packing not in PACKINGS:
-            raise ValueError(f"packing: expected one of {PACKINGS}, got {packing!r}")
+            raise InputError(f"packing: expected one of {PACKINGS}, got {packing!r}")
         if precision not in PRECISIONS:
-            raise ValueError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
+            raise InputError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
         num = validate.number
         patch_size = num("patch_size", patch_size, low=1, integer=True, allow_none=True)
         stride = num("stride", stride, low=1, integer=True)
@@ -214,12 +220,13 @@ class Explainer:
             raise TypeError(f"model: expected a Keras model, got {type(model).__name__}")
         _check_model_io(model)
         self.model = model
-        self.method_name, self._method = resolve_method(method)
-        _check_method_options(self._method, method_options)
-        # user callables that are not graph-safe (numpy inside) run through tf.py_function
-        self._builtin_method = isinstance(method, str)
-        self._eager_method = False
-        self.method_options = dict(method_options)
+        self.base = _base_method(method, base, method_options, extra_method_options)
+        self.method_name, self._method = self.base.name, self.base.fn
+        self.method_options = dict(self.base.options)
+        # graph-safe methods never fall back; numpy ones (declared, or found on the first
+        # run) run through tf.py_function on each chunk of decoys
+        self._builtin_method = self.base.graph_safe is True
+        self._eager_method = self.base.graph_safe is False
         self.layer = layer
         self.value_range = value_range
         self.aggregation = aggregation
@@ -246,14 +253,25 @@ class Explainer:
         self._plans: dict[tuple, _Plan] = {}
         self._f_l: dict[tuple, tuple] = {}
         self._compiled: dict[tuple, dict] = {}
+        self._batch_fns: dict[tuple, object] = {}   # shape → compiled batch pipeline
         self._logits = None
         self._softmax = None
 
     # ------------------------------------------------------------------ validation
+    @property
+    def input_shape(self) -> tuple | None:
+        """One unbatched input's shape S as the model declares it (None = any size)."""
+        return self._input_shape()
+
+    def logits_model(self, shape) -> object:
+        """The model that outputs the logits DANCE explains (a final softmax stripped),
+        for inputs of ``shape``; built once."""
+        return self._logits_model(tuple(shape))
+
     def _input_shape(self) -> tuple | None:
         shape = getattr(self.model, "input_shape", None)
         if isinstance(shape, list):
-            raise ValueError("model: expected a single-input model")
+            raise InputError("model: expected a single-input model")
         return None if shape is None else tuple(shape[1:])
 
     def _check_x(self, x) -> np.ndarray:
@@ -266,20 +284,20 @@ class Explainer:
         expected = self._input_shape()
         if expected is not None:
             if arr.ndim == len(expected) + 1 and arr.shape[0] == 1:
-                raise ValueError(f"x: expected one unbatched input of shape {expected}, got "
+                raise InputError(f"x: expected one unbatched input of shape {expected}, got "
                                  f"{arr.shape} with a batch axis; pass x[0]")
             fits = arr.ndim == len(expected) and all(
                 e is None or e == a for e, a in zip(expected, arr.shape))
             if not fits:
-                raise ValueError(f"x: expected one unbatched input of shape {expected}, "
+                raise InputError(f"x: expected one unbatched input of shape {expected}, "
                                  f"got {arr.shape}")
         elif arr.ndim == 0:
-            raise ValueError("x: expected an array input, got a scalar")
+            raise InputError("x: expected an array input, got a scalar")
         if arr.size == 0:
-            raise ValueError(f"x: the input is empty (shape {arr.shape}); a sentence needs "
+            raise InputError(f"x: the input is empty (shape {arr.shape}); a sentence needs "
                              "at least one word, an image at least one pixel")
         if not np.all(np.isfinite(arr)):
-            raise ValueError("x: contains NaN or Inf")
+            raise InputError("x: contains NaN or Inf")
         return arr
 
     def _range(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +310,7 @@ class Explainer:
             lo, hi = lo.copy(), hi.copy()
         tol = range_tolerance(lo, hi)
         if np.any(x < lo - tol) or np.any(x > hi + tol):
-            raise ValueError(f"x: values outside value_range [x_min, x_max]: x spans "
+            raise InputError(f"x: values outside value_range [x_min, x_max]: x spans "
                              f"[{x.min():.4g}, {x.max():.4g}]")
         return lo, hi
 
@@ -328,7 +346,7 @@ class Explainer:
         if poly not in self._f_l:
             f_l, choice = layer_model(self.model, self.layer, poly)
             if self._softmax is not None and choice.layer is self._softmax:
-                raise ValueError(f"layer: {choice.name!r} comes after the logits (it is the "
+                raise LayerError(f"layer: {choice.name!r} comes after the logits (it is the "
                                  "final softmax); choose a layer at or before the logits")
             f_loop = loop_model(f_l, self.precision) if self.perturbation == "decoys" else f_l
             self._f_l[poly] = (f_l, choice, f_loop)
@@ -377,9 +395,9 @@ class Explainer:
             feat = f_l(x, training=False)
             s_out, s_feat = tf.reduce_sum(out), tf.reduce_sum(feat)
         if tape.gradient(s_out, x) is None:
-            raise ValueError("model: no gradient path from the input to the logits")
+            raise InputError("model: no gradient path from the input to the logits")
         if tape.gradient(s_feat, x) is None:
-            raise ValueError("layer: no gradient path from the input to layer ℓ")
+            raise LayerError("layer: no gradient path from the input to layer ℓ")
 
     def _chunk_size(self, f_l, shape, n_items: int, variable: bool = False
                     ) -> tuple[int, int]:
@@ -395,7 +413,7 @@ class Explainer:
         per_decoy = 4.0 * (14 * math.prod(shape) + 3 * _activation_elems(f_l, shape))
         per_map = self._per_map_bytes(shape)
         if max(per_decoy, per_map) > budget:
-            raise ValueError(
+            raise BudgetError(
                 f"memory_budget_mb: {self.memory_budget_mb} MB cannot hold one decoy "
                 f"(~{max(per_decoy, per_map) / 2**20:.1f} MB each); raise memory_budget_mb, "
                 "or lower the input size or choose an earlier layer")
@@ -498,6 +516,8 @@ class Explainer:
                 parts = tf.reshape(inputs, tf.concat([[chunk // base, base],
                                                       tf.shape(inputs)[1:]], 0))
                 parts_valid = tf.reshape(valid, [chunk // base, base])
+                parts_cover = (tf.reshape(mk, tf.shape(parts)) if aggregation ==
+                               "range_covering" else None)
                 targets = tf.fill([base], target)
 
                 def explain_part(j, stats):
@@ -507,7 +527,8 @@ class Explainer:
                         maps = _eager_call(method, logits, part, targets, opts)
                     else:
                         maps = tf.cast(method(logits, part, targets, **opts), tf.float32)
-                    return j + 1, aggregate.update_stats(stats, maps, parts_valid[j])
+                    cover = None if parts_cover is None else parts_cover[j]
+                    return j + 1, aggregate.update_stats(stats, maps, parts_valid[j], cover)
 
                 _, stats = tf.while_loop(lambda j, _: j < chunk // base, explain_part,
                                          (tf.constant(0), stats))
@@ -565,7 +586,7 @@ class Explainer:
          finite) = outputs
         sal = sal.numpy()
         if not bool(finite.numpy()):
-            raise ValueError("x: the model computes non-finite values at this input (its "
+            raise InputError("x: the model computes non-finite values at this input (its "
                              "logits or layer ℓ overflow or hold NaN): the explanation "
                              "cannot be computed")
         if not np.all(np.isfinite(sal)):
@@ -616,12 +637,108 @@ class Explainer:
             self._eager_method = True
             self._plans.clear()
             self._compiled.clear()
+            self._batch_fns.clear()
             plan, args, x, _ = self.prepare(x, target)
             run = plan.run if return_details else plan.run_maps
             outputs = run(*args)
         return self.result(plan, args, outputs, return_details)
 
-    __call__ = explain
+    def __call__(self, x, targets=None, *, target=None, return_details: bool = False):
+        """DANCE maps of one input (*S) or a batch (N, *S) — numpy, a tensor, or a
+        ``tf.data.Dataset`` of inputs or of batches — for ``targets`` (an int, (N,) ints
+        or None: the predicted classes). Returns maps shaped like x (numpy), or
+        ``Explanation`` objects (one, or a list for a batch) with ``return_details``.
+        ``target=`` is the older spelling for one input. The inputs of a batch run one
+        after another through the compiled pipeline (one trace per input shape)."""
+        if target is not None:
+            if targets is not None:
+                raise TypeError("targets and target: give one of them")
+            targets = target
+        x = _gather(x, self._input_ndim())
+        if not self._is_batch(x):
+            return self.explain(x, target=targets, return_details=return_details)
+        targets = self._batch_targets(targets, len(x))
+        if return_details:
+            return [self.explain(xi, target=t, return_details=True)
+                    for xi, t in zip(x, targets)]
+        if self._builtin_method and len(x) > 1:   # graph-safe: one compiled call
+            return self._explain_many(x, targets)
+        return self.explain_batch(x, targets)
+
+    def _explain_many(self, xs: np.ndarray, targets: list) -> np.ndarray:
+        """Maps of a batch (N, *S) through ``pipeline_batch`` (one compiled call, inputs
+        one after another in graph), after the checks ``explain`` makes at its edge."""
+        from dance_tf.pipeline_batch import compiled_batch
+
+        checked = np.stack([self._check_x(xi) for xi in xs])
+        self._range(checked[0])   # warns once when value_range is not given
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for xi in checked[1:]:
+                self._range(xi)   # refuses inputs outside value_range
+        shape = tuple(checked.shape[1:])
+        n_cls = class_count(self.logits_model(shape))
+        if n_cls is None:
+            n_cls = self._n_classes(tf.constant(checked[0]))
+        t = np.array([-1 if v is None else self._target(v, n_cls) for v in targets],
+                     np.int32)
+        fn = self._batch_fns.get(shape)
+        if fn is None:
+            fn = self._batch_fns[shape] = compiled_batch(self, shape)
+        try:
+            out = fn(tf.constant(checked), tf.constant(t))
+        except tf.errors.InvalidArgumentError as err:
+            raise InputError(f"x: {err.message.splitlines()[0]}") from err
+        if self.perturbation == "decoys":
+            frac, moved = out["fraction_certified"].numpy(), out["fraction_moved"].numpy()
+            empty = np.flatnonzero((frac == 0) | (moved == 0))
+            if empty.size:
+                warnings.warn(f"inputs {empty.tolist()} of the batch: no decoy moved or none "
+                              "was certified; their maps carry no decoy information",
+                              DecoyWarning, stacklevel=3)
+        return out["saliency"].numpy()
+
+    def base_map(self, x, targets=None) -> np.ndarray:
+        """The base method's map without decoys, on the logits this explainer explains:
+        one input (*S) or a batch (N, *S) → maps of the same shape (numpy); targets as in
+        ``__call__``. The "without decoys" column of every comparison (§4.2)."""
+        x = _gather(x, self._input_ndim())
+        batched = self._is_batch(x)
+        xs = x if batched else x[None]
+        for xi in xs:
+            self._check_x(xi)
+        xs = np.asarray(xs, np.float32)
+        logits = self._logits_model(tuple(xs.shape[1:]))
+        if targets is None:
+            t = np.argmax(np.asarray(logits(tf.constant(xs), training=False)), axis=-1)
+        else:
+            n_cls = self._n_classes(xs[0])
+            t = np.array([self._target(v, n_cls)
+                          for v in self._batch_targets(targets if batched else [targets],
+                                                       len(xs))])
+        maps = np.asarray(self._method(logits, xs, t.astype(np.int32), **self.method_options),
+                          np.float32)
+        return maps if batched else maps[0]
+
+    def _input_ndim(self) -> int | None:
+        expected = self._input_shape()
+        return None if expected is None else len(expected)
+
+    def _is_batch(self, x: np.ndarray) -> bool:
+        """Whether x carries a batch axis (one more axis than the model's input)."""
+        n = self._input_ndim()
+        return n is not None and np.ndim(x) == n + 1
+
+    @staticmethod
+    def _batch_targets(targets, n: int) -> list:
+        if targets is None:
+            return [None] * n
+        if np.ndim(targets) == 0:
+            return [targets] * n
+        targets = list(np.asarray(targets).tolist())
+        if len(targets) != n:
+            raise InputError(f"targets: expected {n} entries, got {len(targets)}")
+        return targets
 
     def explain_batch(self, xs, targets=None, show_progress: bool | None = None
                       ) -> np.ndarray:
@@ -633,11 +750,11 @@ class Explainer:
 
         xs = np.asarray(xs)
         if xs.ndim == 0 or len(xs) == 0:
-            raise ValueError(f"xs: expected a non-empty batch (N, *S), got shape {xs.shape}")
+            raise InputError(f"xs: expected a non-empty batch (N, *S), got shape {xs.shape}")
         if targets is None:
             targets = [None] * len(xs)
         if len(targets) != len(xs):
-            raise ValueError(f"targets: expected {len(xs)} entries, got {len(targets)}")
+            raise InputError(f"targets: expected {len(xs)} entries, got {len(targets)}")
         show = len(xs) > 4 if show_progress is None else bool(show_progress)
         bar = progress(len(xs), desc="DANCE explain_batch", unit="input", enabled=show)
         maps = []
@@ -660,9 +777,26 @@ class Explainer:
         if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
             raise TypeError(f"target: expected an integer class index, got {target!r}")
         if not 0 <= int(target) < n_classes:
-            raise ValueError(f"target: expected a class index in [0, {n_classes}), "
+            raise InputError(f"target: expected a class index in [0, {n_classes}), "
                              f"got {target}")
         return int(target)
+
+
+def _gather(x, input_ndim: int | None):
+    """numpy from a tensor, an array-like or a ``tf.data.Dataset`` whose elements are
+    inputs (rank ``input_ndim``) or batches of inputs (concatenated)."""
+    if isinstance(x, tf.data.Dataset):
+        parts = [np.asarray(e) for e in x.as_numpy_iterator()]
+        if not parts:
+            raise InputError("x: the dataset is empty")
+        if len({p.ndim for p in parts}) != 1:
+            raise InputError("x: the dataset mixes single inputs and batches")
+        if input_ndim is not None and parts[0].ndim == input_ndim + 1:
+            return np.concatenate(parts)
+        return np.stack(parts)
+    if tf.is_tensor(x):
+        return x.numpy()
+    return np.asarray(x)
 
 
 def range_tolerance(lo: np.ndarray, hi: np.ndarray) -> float:
@@ -679,7 +813,7 @@ def _refuse_probabilities(logits, shape: tuple) -> None:
     out = np.asarray(logits(tf.constant(probe), training=False), np.float64)
     if out.ndim == 2 and out.shape[1] > 1 and np.all(np.isfinite(out)) and np.all(
             out >= 0) and np.all(out <= 1) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4):
-        raise ValueError("model: its outputs are probabilities (every row in [0, 1] sums to "
+        raise InputError("model: its outputs are probabilities (every row in [0, 1] sums to "
                          "1) and the final softmax could not be stripped; pass the model "
                          "that outputs logits (DANCE explains the pre-softmax scores)")
 
@@ -688,38 +822,41 @@ def _check_model_io(model) -> None:
     """The model contract: one input, one output of shape (N, classes)."""
     inputs = getattr(model, "inputs", None)
     if inputs is not None and len(inputs) != 1:
-        raise ValueError(f"model: expected a model with one input, got {len(inputs)} inputs")
+        raise InputError(f"model: expected a model with one input, got {len(inputs)} inputs")
     outputs = getattr(model, "outputs", None)
     if outputs is None:
         return
     if len(outputs) != 1:
-        raise ValueError(f"model: expected one output (logits of shape (N, classes)), got "
+        raise InputError(f"model: expected one output (logits of shape (N, classes)), got "
                          f"{len(outputs)} outputs; wrap the model so it returns one")
     shape = tuple(outputs[0].shape)
     if len(shape) != 2:
-        raise ValueError(f"model: expected an output of shape (N, classes), got "
+        raise InputError(f"model: expected an output of shape (N, classes), got "
                          f"{shape} (rank {len(shape)}); add the classifier head or reshape")
 
 
-def _check_method_options(method, options: dict) -> None:
-    """Unknown keyword options → TypeError naming them and the closest valid name."""
-    try:
-        params = inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    taken = list(params)[:3]  # model, inputs, targets
-    own = [n for n in params if n not in taken]
+def _base_method(method, base, method_options, extra) -> BaseMethod:
+    """The explainer's base method: ``base`` (a ``BaseMethod`` or anything
+    ``saliency.get`` takes) or ``method``, with ``method_options`` (a dict: the base
+    method's own namespace, so Grad-CAM's ``layer`` or SmoothGrad's ``seed`` are never
+    taken for the explainer's) and any other keyword options (the older spelling)."""
+    if method_options is not None and not isinstance(method_options, dict):
+        raise TypeError(f"method_options: expected a dict, got {type(method_options).__name__}")
+    both = sorted(set(method_options or {}) & set(extra))
+    if both:
+        raise TypeError(f"method options {both} given twice (in method_options and as "
+                        "keywords)")
+    options = {**extra, **(method_options or {})}
+    if base is not None:
+        if method != "gradient":
+            raise TypeError("base and method: give one of them (base=saliency.get(...) is "
+                            "the base method with its options)")
+        method = base
+    fn = method.fn if isinstance(method, BaseMethod) else resolve_method(method)[1]
     explainer = [n for n in inspect.signature(Explainer.__init__).parameters
-                 if n not in ("self", "model", "method_options")]
-    for key in options:
-        if key not in own:
-            close = difflib.get_close_matches(key, own + explainer, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise TypeError(f"unknown option {key!r}: not an Explainer option nor an option "
-                            f"of the base method {getattr(method, '__name__', method)!r} "
-                            f"(its options: {own}){hint}")
+                 if n not in ("self", "model", "extra_method_options")]
+    check_options(fn, {**getattr(method, "options", {}), **options}, tuple(explainer))
+    return get_base(method, **options)
 
 
 #: per-decoy diagnostics the compiled pipeline returns, with their dtypes
@@ -749,12 +886,6 @@ def _check_informative(perturbation: str, certified: np.ndarray, objective: np.n
                       "decoy information", DecoyWarning, stacklevel=3)
         return True
     return False
-
-
-def class_count(logits) -> int | None:
-    """The static number of classes of a logits model, or None when it is not known."""
-    width = getattr(logits, "output_shape", (None,))[-1]
-    return width if isinstance(width, int) else None
 
 
 def _sized(poly_shape: tuple) -> tuple:
@@ -817,17 +948,59 @@ def _activation_elems(model, shape: tuple = ()) -> int:
     return max(total, 1)
 
 
+#: explainers reused by ``explain`` (most recently used last), at most ``_CACHE_SIZE``
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 4
+
+
+def _hashable(value):
+    """A hashable, exact stand-in for an option value (arrays by content, not repr)."""
+    if isinstance(value, np.ndarray) or tf.is_tensor(value):
+        arr = np.asarray(value)
+        return ("array", arr.shape, arr.dtype.str, hashlib.sha256(arr.tobytes()).hexdigest())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return ("dict",) + tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return value
+
+
+def cached_explainer(model, **settings) -> Explainer:
+    """An ``Explainer(model, **settings)`` reused across calls with the same model object
+    and equal settings (so a loop over ``explain`` compiles once). The cache holds the
+    last ``_CACHE_SIZE`` explainers (and so their models); ``_CACHE.clear()`` empties it."""
+    bound = inspect.signature(Explainer.__init__).bind(None, model, **settings)
+    bound.apply_defaults()   # explain(model, x) and cached_explainer(model) share a key
+    canon = {k: v for k, v in bound.arguments.items() if k not in ("self", "model")}
+    key = (id(model), _hashable(canon))
+    hit = _CACHE.get(key)
+    if hit is not None and hit.model is model:
+        _CACHE.move_to_end(key)
+        return hit
+    explainer = Explainer(model, **settings)
+    _CACHE[key] = explainer
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return explainer
+
+
 def explain(model, x, *, method="gradient", layer=None, target=None, value_range=None,
             aggregation="range", patch_size=None, stride=1, patches_per_mask=None, seed=0,
-            solver="line_search", return_details=False, **method_options):
-    """One-line DANCE (§3): the decoy-enhanced saliency map of one unbatched input x.
+            solver="line_search", return_details=False, **options):
+    """One-line DANCE (§3): the decoy-enhanced saliency map of one unbatched input x (*S),
+    or of a batch (N, *S) (see ``Explainer.__call__``).
 
-    Returns a numpy array shaped like x, or an ``Explanation`` with ``return_details``.
-    Options are those of ``Explainer``; for many inputs build one ``Explainer`` and reuse
-    it (it compiles once per input shape).
+    Returns numpy maps shaped like x, or ``Explanation``(s) with ``return_details``.
+    ``options`` are any other ``Explainer`` options (``method_options={...}``, ``base=``,
+    ...). The explainer is cached per model object and settings, so a loop over
+    ``explain`` compiles once, like a reused ``Explainer``.
     """
-    explainer = Explainer(model, method=method, layer=layer, value_range=value_range,
-                          aggregation=aggregation, patch_size=patch_size, stride=stride,
-                          patches_per_mask=patches_per_mask, seed=seed, solver=solver,
-                          **method_options)
-    return explainer.explain(x, target=target, return_details=return_details)
+    explainer = cached_explainer(model, method=method, layer=layer, value_range=value_range,
+                                 aggregation=aggregation, patch_size=patch_size, stride=stride,
+                                 patches_per_mask=patches_per_mask, seed=seed, solver=solver,
+                                 **options)
+    return explainer(x, target, return_details=return_details)

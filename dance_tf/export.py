@@ -10,19 +10,14 @@ The reloaded object needs TensorFlow only (no ``dance_tf``, no Keras code):
     maps = loaded.explain_targets(x, targets)    # targets (N,) int32; −1 = predicted class
     out = loaded.signatures["serving_default"](x=x)   # TF-Serving signature, a dict:
         # saliency (N, *S), feature_saliency (N, *S[:k]), target (N,) int32,
-        # fraction_certified (N,) float32
+        # fraction_certified (N,) and fraction_moved (N,) float32
 
-Inputs of the batch are explained one after another inside the graph (``tf.map_fn`` with
-one iteration in flight), so memory is that of one input's decoy chunk, as in the live
-explainer. Every per-input quantity that ``Explainer.explain`` computes in numpy — the
-predicted class, the legal range (the input's own [min, max] when no ``value_range`` was
-given), the Proposition-1 narrowing, ε = ``epsilon_rel`` × max|F_ℓ(x)| and the constant of
-the constant ablation — is computed here with TensorFlow ops that round the same way, so
-the reloaded maps equal the live explainer's maps (same seed, same masks, same chunking).
-
-Differences from the live explainer, by design: inputs outside ``value_range`` are clipped
-into it instead of raising (a server should not crash on one bad pixel), and a target
-outside [0, classes) falls back to the predicted class.
+The functions are the live explainer's own batch pipeline (``dance_tf.pipeline_batch``,
+the one ``Explainer.__call__`` runs a batch through), so the reloaded maps equal the live
+explainer's maps (same seed, same masks, same chunking). Inputs of a batch run one after
+another inside the graph, so memory is that of one input's decoy chunk. Inputs outside
+``value_range`` are clipped into it instead of raising (a server should not crash on one
+bad pixel), and a target outside [0, classes) falls back to the predicted class.
 
 Non-finite values are never explained: an input holding NaN or ±inf makes every function
 of the SavedModel fail with ``InvalidArgumentError`` ("x: ... finite ..."), and so does a
@@ -40,19 +35,16 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations, validate
-from dance_tf.explainer import class_count
-from dance_tf.reduce import feature_axes
+from dance_tf import errors, validate
+from dance_tf.pipeline_batch import batch_graph, static_range
 
 #: where the explainer's settings are written, inside the SavedModel folder
 CONFIG_FILE = os.path.join("assets.extra", "dance_tf.json")
 
 
-class ExportError(ValueError):
-    """The explainer cannot be exported as configured (the message says what to change)."""
+ExportError = errors.ExportError  # kept here too: ``export.ExportError`` is public
 
 
 def _tf_variables(*models) -> list[tf.Variable]:
@@ -74,7 +66,7 @@ def _input_shape(explainer, input_shape) -> tuple[int, ...]:
         shape = tuple(validate.number(f"input_shape[{i}]", s, low=1, integer=True)
                       for i, s in enumerate(input_shape))
     else:
-        shape = explainer._input_shape()
+        shape = explainer.input_shape
         if shape is None or any(s is None for s in shape):
             raise ExportError(
                 f"input_shape: the model's input shape {shape} is not fully known; pass "
@@ -85,30 +77,22 @@ def _input_shape(explainer, input_shape) -> tuple[int, ...]:
     return shape
 
 
-def _static_range(explainer, shape):
-    """(lo, hi) as float32 arrays of ``shape`` from ``value_range``, or None (per input)."""
-    if explainer.value_range is None:
-        return None
-    lo, hi = validate.value_range_pair(explainer.value_range, shape)  # finite, lo ≤ hi
-    return lo.copy(), hi.copy()
-
-
 def _plan(explainer, shape, lo, hi):
     """Build (or reuse) the live explainer's plan; unreachable layers → ExportError."""
     try:
         plan = explainer.plan(shape, lo, hi)
-        logits = explainer._logits_model(shape)
-    except ValueError as err:
+        logits = explainer.logits_model(shape)
+    except errors.BudgetError:
+        raise
+    except errors.LayerError as err:
         msg = str(err)
-        if msg.startswith("memory_budget_mb"):
-            raise
-        if not msg.startswith("layer"):
-            raise ExportError(f"export: {msg}") from err
         raise ExportError(
             f"export: layer ℓ={explainer.layer!r} of model {explainer.model.name!r} cannot be "
             f"reached from its input as a differentiable Keras sub-model ({msg}); pick a "
             "layer by name or Table S1 index that the input feeds (for a wrapped SavedModel "
             "the layer must be one of its signature's outputs)") from err
+    except ValueError as err:
+        raise ExportError(f"export: {err}") from err
     return plan, logits
 
 
@@ -117,10 +101,10 @@ def batch_function(explainer, input_shape=None):
     predicted) → dict (see the module docstring): everything in one graph, no eager
     prelude. What ``save`` exports; also usable in-process."""
     shape = _input_shape(explainer, input_shape)
-    rng = _static_range(explainer, shape)
+    rng = static_range(explainer, shape)
     plan, logits = _plan(explainer, shape, *(rng or (None, None)))
     spec = tf.TensorSpec((None,) + shape, tf.float32)
-    return tf.function(_graph_fn(explainer, plan, logits, shape, rng),
+    return tf.function(batch_graph(explainer, plan, logits, shape, rng),
                        input_signature=[spec, tf.TensorSpec((None,), tf.int32)])
 
 
@@ -129,10 +113,10 @@ class DanceModule(tf.Module):
 
     def __init__(self, explainer, shape: tuple[int, ...]):
         super().__init__(name="dance_explainer")
-        rng = _static_range(explainer, shape)
+        rng = static_range(explainer, shape)
         plan, logits = _plan(explainer, shape, *(rng or (None, None)))
         self._dance_variables = _tf_variables(explainer.model, plan.f_l, logits, plan.f_loop)
-        self._graph = _graph_fn(explainer, plan, logits, shape, rng)
+        self._graph = batch_graph(explainer, plan, logits, shape, rng)
         spec = tf.TensorSpec((None,) + shape, tf.float32, name="x")
         tspec = tf.TensorSpec((None,), tf.int32, name="targets")
         self.explain = tf.function(self._explain, input_signature=[spec])
@@ -151,76 +135,6 @@ class DanceModule(tf.Module):
 
     def _serve_targets(self, x, targets):
         return self._graph(x, targets)
-
-
-def _graph_fn(explainer, plan, logits, shape, rng):
-    """The batch pipeline (N, *S) → dict of maps, built from the explainer's settings."""
-    settings = explainer.settings
-    k = feature_axes(shape)
-    reduce_axes = list(range(k + 1, len(shape) + 1))
-    lo_c = None if rng is None else tf.constant(rng[0])
-    hi_c = None if rng is None else tf.constant(rng[1])
-    bound = (None if explainer.deviation_bound is None else tf.constant(
-        validate.deviation_bound(explainer.deviation_bound, shape).copy()))
-    const = (None if explainer.constant is None else tf.constant(np.broadcast_to(
-        validate.finite_array("constant", explainer.constant), shape).copy()))
-    seed = tf.constant(explainer.seed, tf.int32)
-    eps = tf.constant(-1.0 if settings.epsilon is None else settings.epsilon, tf.float32)
-    n_classes = class_count(logits)
-    run = plan.run_maps  # the variant that keeps no decoys (memory flat in 2n)
-
-    def one(args):
-        x, target = args
-        if lo_c is None:
-            lo, hi = tf.fill(shape, tf.reduce_min(x)), tf.fill(shape, tf.reduce_max(x))
-        else:
-            lo, hi = lo_c, hi_c
-        x = tf.clip_by_value(x, lo, hi)
-        lo_b, hi_b = lo, hi
-        if bound is not None:
-            lo_b, hi_b = tf.maximum(lo, x - bound), tf.minimum(hi, x + bound)
-        n_cls = n_classes
-        if n_cls is None:
-            n_cls = tf.shape(logits(x[None], training=False), out_type=tf.int32)[-1]
-        # −1: the pipeline computes the predicted class, and a relative ε, itself
-        c = tf.where((target >= 0) & (target < n_cls), target, -1)
-        if const is None:
-            constant = tf.broadcast_to(ablations.default_constant(x), shape)
-        else:
-            constant = const
-        checks = [tf.debugging.assert_all_finite(
-            logits(x[None], training=False),
-            "model output: non-finite logits for this input (a NaN or inf weight?); "
-            "refusing to explain it")]
-        with tf.control_dependencies(checks):
-            out = run(x, c, lo_b, hi_b, eps, constant, seed)
-        sal, dev, cert, c, eps_used = out[0], out[2], out[3], out[5], out[6]
-        checks = [
-            tf.debugging.assert_all_finite(
-                sal, "saliency: non-finite map for this input (the model computes NaN or "
-                     "inf: check its weights); no map is returned"),
-            tf.debugging.assert_all_finite(
-                dev, "max_deviation: non-finite layer-ℓ deviation (the model computes NaN "
-                     "or inf): no decoy can be certified"),
-            tf.debugging.assert_all_finite(eps_used, "epsilon: non-finite bound ε")]
-        with tf.control_dependencies(checks):
-            frac = tf.reduce_mean(tf.cast(cert, tf.float32))
-            sal = tf.identity(sal)
-        return sal, c, frac
-
-    def batch(x, targets):
-        x = tf.debugging.assert_all_finite(
-            tf.convert_to_tensor(x, tf.float32),
-            "x: the input holds NaN or inf; only finite inputs are explained")
-        sal, c, frac = tf.map_fn(
-            one, (x, targets), parallel_iterations=1,
-            fn_output_signature=(tf.TensorSpec(shape, tf.float32),
-                                 tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)))
-        feat = tf.reduce_mean(tf.abs(sal), axis=reduce_axes) if reduce_axes else tf.abs(sal)
-        return {"saliency": sal, "feature_saliency": feat, "target": c,
-                "fraction_certified": frac}
-
-    return batch
 
 
 def config(explainer, plan, shape) -> dict:
@@ -246,7 +160,7 @@ def config(explainer, plan, shape) -> dict:
         "patience": s.patience, "init_noise": s.init_noise, "seed": explainer.seed,
         "signatures": {
             "serving_default": "x (N, *S) float32 → saliency, feature_saliency, target, "
-                               "fraction_certified",
+                               "fraction_certified, fraction_moved",
             "explain_targets": "x (N, *S) float32, targets (N,) int32 (−1: predicted) → "
                                "the same dict",
         },

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import keras
 from keras import layers as kl
 
+from dance_tf.errors import DanceError, LayerError
+
 #: the paper's ℓ (Table S1) for models known by name (EfficientNet-Lite0: not in the paper;
 #: its block 2a output, stride 4 like ResNet's ℓ = 2, see ``models.efficientnet_lite``);
 #: other models default to index 2
@@ -105,7 +107,7 @@ def resolve_layer(model, layer: str | int | None) -> LayerChoice:
         raise TypeError(f"layer: expected a layer name or a 1-based index, got {layer!r}")
     if isinstance(layer, int):
         if not 1 <= layer <= len(counted):
-            raise ValueError(
+            raise LayerError(
                 f"layer: index {layer} is out of range; this model has {len(counted)} "
                 f"conv/pool/dense layers (Table S1 counts from 1)")
         target = counted[layer - 1]
@@ -120,14 +122,14 @@ def resolve_layer(model, layer: str | int | None) -> LayerChoice:
             idx = next((i + 1 for i, c in enumerate(counted) if c is target), None)
             return LayerChoice(target, path, target.name, idx)
     known = [lay.name for _, lay in leaves]
-    raise ValueError(f"layer: no layer named {layer!r}; known layers: {known}")
+    raise LayerError(f"layer: no layer named {layer!r}; known layers: {known}")
 
 
 def _node_input(outer, inner):
     """The tensor that feeds the nested model ``inner`` inside ``outer``'s graph."""
     nodes = [n for n in inner._inbound_nodes if _in_graph(outer, n)]
     if len(nodes) != 1:
-        raise ValueError(
+        raise LayerError(
             f"layer: nested model {inner.name!r} is called {len(nodes)} times inside "
             f"{outer.name!r}; choose a layer outside it")
     tensors = nodes[0].input_tensors
@@ -160,7 +162,7 @@ def _apply_until(model, choice_path: tuple, target, tensor):
                     return _apply_until(inner, choice_path[1:], target, h)
                 return lay(h, training=False)
             h = lay(h, training=False)
-        raise ValueError(f"layer: {target.name!r} not found in {model.name!r}")
+        raise LayerError(f"layer: {target.name!r} not found in {model.name!r}")
     if inner is not None:
         feed = keras.Model(model.inputs, _node_input(model, inner))(tensor, training=False)
         return _apply_until(inner, choice_path[1:], target, feed)
@@ -184,14 +186,14 @@ def layer_model(model, layer: str | int | None, input_shape: tuple[int, ...]
     own = _own_nodes(outer)
     calls = [n for n in choice.layer._inbound_nodes if id(n) in own]
     if len(calls) > 1:
-        raise ValueError(
+        raise LayerError(
             f"layer: {choice.name!r} is called {len(calls)} times inside {outer.name!r} (a "
             "shared layer): its output is not one tensor, so decoys could not be certified "
             "at every call; choose a layer that is called once")
     inp = keras.Input(shape=tuple(input_shape), name="dance_input")
     out = _apply_until(model, choice.path, choice.layer, inp)
     if isinstance(out, (list, tuple)):
-        raise ValueError(f"layer: {choice.name!r} has several outputs; choose a single-output "
+        raise LayerError(f"layer: {choice.name!r} has several outputs; choose a single-output "
                          "layer")
     return keras.Model(inp, out, name=f"{model.name}_to_{choice.name}"), choice
 
@@ -255,9 +257,15 @@ def logits_model(model, input_shape: tuple[int, ...]) -> tuple[keras.Model, obje
     twin = type(last).from_config(cfg)
     inp = keras.Input(shape=tuple(input_shape))
     if len(leaves) < 2:
-        raise ValueError("model: cannot separate the logits of a one-layer softmax model")
+        raise DanceError("model: cannot separate the logits of a one-layer softmax model")
     prev_path, prev = leaves[-2]
     feat = _apply_until(model, prev_path, prev, inp)
     out = twin(feat)
     twin.set_weights(last.get_weights())
     return keras.Model(inp, out, name=model.name + "_logits"), last
+
+
+def class_count(logits) -> int | None:
+    """The static number of classes of a logits model, or None when it is not known."""
+    width = getattr(logits, "output_shape", (None,))[-1]
+    return width if isinstance(width, int) else None

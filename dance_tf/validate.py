@@ -26,6 +26,8 @@ import numbers
 
 import numpy as np
 
+from dance_tf.errors import InputError
+
 __all__ = ["number", "number_from_text", "seed", "fraction", "fractions", "value_range",
            "deviation_bound", "finite_array", "value_range_pair"]
 
@@ -87,7 +89,7 @@ def number(name: str, value, *, low=None, high=None, low_open: bool = False,
         raise TypeError(f"{name}: expected {want}, got {_shown(value)}")
     v = float(value)
     if math.isnan(v) or (math.isinf(v) and not allow_inf):
-        raise ValueError(f"{name}: expected {want}, got {_shown(value)}")
+        raise InputError(f"{name}: expected {want}, got {_shown(value)}")
     if integer:
         if isinstance(value, numbers.Integral):
             v = int(value)
@@ -96,11 +98,11 @@ def number(name: str, value, *, low=None, high=None, low_open: bool = False,
         elif v.is_integer():
             v = int(v)
         else:
-            raise ValueError(f"{name}: expected {want}, got {_shown(value)}")
+            raise InputError(f"{name}: expected {want}, got {_shown(value)}")
     if low is not None and (v < low or (low_open and v == low)):
-        raise ValueError(f"{name}: expected {want}, got {_shown(value)}")
+        raise InputError(f"{name}: expected {want}, got {_shown(value)}")
     if high is not None and (v > high or (high_open and v == high)):
-        raise ValueError(f"{name}: expected {want}, got {_shown(value)}")
+        raise InputError(f"{name}: expected {want}, got {_shown(value)}")
     return v
 
 
@@ -125,7 +127,7 @@ def number_from_text(name: str, text: str, **kw):
             want = _describe(kw.get("integer", False), kw.get("low"), kw.get("high"),
                              kw.get("low_open", False), kw.get("high_open", False),
                              kw.get("allow_none", False), kw.get("allow_inf", False))
-            raise ValueError(f"{name}: expected {want}, got {text!r}") from None
+            raise InputError(f"{name}: expected {want}, got {text!r}") from None
     return number(name, value, **kw)
 
 
@@ -146,9 +148,9 @@ def fractions(name: str, values, *, low_open: bool = True) -> tuple[float, ...]:
                         f"{_shown(values)}")
     out = tuple(fraction(f"{name}[{i}]", v, low_open=low_open) for i, v in enumerate(values))
     if not out:
-        raise ValueError(f"{name}: expected at least one value, got none")
+        raise InputError(f"{name}: expected at least one value, got none")
     if len(set(out)) != len(out):
-        raise ValueError(f"{name}: repeated value in {list(out)}")
+        raise InputError(f"{name}: repeated value in {list(out)}")
     return out
 
 
@@ -174,7 +176,7 @@ def finite_array(name: str, value, *, dtype=np.float32) -> np.ndarray:
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raw = arr[first] if arr.ndim else arr[()]
-        raise ValueError(f"{name}: expected finite numbers, got {int(bad.sum())} non-finite "
+        raise InputError(f"{name}: expected finite numbers, got {int(bad.sum())} non-finite "
                          f"value(s) (first at index {first}: {raw!r} as {np.dtype(dtype)})")
     return out
 
@@ -187,7 +189,7 @@ def _broadcast(name: str, arrays, shape):
     except ValueError:
         shapes = ", ".join(str(a.shape) for a in arrays)
         target = f"the input's shape {tuple(shape)}" if shape is not None else "each other"
-        raise ValueError(f"{name}: bounds of shape {shapes} do not broadcast to "
+        raise InputError(f"{name}: bounds of shape {shapes} do not broadcast to "
                          f"{target}") from None
 
 
@@ -208,7 +210,7 @@ def value_range(lo, hi, shape=None, *, name: str = "value_range"):
     lo_b, hi_b = _broadcast(name, [lo_a, hi_a], shape)
     if np.any(lo_b > hi_b):
         first = tuple(int(i) for i in np.argwhere(lo_b > hi_b)[0])
-        raise ValueError(f"{name}: x_min exceeds x_max at {int(np.sum(lo_b > hi_b))} "
+        raise InputError(f"{name}: x_min exceeds x_max at {int(np.sum(lo_b > hi_b))} "
                          f"place(s) (first at index {first}: {lo_b[first]} > {hi_b[first]})")
     return lo_b, hi_b
 
@@ -229,6 +231,6 @@ def deviation_bound(value, shape=None, *, name: str = "deviation_bound") -> np.n
     (b,) = _broadcast(name, [b], shape) if shape is not None else (b,)
     if np.any(b < 0):
         first = tuple(int(i) for i in np.argwhere(b < 0)[0])
-        raise ValueError(f"{name}: expected values ≥ 0, got {b[first]} at index {first}")
+        raise InputError(f"{name}: expected values ≥ 0, got {b[first]} at index {first}")
     return b
 

@@ -36,6 +36,40 @@ def test_explainer_range_equals_range_of_decoy_maps():
         np.testing.assert_allclose(rm.saliency, rm.decoys.mean(0), atol=1e-6)
 
 
+def test_hand_worked_covering_range():
+    maps = np.array([[1.0, 5.0], [3.0, -2.0], [0.0, 4.0]], np.float32)
+    cover = np.array([[1, 0], [1, 1], [0, 1]], np.float32)   # feature 0: items 0, 1
+    stats = aggregate.update_stats(aggregate.init_stats([2]), tf.constant(maps),
+                                   tf.constant([True] * 3), tf.constant(cover))
+    np.testing.assert_allclose(aggregate.finish_stats(stats, "range_covering"), [2.0, 6.0])
+    none = aggregate.update_stats(aggregate.init_stats([2]), tf.constant(maps),
+                                  tf.constant([True] * 3), tf.zeros([3, 2]))
+    np.testing.assert_allclose(aggregate.finish_stats(none, "range_covering"), [0.0, 0.0])
+
+
+def shifted_map(model, inputs, targets):
+    """A non-local base method: each feature's map moves with the whole input's mean."""
+    return inputs + 10.0 * tf.reduce_mean(inputs, axis=[1, 2, 3], keepdims=True)
+
+
+def test_explainer_covering_range_equals_brute_force_over_covering_decoys():
+    model = small_cnn()
+    x = np.random.default_rng(10).random((12, 12, 1)).astype(np.float32)
+    for batch in (None, 4):
+        r = dance_tf.explain(model, x, method=shifted_map, value_range=(0, 1),
+                             patches_per_mask=20, decoy_batch_size=batch,
+                             aggregation="range_covering", return_details=True)
+        maps = r.decoys + 10.0 * r.decoys.mean(axis=(1, 2, 3), keepdims=True)
+        assert len(r.decoys) == 2 * len(r.masks)
+        cover = np.concatenate([r.masks, r.masks]) > 0   # decoy k has mask k mod n
+        assert cover.any(axis=0).all()
+        hi = np.where(cover, maps, -np.inf).max(0)
+        lo = np.where(cover, maps, np.inf).min(0)
+        np.testing.assert_allclose(r.saliency, hi - lo, atol=1e-5)
+        # not the plain range: decoys of other masks move every feature's map here
+        assert np.abs(r.saliency - (maps.max(0) - maps.min(0))).max() > 1e-3
+
+
 def numpy_method(model, inputs, targets):
     """A user base method written with numpy (not graph-safe): |x − 0.5| per feature."""
     return np.abs(np.asarray(inputs) - 0.5) * float(np.asarray(targets).max() + 1)

@@ -62,7 +62,7 @@ def test_softmax_model_is_explained_on_logits(x):
 
 
 @pytest.mark.parametrize("bad,kwargs,err,match", [
-    ("batched", {}, ValueError, "unbatched"),
+    ("batched2", {}, ValueError, "shape"),
     ("rank", {}, ValueError, "shape"),
     ("nan", {}, ValueError, "NaN"),
     ("range", {}, ValueError, "outside value_range"),
@@ -77,11 +77,21 @@ def test_softmax_model_is_explained_on_logits(x):
     ("text", {}, TypeError, "numeric"),
 ])
 def test_bad_input_errors(model, x, bad, kwargs, err, match):
-    arg = {"batched": x[None], "rank": x[..., 0], "nan": np.where(x > 0.5, np.nan, x),
+    arg = {"batched2": x[None, None], "rank": x[..., 0], "nan": np.where(x > 0.5, np.nan, x),
            "range": x + 2.0, "text": np.array([["a"]]), None: x}[bad]
     opts = {"value_range": (0, 1), **kwargs}
     with pytest.raises(err, match=match):
         dance_tf.explain(model, arg, **opts)
+
+
+def test_explain_takes_a_batch_and_the_single_input_method_refuses_one(model, x):
+    """dance_tf.explain and Explainer.__call__ take (N, *S); ``Explainer.explain`` is the
+    one-input method and still names the extra axis."""
+    e = dance_tf.Explainer(model, value_range=(0, 1))
+    np.testing.assert_allclose(dance_tf.explain(model, x[None], value_range=(0, 1))[0],
+                               e.explain(x), rtol=1e-6, atol=1e-7)
+    with pytest.raises(dance_tf.InputError, match="unbatched"):
+        e.explain(x[None])
 
 
 def test_no_gradient_path_is_an_error(x):

@@ -154,8 +154,8 @@ def test_reload_in_fresh_process_without_dance_tf_matches_live(tmp_path):
             assert not np.allclose(with_t[0], live_maps)  # the targets really changed maps
         sig = report[name]
         assert sig["inputs"] == {"x": [[None, *xs.shape[1:]], "float32"]}
-        assert sig["outputs"] == ["feature_saliency", "fraction_certified", "saliency",
-                                  "target"]
+        assert sig["outputs"] == ["feature_saliency", "fraction_certified",
+                                  "fraction_moved", "saliency", "target"]
 
 
 def test_unreachable_layer_is_a_clear_error(tmp_path):

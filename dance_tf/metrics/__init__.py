@@ -7,7 +7,7 @@ from dance_tf.metrics.attack_report import (
     rank_correlation,
     topk_intersection,
 )
-from dance_tf.metrics.fidelity import fidelity
+from dance_tf.metrics.fidelity import fidelity, fidelity_continuous
 from dance_tf.metrics.localization import (
     box_iou,
     localization_accuracy,
@@ -20,7 +20,8 @@ from dance_tf.metrics.sensitivity import sensitivity
 from dance_tf.metrics.stats import PairedStats, paired_stats
 from dance_tf.metrics.topk import topk_binarize
 
-__all__ = ["fidelity", "paired_stats", "PairedStats", "topk_binarize", "sensitivity",
+__all__ = ["fidelity", "fidelity_continuous", "paired_stats", "PairedStats", "topk_binarize",
+           "sensitivity",
            "attack_report", "topk_intersection", "rank_correlation", "mass_center",
            "center_shift", "cascading_randomization", "CascadeResult", "map_ssim",
            "threshold_mask", "saliency_box", "box_iou", "localization_iou",

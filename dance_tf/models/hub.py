@@ -19,6 +19,7 @@ import os
 import keras
 
 from dance_tf.data.imagenet import MODES
+from dance_tf.errors import LayerError
 
 
 @keras.saving.register_keras_serializable(package="dance_tf")
@@ -112,7 +113,7 @@ def check_layer(model: keras.Model, layer) -> None:
         model.name + "/") else layer
     key = key.replace("/", ".") if isinstance(key, str) else key
     if key not in available:
-        raise ValueError(
+        raise LayerError(
             f"layer {layer!r} is not reachable in SavedModel classifier {model.name!r}: its "
             f"signature returns only {list(available) or 'the logits'}. Export a model "
             "whose signature also returns that layer, or run a base method without decoys.")

@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 from keras import layers as kl
 
+from dance_tf.errors import LayerError
 from dance_tf.layers import resolve_layer, walk
 from dance_tf.saliency._core import compiled, finish, num_classes, to_batch, to_targets
 
@@ -49,7 +50,7 @@ def _run_capturing(model, path: tuple, target, tensor):
         twin = keras.models.clone_model(model, clone_function=lambda lay: lay,
                                         call_function=call)
         if len(captured) != 1:
-            raise ValueError(f"layer: {target.name!r} is called {len(captured)} times in "
+            raise LayerError(f"layer: {target.name!r} is called {len(captured)} times in "
                              f"{model.name!r}; Grad-CAM needs a layer called once")
         h, cap = keras.Model(twin.inputs, [twin.outputs[0], captured[0]])(tensor)
         return h, cap
@@ -57,7 +58,7 @@ def _run_capturing(model, path: tuple, target, tensor):
         raise TypeError(f"model: cannot trace inside {type(model).__name__}; Grad-CAM needs "
                         "Sequential or functional models (nested ones included)")
     if len(captured) != 1:
-        raise ValueError(f"layer: {target.name!r} is called {len(captured)} times in "
+        raise LayerError(f"layer: {target.name!r} is called {len(captured)} times in "
                          f"{model.name!r}; Grad-CAM needs a layer called once")
     return h, captured[0]
 
@@ -73,7 +74,7 @@ def default_layer(model) -> str:
         if rank == 4:
             name = lay.name
     if name is None:
-        raise ValueError("layer: the model has no layer with a 4-D (N, h, w, K) output; "
+        raise LayerError("layer: the model has no layer with a 4-D (N, h, w, K) output; "
                          "Grad-CAM needs a convolutional layer")
     return name
 
@@ -92,7 +93,7 @@ def tap_model(model, layer: str | int | None, input_shape: tuple[int, ...]) -> k
         inp = keras.Input(shape=tuple(input_shape))
         out, act = _run_capturing(model, choice.path, choice.layer, inp)
         if len(act.shape) != 4:
-            raise ValueError(f"layer: {choice.name!r} outputs shape {act.shape}; Grad-CAM "
+            raise LayerError(f"layer: {choice.name!r} outputs shape {act.shape}; Grad-CAM "
                              "needs a 4-D (N, h, w, K) activation")
         per_model[key] = keras.Model(inp, [out, act], name=f"{model.name}_gradcam_tap")
     return per_model[key]

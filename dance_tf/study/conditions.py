@@ -36,8 +36,11 @@ class Condition:
     half: ``all`` inputs, only the ``first`` half (the open choices) or only the
     ``second`` (a choice confirmed after it was made on the first); fill: None (the
     task's), ``mean`` (the image mean per channel) or ``blur`` (a Gaussian-blurred copy);
-    group: ``main`` (claims), ``choices`` (open choices), ``attacks``, ``s9``, ``m``;
-    factor/setting: for the open-choices table; flags: extra evaluate.py flags; folder:
+    group: ``main`` (claims), ``choices`` (open choices), ``attacks``, ``s9``, ``m``,
+    ``sanity`` (S6, run by ``dance_tf.study.sanity_run``, not evaluate);
+    factor/setting: for the open-choices table; compare: the variant set against "none"
+    in that table (``decoys``, or ``covering`` for the covering range); score: ``topk``
+    (SF at K) or ``continuous`` (``fidelity_continuous``); flags: extra evaluate.py flags; folder:
     the evaluate folder (default ``name``; two conditions may fill one folder with other
     variants, e.g. ImageNet's decoys first and its ablations later).
     """
@@ -59,6 +62,8 @@ class Condition:
     setting: str = ""
     note: str = ""
     folder: str = ""
+    compare: str = "decoys"
+    score: str = "topk"
 
     def __post_init__(self):
         self.folder = self.folder or self.name
@@ -95,9 +100,11 @@ def conditions(scale: dict | None = None) -> list[Condition]:
         Condition("sst", "sst", "main", cnt or 32, meth, flags=fl),
         Condition("ids", "ids", "main", cnt or 32, meth, flags=fl),
     ]
+    # the ablations ran on the first 11–12 images in file order (both halves) in the first
+    # sitting; later sittings run only second-half images (no choice is made from them)
     conds.append(Condition("imagenet-ablations", "imagenet", "main", cnt or 210, grad,
                            variants=("constant", "noise", "mean"), options=IMAGENET_OPTIONS,
-                           folder="imagenet"))
+                           folder="imagenet", half="second"))
     choice = {"task": "digits", "group": "choices", "count": cnt or 64, "methods": grad,
               "variants": ("none", "decoys"), "half": "first", "k": (0.2,), "flags": fl}
     conds += [
@@ -117,6 +124,28 @@ def conditions(scale: dict | None = None) -> list[Condition]:
                   setting="image mean", **choice),
         Condition("digits-fill-blur", fill="blur", factor="fidelity fill",
                   setting="blurred copy (σ = 2 px)", **choice),
+        Condition("digits-fidelity-continuous", score="continuous", factor="fidelity",
+                  setting="continuous: μ + Ê∘(x − μ), no top K", **choice),
+        Condition("digits-aggregation-covering", compare="covering", factor="aggregation",
+                  setting="range over the decoys covering each feature",
+                  **{k: v for k, v in choice.items() if k != "variants"},
+                  variants=("none", "covering")),
+        # the continuous fidelity favoured DANCE on digits' first half (the choices
+        # table): its verdicts, decided before these ran, on every task's second half
+        Condition("digits-continuous", "digits", "continuous", cnt or 64, meth,
+                  variants=("none", "decoys"), half="second", k=(0.2,), score="continuous",
+                  flags=fl),
+        Condition("sst-continuous", "sst", "continuous", cnt or 32, meth,
+                  variants=("none", "decoys"), half="second", k=(0.2,), score="continuous",
+                  flags=fl),
+        Condition("ids-continuous", "ids", "continuous", cnt or 32, meth,
+                  variants=("none", "decoys"), half="second", k=(0.2,), score="continuous",
+                  flags=fl),
+        Condition("imagenet-continuous", "imagenet", "continuous", cnt or 40, grad,
+                  variants=("none", "decoys"), half="second", k=(0.2,), score="continuous",
+                  options=IMAGENET_OPTIONS, note="EfficientNet-Lite0, tiles m = 500"),
+        Condition("digits-sanity", "digits", "sanity", cnt or 64, grad, variants=(),
+                  half="second", note="cascading randomisation, all weighted layers"),
         Condition("digits-attacks", "digits", "attacks", cnt or 64, grad, variants=(),
                   k=(0.2,), attacks=("topk", "mass_center", "targeted"),
                   flags=("--attack-iterations", str(s.get("attack_iterations", 100)))),
@@ -296,6 +325,10 @@ def run(cond: Condition, root: Path, seed: int = 0, log=print) -> Path:
             log(f"{cond.name}: no input of the first {cond.count} is in the {cond.half} "
                 "half; nothing to run")
             return folder
+    if cond.group == "sanity":
+        from dance_tf.study import sanity_run
+
+        return sanity_run.run(task, folder, cond.methods[0], seed=seed, log=log)
     before = len(load_rows(folder)[1]) if (folder / "config.json").exists() else 0
     start = time.time()
     status = "interrupted"

@@ -1,0 +1,117 @@
+"""The in-graph batch pipeline (§3, S1): a batch (N, *S) → DANCE maps in one graph.
+
+Every per-input quantity that ``Explainer.explain`` prepares in numpy — the predicted
+class, the legal range (the input's own [min, max] when no ``value_range`` was given), the
+Proposition-1 narrowing, ε = ``epsilon_rel`` × max|F_ℓ(x)| and the constant of the
+constant ablation — is computed here with TensorFlow ops that round the same way, and each
+input then runs the explainer's compiled pipeline (``_Plan.run_maps``), one input after
+another (``tf.map_fn``, one iteration in flight: memory is one input's decoy chunk).
+``Explainer.__call__`` runs batches through it; ``dance_tf.export`` saves it.
+
+Inputs outside ``value_range`` are clipped and a target outside [0, classes) falls back to
+the predicted class (a server should not crash on one bad request); the live explainer
+checks both at its numpy edge before calling this. Non-finite inputs, logits, layer-ℓ
+deviations or maps fail with ``InvalidArgumentError``: no map is returned for them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from dance_tf import ablations, validate
+from dance_tf.layers import class_count
+from dance_tf.reduce import feature_axes
+
+
+def static_range(explainer, shape):
+    """(lo, hi) as float32 arrays of ``shape`` from ``value_range``, or None (per input)."""
+    if explainer.value_range is None:
+        return None
+    lo, hi = validate.value_range_pair(explainer.value_range, shape)  # finite, lo ≤ hi
+    return lo.copy(), hi.copy()
+
+
+def compiled_batch(explainer, shape):
+    """``tf.function`` of ``batch_graph`` for inputs of ``shape`` (batch axis dynamic)."""
+    rng = static_range(explainer, shape)
+    plan = explainer.plan(shape, *(rng or (None, None)))
+    logits = explainer.logits_model(shape)
+    spec = tf.TensorSpec((None,) + tuple(shape), tf.float32)
+    return tf.function(batch_graph(explainer, plan, logits, shape, rng),
+                       input_signature=[spec, tf.TensorSpec((None,), tf.int32)])
+
+
+def batch_graph(explainer, plan, logits, shape, rng):
+    """The batch pipeline f(x (N, *S), targets (N,) int32, −1 = predicted) → dict of
+    saliency (N, *S), feature_saliency, target (N,), fraction_certified (N,) and
+    fraction_moved (N,: the share of decoys that left x; 0 for the ablations), built
+    from the explainer's settings and ``plan`` (not compiled: wrap in ``tf.function``)."""
+    settings = explainer.settings
+    k = feature_axes(shape)
+    reduce_axes = list(range(k + 1, len(shape) + 1))
+    lo_c = None if rng is None else tf.constant(rng[0])
+    hi_c = None if rng is None else tf.constant(rng[1])
+    bound = (None if explainer.deviation_bound is None else tf.constant(
+        validate.deviation_bound(explainer.deviation_bound, shape).copy()))
+    const = (None if explainer.constant is None else tf.constant(np.broadcast_to(
+        validate.finite_array("constant", explainer.constant), shape).copy()))
+    seed = tf.constant(explainer.seed, tf.int32)
+    eps = tf.constant(-1.0 if settings.epsilon is None else settings.epsilon, tf.float32)
+    n_classes = class_count(logits)
+    run = plan.run_maps  # the variant that keeps no decoys (memory flat in 2n)
+
+    def one(args):
+        x, target = args
+        if lo_c is None:
+            lo, hi = tf.fill(shape, tf.reduce_min(x)), tf.fill(shape, tf.reduce_max(x))
+        else:
+            lo, hi = lo_c, hi_c
+        x = tf.clip_by_value(x, lo, hi)
+        lo_b, hi_b = lo, hi
+        if bound is not None:
+            lo_b, hi_b = tf.maximum(lo, x - bound), tf.minimum(hi, x + bound)
+        n_cls = n_classes
+        if n_cls is None:
+            n_cls = tf.shape(logits(x[None], training=False), out_type=tf.int32)[-1]
+        # −1: the pipeline computes the predicted class, and a relative ε, itself
+        c = tf.where((target >= 0) & (target < n_cls), target, -1)
+        if const is None:
+            constant = tf.broadcast_to(ablations.default_constant(x), shape)
+        else:
+            constant = const
+        checks = [tf.debugging.assert_all_finite(
+            logits(x[None], training=False),
+            "model output: non-finite logits for this input (a NaN or inf weight?); "
+            "refusing to explain it")]
+        with tf.control_dependencies(checks):
+            out = run(x, c, lo_b, hi_b, eps, constant, seed)
+        sal, dev, cert, c, eps_used = out[0], out[2], out[3], out[5], out[6]
+        moved = tf.reduce_mean(tf.cast(out[7] > 0, tf.float32))
+        checks = [
+            tf.debugging.assert_all_finite(
+                sal, "saliency: non-finite map for this input (the model computes NaN or "
+                     "inf: check its weights); no map is returned"),
+            tf.debugging.assert_all_finite(
+                dev, "max_deviation: non-finite layer-ℓ deviation (the model computes NaN "
+                     "or inf): no decoy can be certified"),
+            tf.debugging.assert_all_finite(eps_used, "epsilon: non-finite bound ε")]
+        with tf.control_dependencies(checks):
+            frac = tf.reduce_mean(tf.cast(cert, tf.float32))
+            sal = tf.identity(sal)
+        return sal, c, frac, moved
+
+    def batch(x, targets):
+        x = tf.debugging.assert_all_finite(
+            tf.convert_to_tensor(x, tf.float32),
+            "x: the input holds NaN or inf; only finite inputs are explained")
+        sal, c, frac, moved = tf.map_fn(
+            one, (x, targets), parallel_iterations=1,
+            fn_output_signature=(tf.TensorSpec(shape, tf.float32),
+                                 tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
+                                 tf.TensorSpec([], tf.float32)))
+        feat = tf.reduce_mean(tf.abs(sal), axis=reduce_axes) if reduce_axes else tf.abs(sal)
+        return {"saliency": sal, "feature_saliency": feat, "target": c,
+                "fraction_certified": frac, "fraction_moved": moved}
+
+    return batch

@@ -1,0 +1,101 @@
+"""A base method as an object: its name, its function and its own options (§2, S9).
+
+``get("gradcam", layer="conv5")`` builds one; ``Explainer(model, base=...)`` wraps it with
+decoys, the way captum's NoiseTunnel wraps an attribution. The options belong to the base
+method alone, so they can never be taken for the explainer's own (its ``layer`` ℓ, its
+``seed``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dance_tf.saliency.registry import resolve_method
+
+
+def numpy_method(fn: Callable) -> Callable:
+    """Mark a user base method f(model, x, targets) written with numpy: the explainer runs
+    it eagerly on each chunk of decoys (and export refuses it) without first trying to
+    trace it."""
+    fn.graph_safe = False
+    return fn
+
+
+def own_options(fn: Callable) -> list[str] | None:
+    """The keyword options of base method ``fn`` (its parameters after model, inputs,
+    targets), or None when it takes ``**kwargs`` or has no readable signature."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return list(params)[3:]
+
+
+def check_options(fn: Callable, options: dict, others: tuple[str, ...] = ()) -> None:
+    """Unknown keyword options → TypeError naming them and the closest valid name (among
+    ``fn``'s own options and ``others``, e.g. the explainer's)."""
+    own = own_options(fn)
+    if own is None:
+        return
+    for key in options:
+        if key not in own:
+            close = difflib.get_close_matches(key, own + list(others), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            what = "not an Explainer option nor an option" if others else "not an option"
+            raise TypeError(f"unknown option {key!r}: {what} of the base method "
+                            f"{getattr(fn, '__name__', fn)!r} (its options: {own}){hint}")
+
+
+@dataclass(frozen=True)
+class BaseMethod:
+    """A base saliency method with its options bound.
+
+    name: registry name (or the callable's ``__name__``); fn: f(model, inputs, targets,
+    **options) -> maps shaped like inputs; options: its own keyword options; graph_safe:
+    True for the built-in methods, False for callables marked ``numpy_method``, None when
+    unknown (the explainer then finds out on the first run).
+    """
+
+    name: str
+    fn: Callable
+    options: dict = field(default_factory=dict)
+    graph_safe: bool | None = None
+
+    @property
+    def takes_batch_size(self) -> bool:
+        """Whether the method splits its own work into batches (``batch_size`` option)."""
+        own = own_options(self.fn)
+        return own is not None and "batch_size" in own
+
+    def __call__(self, model, x, targets=None):
+        """Maps (N, *S) of a batch x (N, *S) without decoys; targets (N,) ints or None
+        (the predicted classes). Numpy in, numpy out; tensors in, tensors out."""
+        if targets is None:
+            from dance_tf.layers import logits_model
+
+            logits, _ = logits_model(model, tuple(np.shape(x)[1:]))
+            targets = np.argmax(np.asarray(logits(x, training=False)), axis=-1)
+        return self.fn(model, x, targets, **self.options)
+
+
+def get(method: str | Callable | BaseMethod, **options) -> BaseMethod:
+    """The base method ``method`` (a registry name, an alias, a user callable or a
+    ``BaseMethod``, whose options ``options`` extend) with ``options`` bound and checked.
+
+    >>> get("smoothgrad", samples=10, seed=3)     # doctest: +SKIP
+    """
+    if isinstance(method, BaseMethod):
+        options = {**method.options, **options}
+        check_options(method.fn, options)
+        return BaseMethod(method.name, method.fn, options, method.graph_safe)
+    name, fn = resolve_method(method)
+    check_options(fn, options)
+    safe = True if isinstance(method, str) else getattr(fn, "graph_safe", None)
+    return BaseMethod(name, fn, dict(options), safe)
