@@ -492,17 +492,6 @@ def _explainer(model, value_range, args):
         raise CLIError(str(err)) from err
 
 
-def _base_map(explainer, x, target):
-    """The base method's map of x without decoys (the Fig. 2 'without decoys' panel)."""
-    import numpy as np
-
-    from dance_tf.layers import logits_model
-
-    logits, _ = logits_model(explainer.model, x.shape)
-    fn = explainer._method
-    return np.asarray(fn(logits, x[None], np.array([target]), **explainer.method_options))[0]
-
-
 def _probabilities(model, x):
     """Softmax of the model's logits for one input x: (classes,) float64."""
     import numpy as np
@@ -570,7 +559,7 @@ def _explain_image(args, path: Path) -> int:
     explainer = _explainer(model, value_range, args)
     details = _timed(f"explaining {path.name} ({args.model}, {explainer.method_name})",
                      _run, explainer, x, args.target)
-    base = _base_map(explainer, x, details.target)
+    base = explainer.base_map(x, details.target)   # the Fig. 2 "without decoys" panel
     probs = _probabilities(model, x)
     png, dance, base_npy, summary = folder.claim(*names)
     np.save(dance, details.saliency)

@@ -32,6 +32,7 @@ import os
 import stat
 import sys
 import time
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -434,7 +435,6 @@ def attack_row(task, args, i, m, v, x, c, logits, opts, explainer) -> dict:
     without and with decoys: SS (Eq. 7, maps binarised to the first K), top-k
     intersection, Spearman rank correlation, centre-of-mass shift in pixels."""
     from dance_tf import attacks
-    from dance_tf.saliency.registry import resolve_method
 
     kind = v.split(":", 1)[1]
     attack = getattr(attacks, f"{kind}_attack")
@@ -442,10 +442,8 @@ def attack_row(task, args, i, m, v, x, c, logits, opts, explainer) -> dict:
     x_adv = attack(logits, x[None], np.array([c]), value_range=task.value_range, method=m,
                    method_options=opts or None, iterations=args.attack_iterations)
     attack_seconds = time.perf_counter() - t0
-    _, fn = resolve_method(m)
-
     def without(batch):
-        return np.asarray(fn(logits, batch, np.array([c] * len(batch)), **opts))
+        return explainer.base_map(batch, [c] * len(batch))
 
     def with_decoys(batch):
         return np.stack([explainer.explain(b, target=c) for b in batch])
@@ -453,9 +451,15 @@ def attack_row(task, args, i, m, v, x, c, logits, opts, explainer) -> dict:
     rep = attacks.robustness_report(x[None], x_adv, {"none": without, "decoys": with_decoys},
                                     k=args.k[0])
     label_adv = int(np.argmax(logits(x_adv, training=False).numpy()[0]))
+    linf = float(np.max(np.abs(x_adv[0] - x)))
+    if linf == 0.0:   # SS = ‖ΔE‖ / ‖Δx‖ is 0/0: flagged, never a silent number
+        warnings.warn(f"attack {kind} left input {task.ids[i]} unchanged (its gradient "
+                      "through the model's activations is zero): its sensitivity is "
+                      "undefined (NaN) and the row is flagged attack_moved = false",
+                      RuntimeWarning, stacklevel=2)
     row = {"task": task.name, "id": task.ids[i], "index": i, "method": m, "variant": v,
            "target": c, "label_after_attack": label_adv, "sf": {}, "k": args.k[0],
-           "linf": float(np.max(np.abs(x_adv[0] - x))), "seconds": attack_seconds,
+           "linf": linf, "attack_moved": linf > 0.0, "seconds": attack_seconds,
            "config": args.config_digest, "input": input_digest(x)}
     for name, vals in rep.items():
         for metric, arr in vals.items():
@@ -470,7 +474,6 @@ def evaluate(task, args, log=print) -> Path:
     from dance_tf import Explainer
     from dance_tf.distribute import explain_replicated, make_strategy, worker_shard
     from dance_tf.layers import logits_model
-    from dance_tf.saliency.registry import resolve_method
 
     if args.strategy == "multi-worker":
         args.shard_index, args.num_shards = worker_shard()
@@ -550,9 +553,8 @@ def evaluate(task, args, log=print) -> Path:
                 continue
             t0 = time.perf_counter()
             if v == "none":
-                _, fn = resolve_method(m)
-                outs = [np.asarray(fn(logits, xs[i][None], np.array([cs[i]]), **opts))[0]
-                        for i in members]
+                base = explainer_for("decoys", xs[members[0]].shape)
+                outs = [base.base_map(xs[i], cs[i]) for i in members]
             else:
                 outs = explain_replicated(explainer_for(v, xs[members[0]].shape), strategy,
                                           [xs[i] for i in members],

@@ -5,7 +5,8 @@ class, the legal range (the input's own [min, max] when no ``value_range`` was g
 Proposition-1 narrowing, ε = ``epsilon_rel`` × max|F_ℓ(x)| and the constant of the
 constant ablation — is computed here with TensorFlow ops that round the same way, and each
 input then runs the explainer's compiled pipeline (``_Plan.run_maps``), one input after
-another (``tf.map_fn``, one iteration in flight: memory is one input's decoy chunk).
+another (``tf.map_fn``; a SavedModel keeps one input in flight, so memory is one input's
+decoy chunk; ``Explainer.__call__`` lets as many run at once as its memory budget holds).
 ``Explainer.__call__`` runs batches through it; ``dance_tf.export`` saves it.
 
 Inputs outside ``value_range`` are clipped and a target outside [0, classes) falls back to
@@ -16,10 +17,14 @@ deviations or maps fail with ``InvalidArgumentError``: no map is returned for th
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations, validate
+from dance_tf import ablations, inputs, validate
+from dance_tf.errors import InputError
+from dance_tf.explanation import DecoyWarning
 from dance_tf.layers import class_count
 from dance_tf.reduce import feature_axes
 
@@ -33,20 +38,24 @@ def static_range(explainer, shape):
 
 
 def compiled_batch(explainer, shape):
-    """``tf.function`` of ``batch_graph`` for inputs of ``shape`` (batch axis dynamic)."""
+    """``tf.function`` of ``batch_graph`` for inputs of ``shape`` (batch axis dynamic),
+    with as many inputs in flight as the memory budget allows (``inputs_in_flight``)."""
     rng = static_range(explainer, shape)
     plan = explainer.plan(shape, *(rng or (None, None)))
     logits = explainer.logits_model(shape)
     spec = tf.TensorSpec((None,) + tuple(shape), tf.float32)
-    return tf.function(batch_graph(explainer, plan, logits, shape, rng),
-                       input_signature=[spec, tf.TensorSpec((None,), tf.int32)])
+    graph = batch_graph(explainer, plan, logits, shape, rng,
+                        parallel=explainer.inputs_in_flight(plan))
+    return tf.function(graph, input_signature=[spec, tf.TensorSpec((None,), tf.int32)])
 
 
-def batch_graph(explainer, plan, logits, shape, rng):
+def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
     """The batch pipeline f(x (N, *S), targets (N,) int32, −1 = predicted) → dict of
     saliency (N, *S), feature_saliency, target (N,), fraction_certified (N,) and
     fraction_moved (N,: the share of decoys that left x; 0 for the ablations), built
-    from the explainer's settings and ``plan`` (not compiled: wrap in ``tf.function``)."""
+    from the explainer's settings and ``plan`` (not compiled: wrap in ``tf.function``).
+    parallel: inputs in flight at once (``tf.map_fn``'s parallel_iterations; memory grows
+    with it; 1 in a SavedModel)."""
     settings = explainer.settings
     k = feature_axes(shape)
     reduce_axes = list(range(k + 1, len(shape) + 1))
@@ -106,7 +115,7 @@ def batch_graph(explainer, plan, logits, shape, rng):
             tf.convert_to_tensor(x, tf.float32),
             "x: the input holds NaN or inf; only finite inputs are explained")
         sal, c, frac, moved = tf.map_fn(
-            one, (x, targets), parallel_iterations=1,
+            one, (x, targets), parallel_iterations=int(parallel),
             fn_output_signature=(tf.TensorSpec(shape, tf.float32),
                                  tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
                                  tf.TensorSpec([], tf.float32)))
@@ -115,3 +124,36 @@ def batch_graph(explainer, plan, logits, shape, rng):
                 "fraction_certified": frac, "fraction_moved": moved}
 
     return batch
+
+
+def explain_many(ex, xs: np.ndarray, targets: list) -> np.ndarray:
+    """Maps (N, *S) of a batch xs (N, *S) for explainer ``ex`` in one compiled call
+    (``compiled_batch``), after the checks ``Explainer.explain`` makes at its edge;
+    targets: N entries, None for the predicted class."""
+    checked = np.stack([inputs.check_input(xi, ex.input_shape) for xi in xs])
+    inputs.legal_range(checked[0], ex.value_range)   # warns once without value_range
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for xi in checked[1:]:
+            inputs.legal_range(xi, ex.value_range)   # refuses x outside it
+    shape = tuple(checked.shape[1:])
+    n_cls = class_count(ex.logits_model(shape))
+    if n_cls is None:
+        n_cls = ex._n_classes(tf.constant(checked[0]))
+    t = np.array([-1 if v is None else inputs.check_target(v, n_cls) for v in targets],
+                 np.int32)
+    fn = ex._batch_fns.get(shape)
+    if fn is None:
+        fn = ex._batch_fns[shape] = compiled_batch(ex, shape)
+    try:
+        out = fn(tf.constant(checked), tf.constant(t))
+    except tf.errors.InvalidArgumentError as err:
+        raise InputError(f"x: {err.message.splitlines()[0]}") from err
+    if ex.perturbation == "decoys":
+        frac, moved = out["fraction_certified"].numpy(), out["fraction_moved"].numpy()
+        empty = np.flatnonzero((frac == 0) | (moved == 0))
+        if empty.size:
+            warnings.warn(f"inputs {empty.tolist()} of the batch: no decoy moved or none "
+                          "was certified; their maps carry no decoy information",
+                          DecoyWarning, stacklevel=3)
+    return out["saliency"].numpy()

@@ -100,7 +100,6 @@ def main(argv=None) -> dict:
     from dance_tf.layers import logits_model
     from dance_tf.plots.images import save_panels
     from dance_tf.progress import ticker
-    from dance_tf.saliency import resolve_method
 
     settings = dict(PAPER if args.paper else CPU)
     for key in settings:
@@ -120,11 +119,11 @@ def main(argv=None) -> dict:
 
     maps, certified = {}, {}
     for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
-        method_name, base = resolve_method(method)
         start = time.perf_counter()
-        without = np.asarray(base(logits, x[None], np.array([target]))[0])
-        explainer = Explainer(model, method=method_name, layer=args.layer,
+        explainer = Explainer(model, method=method, layer=args.layer,
                               value_range=(lo, hi), seed=args.seed, **settings)
+        method_name = explainer.method_name
+        without = explainer.base_map(x, target)
         with ticker(f"  {method_name}: explaining with decoys"):
             details = explainer.explain(x, target=target, return_details=True)
         maps[method_name] = {"without decoys": without, "with decoys": details.saliency}

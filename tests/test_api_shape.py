@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import dance_tf
-from dance_tf import explainer as ex
+from dance_tf import explain_cache as ex
 from dance_tf import saliency
 from dance_tf.layers import logits_model
 from dance_tf.saliency.gradcam import gradcam

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import dance_tf
-from dance_tf.explainer import balanced_chunks
 from dance_tf.layers import layer_model
 from dance_tf.precision import loop_model
+from dance_tf.sizing import balanced_chunks
 
 
 def test_bfloat16_copy_computes_in_bfloat16_close_to_float32(cnn):
@@ -79,7 +79,7 @@ def test_expanding_base_methods_get_a_batch_size_from_the_memory_budget(cnn, ima
                             patches_per_mask=50, memory_budget_mb=1.0)
     ex.explain(image)
     # 1 MB over (4 input-sized buffers + 1.5 × the activations) per evaluation, by hand
-    from dance_tf.explainer import _activation_elems
+    from dance_tf.sizing import activation_elems as _activation_elems
 
     per_eval = 4.0 * (4 * 144 + 1.5 * _activation_elems(cnn, (12, 12, 1)))
     assert seen and set(seen) == {int(2**20 // per_eval)}

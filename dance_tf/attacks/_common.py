@@ -23,6 +23,8 @@ import numpy as np
 import tensorflow as tf
 
 from dance_tf.attacks.softplus import softplus_copy
+from dance_tf.errors import InputError
+from dance_tf.inputs import range_tolerance
 from dance_tf.layers import logits_model
 from dance_tf.saliency._core import compiled, logit_gradients
 from dance_tf.saliency.registry import resolve_method
@@ -157,9 +159,10 @@ def _broadcast_range(value_range, x: np.ndarray) -> tuple[np.ndarray, np.ndarray
     lo = np.broadcast_to(np.asarray(lo, np.float32), x.shape[1:]).astype(np.float32)
     hi = np.broadcast_to(np.asarray(hi, np.float32), x.shape[1:]).astype(np.float32)
     if np.any(hi <= lo):
-        raise ValueError("value_range: expected lo < hi everywhere")
-    if np.any(x < lo - 1e-4 * (hi - lo)) or np.any(x > hi + 1e-4 * (hi - lo)):
-        raise ValueError("x: some values lie outside value_range")
+        raise InputError("value_range: expected lo < hi everywhere")
+    tol = range_tolerance(lo, hi)   # the explainer's tolerance (dance_tf.inputs)
+    if np.any(x < lo - tol) or np.any(x > hi + tol):
+        raise InputError("x: some values lie outside value_range")
     return lo, hi
 
 

@@ -32,6 +32,28 @@ class BetaSoftplus(kl.Layer):
         return {**super().get_config(), "beta": self.beta}
 
 
+@keras.saving.register_keras_serializable(package="dance_tf")
+class BetaSoftplusCapped(kl.Layer):
+    """softplus_β(z) − softplus_β(z − cap), a smooth stand-in for ReLU capped at ``cap``
+    (ReLU6: cap = 6); → min(max(z, 0), cap) as β → ∞."""
+
+    def __init__(self, beta: float = 1.0, cap: float = 6.0, **kwargs):
+        super().__init__(**kwargs)
+        self.beta, self.cap = float(beta), float(cap)
+
+    def call(self, inputs):
+        b = self.beta
+        return (keras.ops.softplus(b * inputs) - keras.ops.softplus(b * (inputs - self.cap))) / b
+
+    def get_config(self):
+        return {**super().get_config(), "beta": self.beta, "cap": self.cap}
+
+
+def _capped_relu_layer(layer) -> bool:
+    return (isinstance(layer, kl.ReLU) and layer.max_value is not None
+            and float(layer.negative_slope) == 0.0 and float(layer.threshold) == 0.0)
+
+
 def _is_relu_fn(fn) -> bool:
     return getattr(fn, "__name__", "") == "relu"
 
@@ -50,6 +72,8 @@ def _build_copy(model, beta: float):
     def clone_layer(layer):
         if _plain_relu_layer(layer):
             return BetaSoftplus(beta, name=layer.name)  # same name: layers stay findable
+        if _capped_relu_layer(layer):
+            return BetaSoftplusCapped(beta, float(layer.max_value), name=layer.name)
         if _is_relu_fn(getattr(layer, "activation", None)):
             twin = type(layer).from_config(layer.get_config())
             twin.activation = act
@@ -70,13 +94,17 @@ def sync_weights(replaced) -> None:
 
 def softplus_copy(model, beta: float = 1.0):
     """The model with every ReLU (``ReLU()`` layers with default arguments, and layers
-    built with ``activation='relu'``) replaced by softplus_β; Sequential, functional and
-    nested models built from standard Keras layers.
+    built with ``activation='relu'``) replaced by softplus_β, and every capped ReLU
+    (``ReLU(max_value=c)``, e.g. ReLU6 in EfficientNet-Lite) by softplus_β(z) −
+    softplus_β(z − c); Sequential, functional and nested models built from standard
+    Keras layers.
 
     Layers without a ReLU are shared with ``model`` (same objects, same variables); layers
     whose activation changes are fresh twins whose weights are copied from ``model`` on
-    every call (so a retrained model is followed). Leaky or capped ReLUs are kept as they
-    are. The copy is cached per model and β. Returns a ``keras.Model``.
+    every call (so a retrained model is followed). Leaky ReLUs are kept as they are (their
+    second derivative is zero too: an attack through them cannot move; ``evaluate`` flags
+    an attack that left its input unchanged). The copy is cached per model and β.
+    Returns a ``keras.Model``.
     """
     if not beta > 0:
         raise ValueError(f"beta: expected a positive sharpness, got {beta}")

@@ -34,9 +34,15 @@ def fidelity(model, x, saliency, targets, k: float = 0.2, fill=0.0,
     binary = topk_binarize(saliency, k)
     keep = keep_mask(binary, x.shape)
     masked = keep * x + (1.0 - keep) * np.asarray(fill, dtype=np.float32)
+    return target_nll(model, masked, targets, batch_size)
+
+
+def target_nll(logits_model, inputs: np.ndarray, targets: np.ndarray,
+               batch_size: int = 256) -> np.ndarray:
+    """−log softmax(F(inputs))_target per input (N,) float64 nats, in batches."""
     out = []
-    for i in range(0, len(x), batch_size):
-        logits = model(tf.constant(masked[i:i + batch_size]), training=False)
+    for i in range(0, len(inputs), batch_size):
+        logits = logits_model(tf.constant(inputs[i:i + batch_size]), training=False)
         logp = tf.nn.log_softmax(tf.cast(logits, tf.float64), axis=-1).numpy()
         out.append(-logp[np.arange(len(logp)), targets[i:i + batch_size]])
     return np.concatenate(out)
@@ -66,10 +72,4 @@ def fidelity_continuous(model, x, saliency, targets, batch_size: int = 256) -> n
         unit = keep_mask(unit, x.shape)
     f_ndim = s.ndim - 1 if s.shape != x.shape else max(1, x.ndim - 2)
     mu = x.mean(axis=tuple(range(1, 1 + f_ndim)), keepdims=True)
-    scaled = mu + unit * (x - mu)
-    out = []
-    for i in range(0, len(x), batch_size):
-        logits = model(tf.constant(scaled[i:i + batch_size]), training=False)
-        logp = tf.nn.log_softmax(tf.cast(logits, tf.float64), axis=-1).numpy()
-        out.append(-logp[np.arange(len(logp)), targets[i:i + batch_size]])
-    return np.concatenate(out)
+    return target_nll(model, mu + unit * (x - mu), targets, batch_size)

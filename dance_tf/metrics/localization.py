@@ -14,16 +14,17 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from dance_tf.metrics.sanity import pixel_map
+
 THRESHOLDS = ("value", "energy", "mean")
 
 
 def _pixel_map(saliency) -> np.ndarray:
-    s = np.abs(np.asarray(saliency, dtype=np.float64))
-    if s.ndim == 3:
-        s = s.sum(axis=-1)
-    if s.ndim != 2:
+    """One (H, W) or (H, W, C) map → Σ_c |map| (H, W), float64."""
+    s = np.asarray(saliency)
+    if s.ndim not in (2, 3):
         raise ValueError(f"saliency: expected one (H, W) or (H, W, C) map, got shape {s.shape}")
-    return s
+    return pixel_map(s[None], np.float64)[0]
 
 
 def threshold_mask(saliency, method: str = "value", alpha: float = 0.25) -> np.ndarray:

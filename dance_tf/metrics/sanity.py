@@ -33,9 +33,9 @@ class CascadeResult(NamedTuple):
     maps: np.ndarray | None
 
 
-def pixel_map(saliency) -> np.ndarray:
-    """(N, H, W, C) → Σ_c |map|; (N, H, W) → |map|; float32 (N, H, W)."""
-    s = np.abs(np.asarray(saliency, dtype=np.float32))
+def pixel_map(saliency, dtype=np.float32) -> np.ndarray:
+    """(N, H, W, C) → Σ_c |map|; (N, H, W) → |map|; (N, H, W) of ``dtype``."""
+    s = np.abs(np.asarray(saliency, dtype=dtype))
     if s.ndim == 4:
         s = s.sum(axis=-1)
     if s.ndim != 3:

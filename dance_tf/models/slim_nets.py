@@ -79,6 +79,17 @@ def _check_classes(num_classes: int) -> int:
     return int(num_classes)
 
 
+def _fc_head(net, kernel: int, num_classes: int):
+    """slim's fully convolutional head: fc6 (kernel × kernel, 4096), dropout, fc7 (1 × 1,
+    4096), dropout, fc8 (1 × 1, classes)."""
+    L = keras.layers
+    net = L.Conv2D(4096, kernel, padding="valid", activation="relu", name="fc6")(net)
+    net = L.Dropout(0.5, name="dropout6")(net)
+    net = L.Conv2D(4096, 1, activation="relu", name="fc7")(net)
+    net = L.Dropout(0.5, name="dropout7")(net)
+    return L.Conv2D(num_classes, 1, name="fc8")(net)
+
+
 def _finish(inputs, net, num_classes: int, logits_scope: str, name: str) -> keras.Model:
     """Squeeze the (N, 1, 1, C) logits to (N, C) and tag the model's preprocessing."""
     logits = keras.layers.Reshape((num_classes,), name=f"{logits_scope}.squeezed")(net)
@@ -109,12 +120,7 @@ def vgg_16(num_classes: int = 1000) -> keras.Model:
             net = L.Conv2D(width, 3, padding="same", activation="relu",
                            name=f"conv{block}.conv{block}_{i}")(net)
         net = L.MaxPooling2D(2, 2, padding="valid", name=f"pool{block}")(net)
-    net = L.Conv2D(4096, 7, padding="valid", activation="relu", name="fc6")(net)
-    net = L.Dropout(0.5, name="dropout6")(net)
-    net = L.Conv2D(4096, 1, activation="relu", name="fc7")(net)
-    net = L.Dropout(0.5, name="dropout7")(net)
-    net = L.Conv2D(num_classes, 1, name="fc8")(net)
-    return _finish(inputs, net, num_classes, "fc8", "vgg_16")
+    return _finish(inputs, _fc_head(net, 7, num_classes), num_classes, "fc8", "vgg_16")
 
 
 def alexnet_v2(num_classes: int = 1000) -> keras.Model:
@@ -144,12 +150,7 @@ def alexnet_v2(num_classes: int = 1000) -> keras.Model:
     net = L.Conv2D(384, 3, padding="same", activation="relu", name="conv4")(net)
     net = L.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(net)
     net = L.MaxPooling2D(3, 2, padding="valid", name="pool5")(net)
-    net = L.Conv2D(4096, 5, padding="valid", activation="relu", name="fc6")(net)
-    net = L.Dropout(0.5, name="dropout6")(net)
-    net = L.Conv2D(4096, 1, activation="relu", name="fc7")(net)
-    net = L.Dropout(0.5, name="dropout7")(net)
-    net = L.Conv2D(num_classes, 1, name="fc8")(net)
-    return _finish(inputs, net, num_classes, "fc8", "alexnet_v2")
+    return _finish(inputs, _fc_head(net, 5, num_classes), num_classes, "fc8", "alexnet_v2")
 
 
 def _conv_bn(net, filters: int, kernel: int, stride: int, scope: str, relu: bool = True):

@@ -13,15 +13,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from dance_tf.saliency._core import (
-    compiled,
-    finish,
-    logit_gradients,
-    num_classes,
-    per_chunk,
-    to_batch,
-    to_targets,
-)
+from dance_tf.saliency import _core as core
 
 
 def noise_scale(x: tf.Tensor, noise: float) -> tf.Tensor:
@@ -39,7 +31,7 @@ def noisy_gradient_fold(model, x, targets, samples: int, noise: float, seed,
     init: the initial state (a tuple of tensors); returns the final state.
     """
     sigma = noise_scale(x, noise)
-    k = min(per_chunk(x.shape[0], batch_size), int(samples))
+    k = min(core.per_chunk(x.shape[0], batch_size), int(samples))
     n_chunks = -(-int(samples) // k)
 
     def body(i, state):
@@ -51,7 +43,7 @@ def noisy_gradient_fold(model, x, targets, samples: int, noise: float, seed,
         eps = tf.map_fn(one_noise, idx, fn_output_signature=tf.float32)  # (k, N, ...)
         points = x[None] + sigma[None] * eps
         flat = tf.reshape(points, tf.concat([[-1], tf.shape(x)[1:]], 0))
-        g = logit_gradients(model, flat, tf.tile(targets, [tf.size(idx)]))
+        g = core.logit_gradients(model, flat, tf.tile(targets, [tf.size(idx)]))
         return i + 1, fold(state, tf.reshape(g, tf.shape(points)))
 
     _, state = tf.while_loop(lambda i, _: i < n_chunks, body, (tf.constant(0), tuple(init)))
@@ -69,9 +61,9 @@ def sampled_method(name: str, graph: Callable, model, x, targets, samples: int,
         raise ValueError(f"samples: expected an integer ≥ 1, got {samples}")
     if not noise >= 0:
         raise ValueError(f"noise: expected a level ≥ 0, got {noise}")
-    x, was_numpy = to_batch(x)
-    t = to_targets(targets, x.shape[0], num_classes(model))
+    x, was_numpy = core.to_batch(x)
+    t = core.to_targets(targets, x.shape[0], core.num_classes(model))
     key = (name, int(samples), float(noise), int(batch_size))
-    fn = compiled(model, key, lambda: lambda a, b, sd: graph(
+    fn = core.compiled(model, key, lambda: lambda a, b, sd: graph(
         model, a, b, sd, int(samples), float(noise), int(batch_size)))
-    return finish(fn(x, t, tf.constant(int(seed), tf.int32)), was_numpy)
+    return core.finish(fn(x, t, tf.constant(int(seed), tf.int32)), was_numpy)

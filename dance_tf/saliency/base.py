@@ -99,3 +99,26 @@ def get(method: str | Callable | BaseMethod, **options) -> BaseMethod:
     check_options(fn, options)
     safe = True if isinstance(method, str) else getattr(fn, "graph_safe", None)
     return BaseMethod(name, fn, dict(options), safe)
+
+
+def for_explainer(method, base, method_options, extra, explainer_options=()) -> BaseMethod:
+    """The explainer's base method (``explainer_options``: its own option names, for the
+    "did you mean" hint of an unknown option): ``base`` (a ``BaseMethod`` or anything
+    ``saliency.get`` takes) or ``method``, with ``method_options`` (a dict: the base
+    method's own namespace, so Grad-CAM's ``layer`` or SmoothGrad's ``seed`` are never
+    taken for the explainer's) and any other keyword options (the older spelling)."""
+    if method_options is not None and not isinstance(method_options, dict):
+        raise TypeError(f"method_options: expected a dict, got {type(method_options).__name__}")
+    both = sorted(set(method_options or {}) & set(extra))
+    if both:
+        raise TypeError(f"method options {both} given twice (in method_options and as "
+                        "keywords)")
+    options = {**extra, **(method_options or {})}
+    if base is not None:
+        if method != "gradient":
+            raise TypeError("base and method: give one of them (base=saliency.get(...) is "
+                            "the base method with its options)")
+        method = base
+    fn = method.fn if isinstance(method, BaseMethod) else resolve_method(method)[1]
+    check_options(fn, {**getattr(method, "options", {}), **options}, tuple(explainer_options))
+    return get(method, **options)

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from dance_tf.saliency._core import (
-    DEFAULT_BATCH_SIZE,
-    chunked_sum,
-    compiled,
-    finish,
-    logit_gradients,
-    num_classes,
-    per_chunk,
-    to_batch,
-    to_targets,
-)
+from dance_tf.saliency import _core as core
 from dance_tf.saliency.ig_uniform import range_bounds, uniform_draws
 
 
@@ -33,7 +23,7 @@ def _draw(x, refs, lo, hi, seed, j, use_refs: bool):
 
 def _eg_graph(model, x, targets, refs, lo, hi, seed, samples: int, batch_size: int,
               use_refs: bool):
-    k = per_chunk(x.shape[0], batch_size)
+    k = core.per_chunk(x.shape[0], batch_size)
     ones = [1] * (len(x.shape) - 1)
 
     def chunk(idx):
@@ -42,15 +32,15 @@ def _eg_graph(model, x, targets, refs, lo, hi, seed, samples: int, batch_size: i
         a = tf.reshape(alpha, tf.concat([tf.shape(alpha), ones], 0))
         points = ref + a * (x[None] - ref)
         flat = tf.reshape(points, tf.concat([[-1], tf.shape(x)[1:]], 0))
-        g = tf.reshape(logit_gradients(model, flat, tf.tile(targets, [tf.size(idx)])),
+        g = tf.reshape(core.logit_gradients(model, flat, tf.tile(targets, [tf.size(idx)])),
                        tf.shape(points))
         return tf.reduce_sum((x[None] - ref) * g, axis=0)
 
-    return chunked_sum(chunk, samples, k, x) / samples
+    return core.chunked_sum(chunk, samples, k, x) / samples
 
 
 def expected_gradients(model, x, targets, references=None, samples: int = 25, seed: int = 0,
-                       baseline_range=None, batch_size: int = DEFAULT_BATCH_SIZE):
+                       baseline_range=None, batch_size: int = core.DEFAULT_BATCH_SIZE):
     """Expected gradients: E_{x'∼D, α∼U(0,1)}[(x − x') ∘ ∇F^c(x' + α(x − x'))], Monte Carlo.
 
     x: (N, ...); targets: (N,) ints; references: (R, ...) reference inputs D (e.g. a
@@ -64,11 +54,11 @@ def expected_gradients(model, x, targets, references=None, samples: int = 25, se
     """
     if int(samples) < 1:
         raise ValueError(f"samples: expected an integer ≥ 1, got {samples}")
-    x, was_numpy = to_batch(x)
-    t = to_targets(targets, x.shape[0], num_classes(model))
+    x, was_numpy = core.to_batch(x)
+    t = core.to_targets(targets, x.shape[0], core.num_classes(model))
     use_refs = references is not None
     if use_refs:
-        refs, _ = to_batch(references, "references")
+        refs, _ = core.to_batch(references, "references")
         if refs.shape[1:] != x.shape[1:]:
             raise ValueError(f"references: expected shape (R, {tuple(x.shape[1:])}), got "
                              f"{tuple(refs.shape)}")
@@ -86,6 +76,6 @@ def expected_gradients(model, x, targets, references=None, samples: int = 25, se
                              use_refs)
         return run
 
-    fn = compiled(model, ("expected_gradients", int(samples), int(batch_size), use_refs,
+    fn = core.compiled(model, ("expected_gradients", int(samples), int(batch_size), use_refs,
                           has_range), build)
-    return finish(fn(x, t, refs, lo, hi, tf.constant(int(seed), tf.int32)), was_numpy)
+    return core.finish(fn(x, t, refs, lo, hi, tf.constant(int(seed), tf.int32)), was_numpy)

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from dance_tf.saliency._core import (
-    DEFAULT_BATCH_SIZE,
-    chunked_sum,
-    compiled,
-    finish,
-    logit_gradients,
-    num_classes,
-    per_chunk,
-    to_batch,
-    to_targets,
-)
+from dance_tf.saliency import _core as core
 
 
 def _ig_graph(model, x, targets, baseline, steps: int, batch_size: int):
     n = x.shape[0]
-    k = per_chunk(n, batch_size)
+    k = core.per_chunk(n, batch_size)
     diff = x - baseline
 
     def chunk_grads(idx):
@@ -27,15 +17,15 @@ def _ig_graph(model, x, targets, baseline, steps: int, batch_size: int):
         a = tf.reshape(alphas, [-1] + [1] * len(x.shape))
         points = baseline[None] + a * diff[None]  # (k, N, ...)
         flat = tf.reshape(points, tf.concat([[-1], tf.shape(x)[1:]], 0))
-        g = logit_gradients(model, flat, tf.tile(targets, [tf.size(idx)]))
+        g = core.logit_gradients(model, flat, tf.tile(targets, [tf.size(idx)]))
         return tf.reduce_sum(tf.reshape(g, tf.shape(points)), axis=0)
 
-    total = chunked_sum(chunk_grads, steps, k, x)
+    total = core.chunked_sum(chunk_grads, steps, k, x)
     return diff * total / steps
 
 
 def integrated_gradients(model, x, targets, steps: int = 50, baseline=None,
-                         batch_size: int = DEFAULT_BATCH_SIZE):
+                         batch_size: int = core.DEFAULT_BATCH_SIZE):
     """Integrated gradients of the target logit along the straight path baseline → x.
 
     x: (N, ...); targets: (N,) ints; steps: Riemann midpoints (completeness error O(1/steps²));
@@ -45,10 +35,10 @@ def integrated_gradients(model, x, targets, steps: int = 50, baseline=None,
     """
     if int(steps) < 1:
         raise ValueError(f"steps: expected an integer ≥ 1, got {steps}")
-    x, was_numpy = to_batch(x)
-    t = to_targets(targets, x.shape[0], num_classes(model))
+    x, was_numpy = core.to_batch(x)
+    t = core.to_targets(targets, x.shape[0], core.num_classes(model))
     base = tf.zeros_like(x) if baseline is None else tf.broadcast_to(
         tf.cast(baseline, tf.float32), tf.shape(x))
-    fn = compiled(model, ("ig", int(steps), int(batch_size)),
+    fn = core.compiled(model, ("ig", int(steps), int(batch_size)),
                   lambda: lambda a, b, c: _ig_graph(model, a, b, c, int(steps), int(batch_size)))
-    return finish(fn(x, t, base), was_numpy)
+    return core.finish(fn(x, t, base), was_numpy)

@@ -118,6 +118,12 @@ def conditions(scale: dict | None = None) -> list[Condition]:
                   setting="epsilon_rel = 0.01", **choice),
         Condition("digits-epsilon-0.2", options={"epsilon_rel": 0.2}, factor="ε",
                   setting="epsilon_rel = 0.2", **choice),
+        # S1.2 bounds the deviation by τ, from τ0 = 1 down by 0.95 per step that meets
+        # it: after max_steps = 20 such steps τ = 0.95**20 = 0.358 (absolute, layer-ℓ units)
+        Condition("digits-epsilon-tau", options={"epsilon": 0.358}, factor="ε",
+                  setting="epsilon = 0.358 absolute (τ where S1.2 ends, 0.95^20; "
+                          "≈ epsilon_rel 0.26 here)",
+                  **choice),
         Condition("digits-solver-adam", options={"solver": "adam"}, factor="solver",
                   setting="adam (S1.2 schedule)", **choice),
         Condition("digits-fill-mean", fill="mean", factor="fidelity fill",

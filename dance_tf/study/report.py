@@ -207,13 +207,18 @@ def attacks_section(study: Study, conds: list[Condition], lines: list[str]) -> N
               ""]
     lines += ["| task | attack | method | paper | SS without | SS with | difference ± s.e. | "
               "p | n | label kept | verdict |", "|---" * 11 + "|"]
+    unchanged: dict = {}
     for c in done:
         rows = study.data[c.name][1]
         second = set(study.split(c)[1])
         for attack in sorted({r["variant"] for r in rows}):
             for m in c.methods:
-                sel = [r for r in rows if r["variant"] == attack and r["method"] == m
-                       and r["id"] in second]
+                every = [r for r in rows if r["variant"] == attack and r["method"] == m
+                         and r["id"] in second]
+                # an attack that left x unchanged has no sensitivity (0/0): counted apart
+                sel = [r for r in every if r.get("linf", 1.0) > 0
+                       and np.isfinite(r["ss_none"]) and np.isfinite(r["ss_decoys"])]
+                unchanged[(c.task, attack[7:], m)] = (len(every) - len(sel), len(every))
                 if len(sel) < 2:
                     continue
                 st = compare([r["ss_decoys"] for r in sel], [r["ss_none"] for r in sel])
@@ -225,6 +230,12 @@ def attacks_section(study: Study, conds: list[Condition], lines: list[str]) -> N
                              f"{st.ours:.3f} | {st.mean:+.3f} ± {st.se:.3f} | "
                              f"{_fmt_p(st.p)} | {st.n} | {kept:.0%} | {st.verdict} |")
     lines.append("")
+    for (task, attack, m), (bad, n) in sorted(unchanged.items()):
+        if bad:
+            lines += [f"- {task}, {attack}, {m}: the attack left {bad} of {n} inputs unchanged "
+                      "(no sensitivity; not in the table)."]
+    if any(bad for bad, _ in unchanged.values()):
+        lines.append("")
 
 
 def other_section(study: Study, conds, group: str, title: str, lines: list[str]) -> None:

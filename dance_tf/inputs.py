@@ -1,0 +1,154 @@
+"""Checks at the numpy edge: inputs, targets, the legal value range and the model contract.
+
+One module and one tolerance (``range_tolerance``) for the explainer, the attacks and the
+command line, so an input is accepted or refused the same way everywhere. Every refusal is
+an ``InputError`` (a ``dance_tf.DanceError``) whose message names the argument.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from dance_tf import validate
+from dance_tf.errors import InputError
+
+
+def range_tolerance(lo: np.ndarray, hi: np.ndarray) -> float:
+    """How far outside [lo, hi] an input may lie (float rounding of a preprocessing step)
+    before it is refused; inside the tolerance it is clipped into the range."""
+    return 1e-5 * max(1.0, float(np.max(np.abs(hi))), float(np.max(np.abs(lo))))
+
+
+def gather(x, input_ndim: int | None) -> np.ndarray:
+    """numpy from a tensor, an array-like or a ``tf.data.Dataset`` whose elements are
+    inputs (rank ``input_ndim``) or batches of inputs (concatenated)."""
+    if isinstance(x, tf.data.Dataset):
+        parts = [np.asarray(e) for e in x.as_numpy_iterator()]
+        if not parts:
+            raise InputError("x: the dataset is empty")
+        if len({p.ndim for p in parts}) != 1:
+            raise InputError("x: the dataset mixes single inputs and batches")
+        if input_ndim is not None and parts[0].ndim == input_ndim + 1:
+            return np.concatenate(parts)
+        return np.stack(parts)
+    if tf.is_tensor(x):
+        return x.numpy()
+    return np.asarray(x)
+
+
+def check_input(x, expected: tuple | None) -> np.ndarray:
+    """One unbatched input (*S) as finite float32, against the model's declared input shape
+    ``expected`` (None entries: any size; None: not declared)."""
+    if tf.is_tensor(x):
+        x = x.numpy()
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"x: expected a numeric array, got dtype {arr.dtype}")
+    arr = arr.astype(np.float32)
+    if expected is not None:
+        if arr.ndim == len(expected) + 1 and arr.shape[0] == 1:
+            raise InputError(f"x: expected one unbatched input of shape {expected}, got "
+                             f"{arr.shape} with a batch axis; pass x[0]")
+        fits = arr.ndim == len(expected) and all(
+            e is None or e == a for e, a in zip(expected, arr.shape))
+        if not fits:
+            raise InputError(f"x: expected one unbatched input of shape {expected}, "
+                             f"got {arr.shape}")
+    elif arr.ndim == 0:
+        raise InputError("x: expected an array input, got a scalar")
+    if arr.size == 0:
+        raise InputError(f"x: the input is empty (shape {arr.shape}); a sentence needs "
+                         "at least one word, an image at least one pixel")
+    if not np.all(np.isfinite(arr)):
+        raise InputError("x: contains NaN or Inf")
+    return arr
+
+
+def legal_range(x: np.ndarray, value_range) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) shaped like x from ``value_range`` (None: x's own [min, max], with a
+    warning); refuses an x outside it by more than ``range_tolerance``."""
+    if value_range is None:
+        warnings.warn("value_range not given: using the input's own [min, max] as the "
+                      "legal range of the decoys", stacklevel=4)
+        lo, hi = np.full_like(x, x.min()), np.full_like(x, x.max())
+    else:
+        lo, hi = validate.value_range_pair(value_range, x.shape)
+        lo, hi = lo.copy(), hi.copy()
+    tol = range_tolerance(lo, hi)
+    if np.any(x < lo - tol) or np.any(x > hi + tol):
+        raise InputError(f"x: values outside value_range [x_min, x_max]: x spans "
+                         f"[{x.min():.4g}, {x.max():.4g}]")
+    return lo, hi
+
+
+def bounded_range(x, lo, hi, deviation_bound):
+    """x clipped into [lo, hi], and [lo, hi] narrowed by the per-feature deviation bound
+    (Proposition 1; None: not narrowed)."""
+    x = np.clip(x, lo, hi)
+    if deviation_bound is None:
+        return x, lo, hi
+    b = validate.deviation_bound(deviation_bound, x.shape)
+    return x, np.maximum(lo, x - b), np.minimum(hi, x + b)
+
+
+def check_target(target, n_classes: int) -> int:
+    """A class index in [0, n_classes) as int."""
+    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+        raise TypeError(f"target: expected an integer class index, got {target!r}")
+    if not 0 <= int(target) < n_classes:
+        raise InputError(f"target: expected a class index in [0, {n_classes}), "
+                         f"got {target}")
+    return int(target)
+
+
+def batch_targets(targets, n: int) -> list:
+    """Targets for a batch of n: None (each predicted), one int for all, or n entries."""
+    if targets is None:
+        return [None] * n
+    if np.ndim(targets) == 0:
+        return [targets] * n
+    targets = list(np.asarray(targets).tolist())
+    if len(targets) != n:
+        raise InputError(f"targets: expected {n} entries, got {len(targets)}")
+    return targets
+
+
+def model_input_shape(model) -> tuple | None:
+    """One unbatched input's shape as the model declares it (None: not declared)."""
+    shape = getattr(model, "input_shape", None)
+    if isinstance(shape, list):
+        raise InputError("model: expected a single-input model")
+    return None if shape is None else tuple(shape[1:])
+
+
+def check_model_io(model) -> None:
+    """The model contract: one input, one output of shape (N, classes)."""
+    inputs = getattr(model, "inputs", None)
+    if inputs is not None and len(inputs) != 1:
+        raise InputError(f"model: expected a model with one input, got {len(inputs)} inputs")
+    outputs = getattr(model, "outputs", None)
+    if outputs is None:
+        return
+    if len(outputs) != 1:
+        raise InputError(f"model: expected one output (logits of shape (N, classes)), got "
+                         f"{len(outputs)} outputs; wrap the model so it returns one")
+    shape = tuple(outputs[0].shape)
+    if len(shape) != 2:
+        raise InputError(f"model: expected an output of shape (N, classes), got "
+                         f"{shape} (rank {len(shape)}); add the classifier head or reshape")
+
+
+def refuse_probabilities(logits, shape: tuple) -> None:
+    """A model whose (stripped) outputs are still probabilities is refused: on two random
+    inputs every row lies in [0, 1] and sums to 1 (a softmax written in a form that could
+    not be stripped, e.g. inside a Lambda layer or a subclassed call)."""
+    probe = np.random.default_rng(0).normal(size=(2,) + tuple(shape)).astype(np.float32)
+    out = np.asarray(logits(tf.constant(probe), training=False), np.float64)
+    if out.ndim == 2 and out.shape[1] > 1 and np.all(np.isfinite(out)) and np.all(
+            out >= 0) and np.all(out <= 1) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4):
+        raise InputError("model: its outputs are probabilities (every row in [0, 1] sums to "
+                         "1) and the final softmax could not be stripped; pass the model "
+                         "that outputs logits (DANCE explains the pre-softmax scores)")
