@@ -130,6 +130,12 @@ class Explainer:
         """One unbatched input's shape S as the model declares it (None = any size)."""
         return inputs.model_input_shape(self.model)
 
+    @property
+    def runs_eagerly(self) -> bool:
+        """Whether the base method runs eagerly (numpy inside: declared, or found on the
+        first run); such an explainer cannot be exported."""
+        return bool(self._eager_method)
+
     def _input_shape(self) -> tuple | None:
         return inputs.model_input_shape(self.model)
 

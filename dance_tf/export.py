@@ -217,7 +217,7 @@ def save(explainer, path, input_shape=None, *, overwrite: bool = False) -> Path:
     path = Path(path)
     replace = _check_target(path, overwrite)
     shape = _input_shape(explainer, input_shape)
-    if getattr(explainer, "_eager_method", False):
+    if explainer.runs_eagerly:
         raise ExportError(f"method {explainer.method_name!r} only runs eagerly (through "
                           "tf.numpy_function), and a SavedModel cannot hold Python code; "
                           "export a graph-safe base method")

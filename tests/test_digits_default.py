@@ -29,5 +29,6 @@ def test_readme_example_runs_and_model_is_accurate(monkeypatch, tmp_path):
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
     assert scope["sal"].shape == (32, 32, 1)
-    assert scope["maps"].shape == (4, 32, 32, 1)
+    assert scope["maps"].shape == (8, 32, 32, 1)
+    assert scope["without"].shape == (8, 32, 32, 1)
     assert scope["res"].certified.all()

@@ -41,6 +41,16 @@ def test_compare_hand_worked():
     assert c.verdict == "reproduced"
 
 
+def test_holm_hand_worked():
+    """p = (0.01, 0.04, 0.03), m = 3: sorted 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04
+    raised to 0.06 (monotone)."""
+    from dance_tf.study.report import holm
+
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(holm([0.5, 0.4]), [0.8, 0.8])
+    np.testing.assert_allclose(holm([0.9, 0.001]), [0.9, 0.002])
+
+
 def test_compare_refuses_bad_shapes():
     with pytest.raises(ValueError, match="at least 2"):
         verdicts.compare([1.0], [2.0])

@@ -57,6 +57,8 @@ class Study:
         self.root = Path(root)
         self.conds = conds
         self.data = {}
+        #: every second-half comparison reported, (label, Comparison), for ``holm``
+        self.family: list = []
         for c in conds:
             if c.group == "sanity":
                 rows = sanity_run.load(self.root / c.folder)
@@ -72,7 +74,10 @@ class Study:
         """The condition's input ids in task order (by the rows' ``index``, which is the
         task's order for ``half=all``)."""
         rows = self.data[cond.name][1]
-        return [i for _, i in sorted({(r["index"], r["id"]) for r in rows})]
+        # an input keeps its first index: a folder filled by a full run and later by a
+        # half-only run numbers the same input differently
+        ordered = [i for _, i in sorted({(r["index"], r["id"]) for r in rows})]
+        return list(dict.fromkeys(ordered))
 
     def split(self, cond: Condition) -> tuple[list[str], list[str]]:
         """Halves of the inputs with rows (an input's half is fixed by its id's hash, so it
@@ -113,6 +118,8 @@ def fidelity_section(study: Study, cond: Condition, lines: list[str], figures: P
                   "| method | baseline | paper | ours: decoys | ours: baseline | difference "
                   "± s.e. | p (one-sided) | n | verdict |", "|---" * 9 + "|"]
         for m, b, paper, st in _claims_rows(study, cond, k, 1):
+            study.family.append((f"{cond.name} K {float(k):.0%} "
+                                 f"{cl.METHOD_NAMES.get(m, m)} vs {cl.BASELINES[b]}", st))
             lines.append(f"| {cl.METHOD_NAMES.get(m, m)} | {cl.BASELINES[b]} | "
                          f"{paper.text()} | {st.ours:.3f} | {st.baseline:.3f} | "
                          f"{st.mean:+.3f} ± {st.se:.3f} | {_fmt_p(st.p)} | {st.n} | "
@@ -177,7 +184,7 @@ def choices_section(study: Study, conds: list[Condition], lines: list[str]) -> N
         if c.group != "choices" or c.name not in study.data:
             continue
         rows = study.data[c.name][1]
-        ids = [i for _, i in sorted({(r["index"], r["id"]) for r in rows})]
+        ids = list(dict.fromkeys(i for _, i in sorted({(r["index"], r["id"]) for r in rows})))
         sc = _scores(rows, "continuous" if c.score == "continuous" else "0.2")
         m = c.methods[0]
         st = _pair(sc, (m, c.compare), (m, "none"), ids)
@@ -222,6 +229,7 @@ def attacks_section(study: Study, conds: list[Condition], lines: list[str]) -> N
                 if len(sel) < 2:
                     continue
                 st = compare([r["ss_decoys"] for r in sel], [r["ss_none"] for r in sel])
+                study.family.append((f"{c.name} {attack[7:]} {m} SS", st))
                 kept = np.mean([r["label_after_attack"] == r["target"] for r in sel])
                 paper = (cl.TABLE_S6.get((m, attack[7:])) if c.task == "imagenet"
                          else cl.NOT_IN_PAPER)
@@ -250,6 +258,7 @@ def other_section(study: Study, conds, group: str, title: str, lines: list[str])
         for m in c.methods:
             st = _pair(sc, (m, "decoys"), (m, "none"), second)
             if st:
+                study.family.append((f"{c.name} {m} K 20 %", st))
                 paper = cl.TABLE_S7.get(m) if group == "s9" else None
                 lines.append(f"| {c.name} | {m} | {paper.text() if paper else '–'} | "
                              f"{st.mean:+.3f} ± {st.se:.3f} | {_fmt_p(st.p)} | {st.n} | "
@@ -278,6 +287,7 @@ def continuous_section(study: Study, conds, lines: list[str]) -> None:
             st = _pair(cont, (m, "decoys"), (m, "none"), ids)
             if st is None:
                 continue
+            study.family.append((f"{c.name} {cl.METHOD_NAMES.get(m, m)} continuous", st))
             t = _pair(top, (m, "decoys"), (m, "none"), ids)
             t_s = f"{t.mean:+.3f} ± {t.se:.3f} ({t.verdict})" if t else "–"
             lines.append(f"| {c.task}{' (' + c.note + ')' if c.note else ''} | "
@@ -318,6 +328,7 @@ def sanity_section(study: Study, conds, lines: list[str]) -> None:
         common = [i for i in ids if i in floor and i in last]
         if len(common) >= 2:
             st = compare([last[i] for i in common], [floor[i] for i in common])
+            study.family.append((f"{c.name} SSIM after the cascade vs seed floor", st))
             lines += ["", f"Claim (S6: DANCE maps depend on the learned weights): SSIM with "
                       f"decoys after the full cascade {st.ours:.3f} against {st.baseline:.3f} "
                       f"between two decoy seeds on the trained model (the map's own noise "
@@ -327,6 +338,43 @@ def sanity_section(study: Study, conds, lines: list[str]) -> None:
                 lines.append("(The default line-search decoys have no random start, so two "
                              "seeds give the same map and the floor is 1.)")
         lines.append("")
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (same order as given): p_(i) × (m − i + 1),
+    made monotone and capped at 1."""
+    p = np.asarray(pvalues, np.float64)
+    order = np.argsort(p)
+    m = len(p)
+    adj = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adj[i] = running
+    return adj
+
+
+def multiplicity_section(study: Study) -> list[str]:
+    """Which significant verdicts survive Holm's correction over every second-half
+    comparison of the report (two-sided p = 2 × the smaller one-sided p)."""
+    fam = [(label, st) for label, st in study.family
+           if np.isfinite(st.p) and np.isfinite(st.p_opposite)]
+    if not fam:
+        return []
+    two = [min(1.0, 2 * min(st.p, st.p_opposite)) for _, st in fam]
+    adj = holm(two)
+    sig = [(label, st, a) for (label, st), a in zip(fam, adj) if st.verdict != "not significant"]
+    lines = [f"## Multiplicity ({len(fam)} second-half comparisons)", "",
+             f"Each verdict above uses one test at α = {ALPHA}; over {len(fam)} comparisons "
+             f"about {ALPHA * len(fam):.1f} would come out significant by chance alone if "
+             "DANCE changed nothing. Holm's correction over all of them (two-sided p):", "",
+             "| comparison | verdict | difference ± s.e. | n | Holm-adjusted p | survives |",
+             "|---|---|---|---|---|---|"]
+    for label, st, a in sorted(sig, key=lambda t: t[2]):
+        lines.append(f"| {label} | {st.verdict} | {st.mean:+.3f} ± {st.se:.3f} | {st.n} | "
+                     f"{_fmt_p(a)} | {'yes' if a < ALPHA else 'no'} |")
+    lines.append("")
+    return lines
 
 
 def run_times(study: Study, conds, lines: list[str]) -> None:
@@ -412,6 +460,7 @@ def write(root: Path, conds: list[Condition], out: Path, seed: int, command: str
              "- Machine: 2-core CPU, no GPU, shared with other jobs (times are upper bounds).",
              ""]
     summary_section(study, conds, lines)
+    after_summary = len(lines)
     notes = Path(root) / "NOTES.md"
     if notes.exists():   # hand-written reading of the tables, kept beside the rows
         lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
@@ -431,6 +480,7 @@ def write(root: Path, conds: list[Condition], out: Path, seed: int, command: str
     other_section(study, conds, "m", "Number of decoys m (Fig. 2C / S10; digits)", lines)
     continuous_section(study, conds, lines)
     sanity_section(study, conds, lines)
+    lines[after_summary:after_summary] = multiplicity_section(study)
     run_times(study, conds, lines)
     lines += ["## What has not run", ""]
     missing = [c for c in conds if c.name not in study.data]
