@@ -82,7 +82,10 @@ class BaseMethod:
 
             logits, _ = logits_model(model, tuple(np.shape(x)[1:]))
             targets = np.argmax(np.asarray(logits(x, training=False)), axis=-1)
-        return self.fn(model, x, targets, **self.options)
+        maps = self.fn(model, x, targets, **self.options)
+        if isinstance(x, np.ndarray) and not isinstance(maps, np.ndarray):
+            maps = np.asarray(maps)   # a user callable's tensor, at the numpy edge
+        return maps
 
 
 def get(method: str | Callable | BaseMethod, **options) -> BaseMethod:

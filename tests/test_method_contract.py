@@ -1,0 +1,99 @@
+"""One contract for every base method: each registered method, a user callable and a
+declared numpy method go through the same checks — numpy, tensor and tf.data in; maps of
+the input's shape out; graph-safe where declared; the same map under DANCE whichever way
+the batch arrives, and equal to DANCE with the options hard-wired in a callable.
+"""
+
+import functools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import dance_tf
+from dance_tf import saliency
+from dance_tf.layers import logits_model
+from dance_tf.saliency.registry import METHODS
+from tests.conftest import small_cnn
+
+#: small options so that every method runs fast
+OPTIONS = {
+    "gradient": {},
+    "integrated_gradients": {"steps": 4},
+    "smoothgrad": {"samples": 3, "seed": 2},
+    "expected_gradients": {"samples": 3, "baseline_range": (0.0, 1.0)},
+    "vargrad": {"samples": 3},
+    "smoothgrad_range": {"samples": 3},
+    "ig_uniform": {"steps": 3, "baseline_range": (0.0, 1.0)},
+    "gradcam": {"layer": "conv2"},
+}
+
+
+def user_gradient(model, inputs, targets):
+    """A user callable written with TensorFlow ops (graph-safe, but not declared)."""
+    x = tf.convert_to_tensor(inputs)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = tf.gather(model(x), tf.convert_to_tensor(targets), axis=1, batch_dims=1)
+    return tape.gradient(out, x)
+
+
+@saliency.numpy_method
+def numpy_times_input(model, inputs, targets):
+    """A user callable written with numpy (declared): x² per feature."""
+    return np.square(np.asarray(inputs, np.float32))
+
+
+CASES = [(name, OPTIONS[name]) for name in METHODS] + [
+    (user_gradient, {}), (numpy_times_input, {})]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return small_cnn()
+
+
+@pytest.fixture(scope="module")
+def xs():
+    return np.random.default_rng(30).random((2, 12, 12, 1)).astype(np.float32)
+
+
+def test_every_registered_method_has_contract_options():
+    assert set(OPTIONS) == set(METHODS)
+
+
+@pytest.mark.parametrize("method,opts", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
+def test_base_method_contract(model, xs, method, opts):
+    base = saliency.get(method, **opts)
+    logits, _ = logits_model(model, xs.shape[1:])
+    t = np.array([1, 2])
+    maps = base(model, xs, t)
+    assert isinstance(maps, np.ndarray) and maps.shape == xs.shape
+    assert np.all(np.isfinite(maps))
+    if base.graph_safe is not False:   # tensors in, tensors out, and inside a tf.function
+        as_tensor = base.fn(logits, tf.constant(xs), tf.constant(t), **base.options)
+        assert tf.is_tensor(as_tensor)
+        np.testing.assert_allclose(np.asarray(as_tensor), maps, rtol=1e-5, atol=1e-7)
+        graph = tf.function(lambda a, b: base.fn(logits, a, b, **base.options))
+        np.testing.assert_allclose(graph(tf.constant(xs), tf.constant(t)).numpy(), maps,
+                                   rtol=1e-4, atol=1e-6)
+    assert base.graph_safe is (True if isinstance(method, str) else
+                               False if method is numpy_times_input else None)
+
+
+@pytest.mark.parametrize("method,opts", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
+def test_method_under_dance_takes_any_batch_and_matches_hard_wired_options(model, xs, method,
+                                                                           opts):
+    e = dance_tf.Explainer(model, base=saliency.get(method, **opts), value_range=(0, 1),
+                           patches_per_mask=50)
+    t = [1, 2]
+    singles = np.stack([e.explain(x, target=c) for x, c in zip(xs, t)])
+    assert singles.shape == xs.shape and np.all(np.isfinite(singles))
+    for batch in (xs, tf.constant(xs), tf.data.Dataset.from_tensor_slices(xs).batch(1)):
+        np.testing.assert_allclose(e(batch, t), singles, rtol=1e-5, atol=1e-7)
+    if isinstance(method, str) and opts:   # options reach the method, not the explainer
+        fn = saliency.get(method).fn
+        wired = functools.wraps(fn)(functools.partial(fn, **opts))
+        hard = dance_tf.Explainer(model, method=wired, value_range=(0, 1),
+                                  patches_per_mask=50)
+        np.testing.assert_allclose(hard(xs, t), singles, rtol=1e-5, atol=1e-7)
