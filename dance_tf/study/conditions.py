@@ -156,7 +156,7 @@ def conditions(scale: dict | None = None) -> list[Condition]:
                   k=(0.2,), attacks=("topk", "mass_center", "targeted"),
                   flags=("--attack-iterations", str(s.get("attack_iterations", 100)))),
         # ImageNet beyond the gradient: second half only (no choice is made from these),
-        # the first 15 / 24 images in file order hold 12 / 16 second-half images
+        # the first 15 / 24 / 40 images in file order hold 12 / 16 / 25 second-half images
         Condition("imagenet-attacks", "imagenet", "attacks", cnt or 15, grad, variants=(),
                   k=(0.2,), attacks=("topk", "mass_center", "targeted"), half="second",
                   options=IMAGENET_SMALL, flags=("--attack-iterations", "100"),
@@ -166,7 +166,7 @@ def conditions(scale: dict | None = None) -> list[Condition]:
                    "gradcam"), variants=("none", "decoys"), k=(0.2,), half="second",
                   options=IMAGENET_SMALL, flags=("--ig-steps", "8", "--sg-samples", "8"),
                   note="tiles m = 2000 (2n = 50), 8 samples / steps"),
-        Condition("imagenet-igsg", "imagenet", "main", cnt or 24,
+        Condition("imagenet-igsg", "imagenet", "main", cnt or 40,
                   ("integrated_gradients", "smoothgrad"), variants=("none", "decoys"),
                   half="second", options=IMAGENET_SMALL,
                   flags=("--ig-steps", "10", "--sg-samples", "10"),
