@@ -137,9 +137,8 @@ def explain_many(ex, xs: np.ndarray, targets: list) -> np.ndarray:
         for xi in checked[1:]:
             inputs.legal_range(xi, ex.value_range)   # refuses x outside it
     shape = tuple(checked.shape[1:])
-    n_cls = class_count(ex.logits_model(shape))
-    if n_cls is None:
-        n_cls = ex._n_classes(tf.constant(checked[0]))
+    ex.logits_model(shape)
+    n_cls = ex._n_classes(tf.constant(checked[0]))   # static width, else one forward
     t = np.array([-1 if v is None else inputs.check_target(v, n_cls) for v in targets],
                  np.int32)
     fn = ex._batch_fns.get(shape)

@@ -53,6 +53,12 @@ def activation_elems(model, shape: tuple = ()) -> int:
 
 
 
+def decoy_bytes(f_l, shape) -> float:
+    """Bytes one decoy holds in the optimisation loop (input-sized buffers and layers
+    1..ℓ's activations)."""
+    return 4.0 * (14 * math.prod(shape) + 3 * activation_elems(f_l, shape))
+
+
 def chunk_size(ex, f_l, shape, n_items: int, variable: bool = False
                 ) -> tuple[int, int]:
     """(decoys per optimised batch, decoys per base-method batch), from
@@ -64,7 +70,7 @@ def chunk_size(ex, f_l, shape, n_items: int, variable: bool = False
     length (padding items are ignored).
     """
     budget = ex.memory_budget_mb * 2**20
-    per_decoy = 4.0 * (14 * math.prod(shape) + 3 * activation_elems(f_l, shape))
+    per_decoy = decoy_bytes(f_l, shape)
     per_map = per_map_bytes(ex, shape)
     if max(per_decoy, per_map) > budget:
         raise BudgetError(
@@ -90,7 +96,7 @@ def inputs_in_flight(ex, plan, limit: int = 8) -> int:
     if plan.chunk < plan.n_items:
         return 1
     shape = sized(plan.shape)
-    per_item = 4.0 * (14 * math.prod(shape) + 3 * activation_elems(plan.f_l, shape))
+    per_item = decoy_bytes(plan.f_l, shape)
     per_item = max(per_item, per_map_bytes(ex, shape))
     fit = ex.memory_budget_mb * 2**20 // (plan.chunk * per_item)
     return int(max(1, min(limit, fit)))
