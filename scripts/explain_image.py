@@ -29,7 +29,10 @@ import time
 
 import numpy as np
 
-NETS = ("vgg_16", "alexnet_v2", "resnet_v1_50", "caffe_alexnet")
+from dance_tf.models import registry
+
+#: the zoo nets loaded from a local weights file (the model registry)
+NETS = registry.names("image", task="imagenet", weights="file")
 PAPER = {"patch_size": 3, "stride": 1, "patches_per_mask": 100, "max_steps": 100}
 CPU = {"patch_size": 3, "stride": 3, "patches_per_mask": 100, "max_steps": 30}
 
@@ -69,18 +72,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_model(args):
     """The zoo net filled from ``args.checkpoint`` (S5)."""
-    from dance_tf.models import slim_nets
-    from dance_tf.models.caffe_alexnet import caffe_alexnet, load_caffe_alexnet
-    from dance_tf.models.slim_checkpoint import load_slim_checkpoint
-
     if args.net == "caffe_alexnet":
-        model = caffe_alexnet()
-        load_caffe_alexnet(model, args.checkpoint, allow_pickle=args.allow_pickle)
-        return model
+        return registry.load(args.net, args.checkpoint, allow_pickle=args.allow_pickle)
     classes = 1000 if args.drop_background else args.num_classes
-    model = getattr(slim_nets, args.net)(num_classes=classes)
-    load_slim_checkpoint(model, args.checkpoint, drop_background_class=args.drop_background)
-    return model
+    return registry.load(args.net, args.checkpoint, build_options={"num_classes": classes},
+                         drop_background_class=args.drop_background)
 
 
 def main(argv=None) -> dict:

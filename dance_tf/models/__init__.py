@@ -3,13 +3,16 @@
 Zoo nets (slim ``vgg_16``, ``alexnet_v2``, ``resnet_v1_50`` and the Caffe AlexNet),
 EfficientNet-Lite0 with trained ImageNet weights (``efficientnet_lite0()``; module
 ``efficientnet_lite``, extra ``dance-tf[imagenet]``), the SST sentence CNN, the IDS MLP
-and the embedded digits CNN. Names are imported lazily so that ``import dance_tf`` stays
-light.
+and the embedded digits CNN. :mod:`dance_tf.models.registry` lists them all by name and
+loads them from local files. Names are imported lazily so that ``import dance_tf.models``
+(and the registry) import no TensorFlow.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 _LAZY = {
     "vgg_16": "dance_tf.models.slim_nets",
@@ -29,6 +32,15 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'dance_tf.models' has no attribute {name!r}")
 
-# The Caffe AlexNet builder shares its module's name: bind it eagerly so that importing the
-# submodule (which sets the package attribute to the module) cannot hide the function.
-from dance_tf.models.caffe_alexnet import caffe_alexnet, load_caffe_alexnet  # noqa: E402, F401
+
+class _Package(types.ModuleType):
+    """Keeps ``dance_tf.models.caffe_alexnet`` the builder function: importing the
+    submodule of the same name would otherwise bind the module over it."""
+
+    def __setattr__(self, name, value):
+        if name == "caffe_alexnet" and isinstance(value, types.ModuleType):
+            value = value.caffe_alexnet
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

