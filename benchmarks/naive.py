@@ -48,7 +48,7 @@ def run(quick: bool = False, vgg: bool = True) -> dict:
     x = xs[0]
     ex = common.explainer(model, vr, layer="pool1", patch_size=3, patches_per_mask=100)
     details = ex.explain(x, return_details=True)
-    logits = ex._logits_model(x.shape)
+    logits = ex.logits_model(x.shape)
     settings = ex.settings
 
     def eager_opt(f_l, *args):

@@ -27,6 +27,8 @@ import common  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from dance_tf import sizing  # noqa: E402
+
 
 def zero_map(model, inputs, targets):
     """A graph-safe base method that costs nothing: isolates the decoy part."""
@@ -67,10 +69,10 @@ def measure(name: str, rounds: int, packing: str, m: int, only=None) -> list[dic
             r = ex.explain(x, return_details=True)
         plan = ex.plan(x.shape)
         n2 = len(r.decoys)
-        batch = min(ex._evals_per_batch(x.shape), n2)
+        batch = min(sizing.evals_per_batch(ex, x.shape), n2)
         xs = tf.constant(np.repeat(x[None], batch, axis=0))
         ts = tf.fill([batch], r.target)
-        logits = ex._logits_model(x.shape)
+        logits = ex.logits_model(x.shape)
         grad = tf.function(lambda a, b, logits=logits: gradient(logits, a, b))
         reps = -(-n2 // batch)
 

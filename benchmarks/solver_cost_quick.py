@@ -20,6 +20,7 @@ import tensorflow as tf  # noqa: E402
 from solver_cost import zero_map  # noqa: E402
 
 import dance_tf  # noqa: E402
+from dance_tf import sizing  # noqa: E402
 from dance_tf.saliency import gradient  # noqa: E402
 
 
@@ -34,8 +35,8 @@ def main() -> dict:
     ex0.explain(x)
     t_dec = time.perf_counter() - t0
     plan = ex0.plan(x.shape)
-    logits = ex0._logits_model(x.shape)
-    batch = min(ex0._evals_per_batch(x.shape), len(r.decoys))
+    logits = ex0.logits_model(x.shape)
+    batch = min(sizing.evals_per_batch(ex0, x.shape), len(r.decoys))
     grad = tf.function(lambda a, b: gradient(logits, a, b))
     xs = tf.constant(np.repeat(x[None], batch, 0))
     ts = tf.fill([batch], r.target)

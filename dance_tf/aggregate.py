@@ -10,7 +10,50 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-AGGREGATIONS = ("range", "mean", "range_covering")
+
+class Range:
+    """Z = max − min over the decoy maps, per feature (Eq. 3). Strategies turn the running
+    statistics (max, min, sum, count) into Z; ``uses_cover``: the max and min see only
+    the features each decoy's mask covers."""
+
+    name, uses_cover = "range", False
+
+    def finish(self, stats) -> tf.Tensor:
+        mx, mn, _, _ = stats
+        return mx - mn
+
+
+class RangeCovering(Range):
+    """The range over the decoys whose mask covers the feature; a feature no mask covers
+    has no decoy and gets 0."""
+
+    name, uses_cover = "range_covering", True
+
+    def finish(self, stats) -> tf.Tensor:
+        mx, mn, _, _ = stats
+        return tf.where(mx >= mn, mx - mn, tf.zeros_like(mx))
+
+
+class Mean(Range):
+    """The mean decoy map (the ablation of §4.3)."""
+
+    name = "mean"
+
+    def finish(self, stats) -> tf.Tensor:
+        _, _, sm, count = stats
+        return sm / tf.maximum(count, 1.0)
+
+
+#: Eq. 3's range, the mean of §4.3, and the range over covering decoys
+STRATEGIES = {a.name: a for a in (Range(), Mean(), RangeCovering())}
+AGGREGATIONS = tuple(STRATEGIES)
+
+
+def get(name: str) -> Range:
+    """The aggregation strategy called ``name`` (one of ``AGGREGATIONS``)."""
+    if name not in STRATEGIES:
+        raise ValueError(f"aggregation: expected one of {AGGREGATIONS}, got {name!r}")
+    return STRATEGIES[name]
 
 
 def init_stats(shape) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -39,9 +82,4 @@ def finish_stats(stats, aggregation: str) -> tf.Tensor:
     """Z = max − min (``range``, Eq. 3; ``range_covering``) or the mean (``mean``). With
     ``range_covering`` a feature no mask covers has no decoy and gets 0 (every packing of
     ``dance_tf.masks`` covers every feature, so this does not arise with them)."""
-    mx, mn, sm, count = stats
-    if aggregation == "range":
-        return mx - mn
-    if aggregation == "range_covering":
-        return tf.where(mx >= mn, mx - mn, tf.zeros_like(mx))
-    return sm / tf.maximum(count, 1.0)
+    return get(aggregation).finish(stats)

@@ -145,11 +145,13 @@ def crop(points: tf.Tensor, starts: tf.Tensor, plan: CropPlan) -> tf.Tensor:
 
 def deviation_fn(x: tf.Tensor, masks: tf.Tensor, plan: CropPlan):
     """dev(points (k, *S)) → |F_ℓ(points) − F_ℓ(x)| (float32) on each mask's crop: every
-    unit of layer ℓ that can differ from F_ℓ(x), none that cannot. F_ℓ of x's crops runs
-    once, here."""
+    unit of layer ℓ that can differ from F_ℓ(x), none that cannot. x: (*S), or (k, *S) /
+    (1, *S): each point's own input. F_ℓ of x's crops runs once, here."""
     f_loop = plan.f_crop
     starts = offsets(masks, plan)
-    ref = tf.cast(f_loop(crop(tf.broadcast_to(x[None], tf.shape(masks)), starts, plan),
+    if len(x.shape) < len(masks.shape):
+        x = x[None]
+    ref = tf.cast(f_loop(crop(tf.broadcast_to(x, tf.shape(masks)), starts, plan),
                          training=False), tf.float32)
 
     def dev(points):

@@ -42,11 +42,12 @@ def _per_decoy(t: tf.Tensor, op) -> tf.Tensor:
 
 
 def solve(deviation, x, m, s, lo, hi, epsilon, seeds, settings):
-    """Decoys of one input by the S1.2 schedule (see the module docstring).
+    """Decoys by the S1.2 schedule (see the module docstring).
 
-    deviation(points (k, *S)) → |F_ℓ(points) − F_ℓ(x)| at layer ℓ, float32; x: (*S);
-    m: (k, *S) 0/1 masks of movable features; s: (k, 1, ..., 1) ±1; lo, hi: (*S);
-    epsilon: scalar (with any precision margin); seeds: (k, 2) int32 stateless seeds.
+    deviation(points (k, *S)) → |F_ℓ(points) − F_ℓ(x)| at layer ℓ, float32; x, lo, hi:
+    (k, *S), or (1, *S) when every decoy shares its input; m: (k, *S) 0/1 masks of movable
+    features; s: (k, 1, ..., 1) ±1; epsilon: (k,) or scalar (with any precision margin);
+    seeds: (k, 2) int32 stateless seeds.
     Returns (the last iterate of each decoy that met the bound, x where none did (k, *S);
     whether one did (k,) bool; steps run (k,) int32).
     """
@@ -54,20 +55,20 @@ def solve(deviation, x, m, s, lo, hi, epsilon, seeds, settings):
     width = hi - lo
     safe = tf.where(width > 0, width, tf.ones_like(width))
     u = tf.clip_by_value((x - lo) / safe, 0.0, 1.0)
-    bshape = [-1] + [1] * len(x.shape)
+    bshape = [-1] + [1] * (len(x.shape) - 1)
     # one-sided start: |N(0, σ²)|·s inside M, so no feature starts on the wrong side of x
     # (the objective's gradient is zero there and the penalty is zero inside τ: it would
     # never move)
-    noise = tf.abs(per_item_normal(tf.shape(x), seeds)) * settings.init_noise * s
-    u0 = tf.clip_by_value(u[None] + noise * m, _EDGE, 1.0 - _EDGE)
+    noise = tf.abs(per_item_normal(tf.shape(x)[1:], seeds)) * settings.init_noise * s
+    u0 = tf.clip_by_value(u + noise * m, _EDGE, 1.0 - _EDGE)
     w0 = tf.atanh(2.0 * u0 - 1.0)
-    w_x = tf.broadcast_to(tf.atanh(2.0 * tf.clip_by_value(u, _EDGE, 1.0 - _EDGE) - 1.0)[None],
+    w_x = tf.broadcast_to(tf.atanh(2.0 * tf.clip_by_value(u, _EDGE, 1.0 - _EDGE) - 1.0),
                           tf.shape(w0))
 
     def decode(w):
         ut = 0.5 * (tf.tanh(w) + 1.0)
-        inside = tf.clip_by_value(lo[None] + ut * width[None], lo[None], hi[None])
-        xt = tf.where(m > 0, inside, x[None])
+        inside = tf.clip_by_value(lo + ut * width, lo, hi)
+        xt = tf.where(m > 0, inside, tf.broadcast_to(x, tf.shape(inside)))
         return ut, xt
 
     decay = tf.constant(settings.tau_decay, tf.float32)
@@ -84,7 +85,7 @@ def solve(deviation, x, m, s, lo, hi, epsilon, seeds, settings):
             tape.watch(w)
             ut, xt = decode(w)
             d = deviation(xt)
-            move = _per_decoy(tf.nn.relu((ut - u[None]) * s) * m, tf.reduce_sum)
+            move = _per_decoy(tf.nn.relu((ut - u) * s) * m, tf.reduce_sum)
             # the penalty's threshold never exceeds ε: a step that meets it is certifiable
             tau_eff = tf.minimum(st["tau"], epsilon)
             tau_b = tf.reshape(tau_eff, tf.concat([[k], tf.ones([tf.rank(d) - 1], tf.int32)],
@@ -133,7 +134,7 @@ def solve(deviation, x, m, s, lo, hi, epsilon, seeds, settings):
         "tau": tf.fill([k], tf.constant(settings.tau0, tf.float32)),
         "lam": tf.fill([k], tf.constant(settings.lambda0, tf.float32)),
         "active": tf.ones([k], tf.bool),
-        "best": tf.broadcast_to(x[None], tf.shape(m)),
+        "best": tf.broadcast_to(x, tf.shape(m)),
         "has_best": tf.zeros([k], tf.bool),
         "strikes": tf.zeros([k], tf.int32),
         "steps": tf.zeros([k], tf.int32),

@@ -51,10 +51,10 @@ def largest_feasible(dev_fn, base, direction, lo, hi, t_max, epsilon, guess, gri
                      bisect: int):
     """Largest t in [0, t_max] (per decoy) with dev_fn(clip(base + t·direction)) ≤ ε.
 
-    base, direction: (k, *S); lo, hi: (*S); t_max: (k,) the step beyond which the clipped
-    point no longer changes; epsilon: scalar; guess: (k,) centre of the geometric grid
-    guess·2^(j − grid/2), j = 0..grid−1, which is followed by t_max itself. dev_fn(points
-    (k, *S)) → (k,) L∞ deviation at layer ℓ. ``base`` must be feasible (t = 0 is the
+    base, direction: (k, *S); lo, hi: (k, *S) or (1, *S); t_max: (k,) the step beyond
+    which the clipped point no longer changes; epsilon: (k,) or scalar; guess: (k,) centre
+    of the geometric grid guess·2^(j − grid/2), j = 0..grid−1, followed by t_max itself.
+    dev_fn(points (k, *S)) → (k,) L∞ deviation at layer ℓ. ``base`` must be feasible (t = 0 is the
     fallback). The grid brackets the largest feasible point (feasibility need not be
     monotone in t: the bracket is the last feasible grid point and the next one), and
     ``bisect`` halvings close it. Returns t (k,). Cost: grid + 1 + bisect batched forward
@@ -63,7 +63,7 @@ def largest_feasible(dev_fn, base, direction, lo, hi, t_max, epsilon, guess, gri
     rank = len(base.shape)
 
     def point(t):
-        return tf.clip_by_value(base + _per(t, rank) * direction, lo[None], hi[None])
+        return tf.clip_by_value(base + _per(t, rank) * direction, lo, hi)
 
     half = grid // 2
     big = 2.0 * t_max + 1.0  # "no infeasible grid point above the last feasible one"
@@ -95,7 +95,7 @@ def slope_guess(dev_fn, base, direction, lo, hi, t_max, epsilon):
     linearly: ε / slope, the slope probed at ``_PROBE``·t_max (one forward pass)."""
     rank = len(base.shape)
     h = t_max * _PROBE
-    probe = tf.clip_by_value(base + _per(h, rank) * direction, lo[None], hi[None])
+    probe = tf.clip_by_value(base + _per(h, rank) * direction, lo, hi)
     slope = dev_fn(probe) / tf.where(h > 0, h, tf.ones_like(h))
     guess = tf.math.divide_no_nan(epsilon, slope)
     guess = tf.where(slope > 0, guess, t_max)
@@ -103,26 +103,27 @@ def slope_guess(dev_fn, base, direction, lo, hi, t_max, epsilon):
 
 
 def solve(dev_fn, dev_grad_fn, x, m, s, lo, hi, epsilon, settings):
-    """Decoys of one input by line search and refinement (see the module docstring).
+    """Decoys by line search and refinement (see the module docstring).
 
-    x: (*S); m: (k, *S) 0/1 masks of movable features; s: (k, 1, ..., 1) ±1; lo, hi: (*S);
-    epsilon: scalar (already including any precision margin); dev_fn(points) → (k,) L∞
+    x, lo, hi: (k, *S), or (1, *S) when every decoy shares its input; m: (k, *S) 0/1 masks
+    of movable features; s: (k, 1, ..., 1) ±1; epsilon: (k,) or scalar (already including
+    any precision margin); dev_fn(points) → (k,) L∞
     deviation; dev_grad_fn(points, epsilon) → ∂ penalty/∂points (k, *S) for the deviations
     above ``NEAR``·ε. Returns (decoys (k, *S), steps (k,) int32: 1 for the line search +
     the refinement rounds that moved the decoy).
     """
     rank = len(m.shape)
     eps = epsilon * SEARCH_MARGIN
-    room = tf.where(s > 0, hi[None] - x[None], x[None] - lo[None]) * m
+    room = tf.where(s > 0, hi - x, x - lo) * m
     t_max = _reduce(room, tf.reduce_max)
-    base = tf.broadcast_to(x[None], tf.shape(m))
+    base = tf.broadcast_to(x, tf.shape(m))
     guess = slope_guess(dev_fn, base, s * m, lo, hi, t_max, eps)
     t = largest_feasible(dev_fn, base, s * m, lo, hi, t_max, eps, guess, settings.line_grid,
                          settings.line_bisect)
-    decoys = tf.clip_by_value(base + _per(t, rank) * s * m, lo[None], hi[None])
+    decoys = tf.clip_by_value(base + _per(t, rank) * s * m, lo, hi)
 
     def refine(r, decoys, rounds):
-        left = tf.where(s > 0, hi[None] - decoys, decoys - lo[None]) * m  # room still free
+        left = tf.where(s > 0, hi - decoys, decoys - lo) * m  # room still free
         free = tf.cast(left > 0, tf.float32)
         cost = tf.nn.relu(s * dev_grad_fn(decoys, eps)) * free
         mean_cost = _reduce(cost, tf.reduce_sum) / tf.maximum(_reduce(free, tf.reduce_sum), 1.0)
@@ -134,7 +135,7 @@ def solve(dev_fn, dev_grad_fn, x, m, s, lo, hi, epsilon, settings):
         t = largest_feasible(dev_fn, decoys, s * weight, lo, hi, step_max, eps, far,
                              settings.refine_grid, settings.line_bisect)
         moved = t > 0
-        decoys = tf.clip_by_value(decoys + _per(t, rank) * s * weight, lo[None], hi[None])
+        decoys = tf.clip_by_value(decoys + _per(t, rank) * s * weight, lo, hi)
         return r + 1, decoys, rounds + tf.cast(moved, tf.int32)
 
     _, decoys, rounds = tf.while_loop(

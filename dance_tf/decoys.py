@@ -124,18 +124,33 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     s; ``against`` (k,) the share of the mask's movable features that moved against s
     (0 for ``line_search``).
     """
-    movable = tf.cast(hi - lo > 0, tf.float32)
-    m = masks * movable[None]
     ref = f_l(x[None], training=False) if ref is None else ref
+    if f_loop is not None and ref_loop is None:
+        ref_loop = tf.cast(f_loop(x[None], training=False), tf.float32)
+    eps = tf.fill(tf.shape(signs), tf.cast(epsilon, tf.float32))
+    return optimise_items(f_l, x[None], masks, signs, lo[None], hi[None], eps, seeds,
+                          settings, f_loop, ref, ref_loop, crop)
+
+
+def optimise_items(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tensor,
+                   hi: tf.Tensor, epsilon: tf.Tensor, seeds: tf.Tensor,
+                   settings: DecoySettings, f_loop=None, ref: tf.Tensor | None = None,
+                   ref_loop: tf.Tensor | None = None, crop=None) -> dict[str, tf.Tensor]:
+    """``optimise`` with every per-input quantity given per decoy, so that one batch holds
+    the decoys of several inputs: x, lo, hi (k, *S) or (1, *S) (shared); epsilon (k,);
+    ref, ref_loop: F_ℓ of each decoy's input, (k, ...) or (1, ...). Same returns."""
+    movable = tf.cast(hi - lo > 0, tf.float32)
+    m = masks * movable
+    ref = f_l(x, training=False) if ref is None else ref
     cert_epsilon = epsilon
     if f_loop is None:
         ref_loop, f_loop = ref, f_l
     else:  # reduced precision: its rounding error must not eat the certificate
         epsilon = epsilon * LOW_PRECISION_MARGIN
         if ref_loop is None:
-            ref_loop = tf.cast(f_loop(x[None], training=False), tf.float32)
+            ref_loop = tf.cast(f_loop(x, training=False), tf.float32)
     # static rank: keeps the batch size known (a chunk of one decoy stays (1, *S) in the loop)
-    s = tf.reshape(signs, [-1] + [1] * len(x.shape))
+    s = tf.reshape(signs, [-1] + [1] * (len(x.shape) - 1))
 
     def deviation(points):
         return tf.abs(tf.cast(f_loop(points, training=False), tf.float32) - ref_loop)
@@ -152,7 +167,10 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
         def dev_grad(points, eps):  # ∂/∂points of the squared excess over half the bound
             with tf.GradientTape() as tape:
                 tape.watch(points)
-                excess = tf.nn.relu(deviation(points) - decoy_line_search.NEAR * eps)
+                dev = deviation(points)
+                near = tf.reshape(decoy_line_search.NEAR * eps,
+                                  [-1] + [1] * (len(dev.shape) - 1))
+                excess = tf.nn.relu(dev - near)
                 pen = tf.reduce_sum(tf.square(excess))
             return tape.gradient(pen, points)
 
@@ -160,9 +178,9 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
                                               settings)
         has_best = tf.ones(tf.shape(signs), tf.bool)  # x itself is feasible: t = 0
     out = certify(f_l, x, masks, best, has_best, lo, hi, cert_epsilon, ref, steps)
-    signed = (out["decoys"] - x[None]) * s  # movement in each decoy's own direction
+    signed = (out["decoys"] - x) * s  # movement in each decoy's own direction
     out["objective"] = _per_decoy(tf.nn.relu(signed) * m, tf.reduce_sum)
-    room = tf.where(s > 0, hi[None] - out["decoys"], out["decoys"] - lo[None]) * m
+    room = tf.where(s > 0, hi - out["decoys"], out["decoys"] - lo) * m
     out["pinned"] = _per_decoy(room, tf.reduce_max) <= 0.0
     against = tf.cast(signed < 0, tf.float32) * m
     out["against"] = _per_decoy(against, tf.reduce_sum) / tf.maximum(
@@ -174,20 +192,23 @@ def certify(f_l, x, masks, decoys, candidate, lo, hi, epsilon, ref, steps
             ) -> dict[str, tf.Tensor]:
     """Recompute each decoy's certificate; replace the uncertified ones by x.
 
+    x, lo, hi: (k, *S) or (1, *S), each decoy's input and range; epsilon: (k,) or scalar.
+
     Checks: x̃ == x exactly where the mask is 0; lo ≤ x̃ ≤ hi; ‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε
     (0 for x̃ = x, whatever the last bits of a batched F_ℓ say).
     """
-    change = tf.abs(decoys - x[None])
+    change = tf.abs(decoys - x)
     outside_equal = _per_decoy(tf.where(masks > 0, tf.zeros_like(decoys), change),
                                tf.reduce_max) == 0.0
-    in_range = _per_decoy(tf.cast((decoys < lo[None]) | (decoys > hi[None]), tf.float32),
+    in_range = _per_decoy(tf.cast((decoys < lo) | (decoys > hi), tf.float32),
                           tf.reduce_max) == 0.0
     dev = _per_decoy(tf.abs(f_l(decoys, training=False) - ref), tf.reduce_max)
     # x itself deviates by 0 (a batched F_ℓ can differ from F_ℓ(x) in the last bits)
     dev = tf.where(_per_decoy(change, tf.reduce_max) == 0.0, tf.zeros_like(dev), dev)
     certified = candidate & outside_equal & in_range & (dev <= epsilon)
-    bshape = tf.concat([[tf.shape(masks)[0]], tf.ones([tf.rank(x)], tf.int32)], 0)
-    final = tf.where(tf.reshape(certified, bshape), decoys, x[None])
+    bshape = tf.concat([[tf.shape(masks)[0]], tf.ones([tf.rank(x) - 1], tf.int32)], 0)
+    final = tf.where(tf.reshape(certified, bshape), decoys,
+                     tf.broadcast_to(x, tf.shape(decoys)))
     final_dev = tf.where(certified, dev, tf.zeros_like(dev))
     return {"decoys": final, "max_deviation": final_dev, "certified": certified,
             "steps": steps, "raw_deviation": dev}

@@ -16,13 +16,13 @@ import numpy as np
 import tensorflow as tf
 
 from dance_tf import ablations, explainer_options, inputs, planning, sizing
-from dance_tf.decoys import DecoySettings
 from dance_tf.errors import InputError
 from dance_tf.explain_cache import cached_explainer
 from dance_tf.explanation import DecoyWarning, Explanation, pack
 from dance_tf.layers import class_count, logits_model
 from dance_tf.pipeline import Plan
 from dance_tf.saliency.base import for_explainer
+from dance_tf.without_decoys import without_decoys
 
 _Plan = Plan   # the older name
 range_tolerance = inputs.range_tolerance
@@ -30,41 +30,9 @@ __all__ = ["DecoyWarning", "Explainer", "Explanation", "explain", "range_toleran
 
 
 class Explainer:
-    """DANCE explainer for a Keras classifier that outputs logits (§3).
-
-    Parameters (paper defaults in brackets, Table S1):
-      method: base method name (``gradient``, ``integrated_gradients``, ``smoothgrad``, ...)
-        or a callable f(model, inputs, targets) -> maps; ``**method_options`` go to it.
-      layer: ℓ as a Keras layer name, slim end point or 1-based conv/pool/dense index
-        [the paper's ℓ for known zoo models, else 2].
-      value_range: (x_min, x_max), scalars or arrays broadcastable to x [the input's own
-        min and max, with a warning].
-      aggregation: ``range`` [Eq. 3], ``mean`` (§4.3) or ``range_covering`` (the range
-        per feature over only the decoys whose mask covers it; see ``dance_tf.aggregate``).
-      perturbation: ``decoys`` [§3.3], or the ablations ``constant`` / ``noise`` (§4.3).
-      patch_size, stride, patches_per_mask: P, stride, m [images 3, 1, 100; text and
-        tabular 1, 1, 1]. packing: ``paper`` [raster groups of m, S1.1], ``tiles`` (one
-        compact block of about m windows per mask: few decoys on large images) or
-        ``receptive_field`` (independent windows share a mask; never more masks than
-        ``paper``); see ``dance_tf.masks``.
-      epsilon / epsilon_rel: L∞ bound at layer ℓ [5% of max|F_ℓ(x)|].
-      solver: ``line_search`` [one-sided decoys: a line search along s·M, then
-        ``refine_steps`` certified refinements; ``dance_tf.decoy_line_search``] or ``adam``
-        (S1.2's schedule; ``dance_tf.decoy_adam``). line_grid [8], line_bisect [8],
-        refine_steps [0], refine_grid [6]: line-search settings.
-      Adam solver only: lambda0 [1e4]; tau0 [1]; max_steps [20]; learning_rate [0.1];
-        init_noise [0.01]; patience [2]; backoff [0.5] (undo a violating step and halve
-        that decoy's step size).
-      deviation_bound: per-feature bound b, |x̃ − x| ≤ b (Proposition 1) [none].
-      constant: value of the constant ablation [mean pixel / mean of x per channel].
-      noise_level: σ of the noise ablation relative to x_max − x_min [0.1].
-      decoy_batch_size: decoys per optimised batch [fit to ``memory_budget_mb``, 1024].
-      use_crops: run the line search's layer-ℓ evaluations on crops around compact masks
-        where that is exact and saves half the positions or more (``dance_tf.crops``;
-        checked against the full input when planned) [True].
-      precision: ``float32`` or ``bfloat16`` for the decoy optimisation loop only; the
-        certificate and the base method stay float32 (``dance_tf.precision``) [float32].
-      seed: seeds the random starts (same seed → identical output).
+    """DANCE explainer for a Keras classifier that outputs logits (§3): configured once,
+    called on one input or a batch (``__call__``). The options, with the paper's defaults
+    in brackets (Table S1), are listed below (``dance_tf.explainer_options.DOC``).
     """
 
     def __init__(self, model, *, method="gradient", base=None, method_options=None,
@@ -104,15 +72,7 @@ class Explainer:
                      "patches_per_mask", "packing", "deviation_bound", "constant",
                      "decoy_batch_size", "precision"):
             setattr(self, name, opts[name])
-        self.settings = DecoySettings(
-            solver=solver, line_grid=int(opts["line_grid"]),
-            line_bisect=int(opts["line_bisect"]), refine_steps=int(opts["refine_steps"]),
-            refine_grid=int(opts["refine_grid"]), epsilon=opts["epsilon"],
-            epsilon_rel=opts["epsilon_rel"], lambda0=opts["lambda0"], tau0=opts["tau0"],
-            lambda_max=max(DecoySettings.lambda_max, opts["lambda0"] * 2.0 ** 20),
-            max_steps=int(opts["max_steps"]), learning_rate=opts["learning_rate"],
-            init_noise=opts["init_noise"], patience=int(opts["patience"]),
-            backoff=float(opts["backoff"]))
+        self.settings = explainer_options.decoy_settings(opts)
         self.noise_level = float(opts["noise_level"])
         self.use_crops = bool(use_crops)
         self.memory_budget_mb = float(opts["memory_budget_mb"])
@@ -136,18 +96,12 @@ class Explainer:
         first run); such an explainer cannot be exported."""
         return bool(self._eager_method)
 
-    def _input_shape(self) -> tuple | None:
-        return inputs.model_input_shape(self.model)
-
     def logits_model(self, shape) -> object:
         """The model that outputs the logits DANCE explains (a final softmax stripped),
         for inputs of ``shape``; built once."""
-        return self._logits_model(tuple(shape))
-
-    def _logits_model(self, shape):
         if self._logits is None:
             logits, softmax = logits_model(self.model, shape)
-            inputs.refuse_probabilities(logits, shape)
+            inputs.refuse_probabilities(logits, tuple(shape))
             self._logits, self._softmax = logits, softmax
         return self._logits
 
@@ -168,9 +122,6 @@ class Explainer:
         """Inputs of a batch that may run at once within the memory budget (``sizing``)."""
         return sizing.inputs_in_flight(self, plan, limit)
 
-    def _evals_per_batch(self, shape) -> int:
-        return sizing.evals_per_batch(self, shape)
-
     # ------------------------------------------------------------------ one input
     def prepare(self, x, target: int | None = None) -> tuple[Plan, tuple, np.ndarray, int]:
         """Validate one input and compute what the compiled pipeline needs (numpy edge).
@@ -179,20 +130,14 @@ class Explainer:
         the predicted class, which the compiled pipeline computes, as it computes a
         relative ε: no eager forward pass before it).
         """
-        x = inputs.check_input(x, self._input_shape())
+        x = inputs.check_input(x, self.input_shape)
         lo, hi = inputs.legal_range(x, self.value_range)
         x, lo_b, hi_b = inputs.bounded_range(x, lo, hi, self.deviation_bound)
         plan = self.plan(x.shape, lo, hi)
         xt = tf.constant(x)
         c = -1 if target is None else inputs.check_target(target, self._n_classes(xt))
         eps = -1.0 if self.settings.epsilon is None else self.settings.epsilon
-        if self.constant is not None:
-            constant = np.asarray(self.constant, np.float32)
-        elif self.perturbation == "constant":  # the mean pixel / mean of x per channel
-            constant = ablations.default_constant(xt).numpy()
-        else:
-            constant = np.float32(0.0)  # unused
-        constant = tf.constant(np.broadcast_to(constant, x.shape))
+        constant = tf.constant(ablations.constant_for(self.constant, self.perturbation, x))
         args = (xt, tf.constant(c, tf.int32), tf.constant(lo_b), tf.constant(hi_b),
                 tf.constant(eps, tf.float32), constant, tf.constant(self.seed, tf.int32))
         return plan, args, x, c
@@ -239,8 +184,8 @@ class Explainer:
             if targets is not None:
                 raise TypeError("targets and target: give one of them")
             targets = target
-        x = inputs.gather(x, self._input_ndim())
-        if not self._is_batch(x):
+        x, batched = inputs.gather_inputs(x, self.input_shape)
+        if not batched:
             return self.explain(x, target=targets, return_details=return_details)
         targets = inputs.batch_targets(targets, len(x))
         if return_details:
@@ -256,30 +201,7 @@ class Explainer:
         """The base method's map without decoys, on the logits this explainer explains:
         one input (*S) or a batch (N, *S) → maps of the same shape (numpy); targets as in
         ``__call__``. The "without decoys" column of every comparison (§4.2)."""
-        x = inputs.gather(x, self._input_ndim())
-        batched = self._is_batch(x)
-        xs = x if batched else x[None]
-        xs = np.stack([inputs.check_input(xi, self._input_shape()) for xi in xs])
-        logits = self._logits_model(tuple(xs.shape[1:]))
-        if targets is None:
-            t = np.argmax(np.asarray(logits(tf.constant(xs), training=False)), axis=-1)
-        else:
-            n_cls = self._n_classes(xs[0])
-            t = np.array([inputs.check_target(v, n_cls)
-                          for v in inputs.batch_targets(targets if batched else [targets],
-                                                        len(xs))])
-        maps = np.asarray(self._method(logits, xs, t.astype(np.int32), **self.method_options),
-                          np.float32)
-        return maps if batched else maps[0]
-
-    def _input_ndim(self) -> int | None:
-        expected = self._input_shape()
-        return None if expected is None else len(expected)
-
-    def _is_batch(self, x: np.ndarray) -> bool:
-        """Whether x carries a batch axis (one more axis than the model's input)."""
-        n = self._input_ndim()
-        return n is not None and np.ndim(x) == n + 1
+        return without_decoys(self, x, targets)
 
     def explain_batch(self, xs, targets=None, show_progress: bool | None = None
                       ) -> np.ndarray:
@@ -303,6 +225,9 @@ class Explainer:
         finally:
             bar.close()
         return np.stack(maps)
+
+
+Explainer.__doc__ += explainer_options.DOC
 
 
 def explain(model, x, *, method="gradient", layer=None, target=None, value_range=None,

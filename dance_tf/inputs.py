@@ -22,6 +22,18 @@ def range_tolerance(lo: np.ndarray, hi: np.ndarray) -> float:
     return 1e-5 * max(1.0, float(np.max(np.abs(hi))), float(np.max(np.abs(lo))))
 
 
+def is_batch(x: np.ndarray, input_shape: tuple | None) -> bool:
+    """Whether x carries a batch axis: one more axis than the model's input shape."""
+    return input_shape is not None and np.ndim(x) == len(input_shape) + 1
+
+
+def gather_inputs(x, input_shape: tuple | None) -> tuple[np.ndarray, bool]:
+    """(numpy x, whether it is a batch) for one input or a batch given as numpy, a tensor
+    or a ``tf.data.Dataset`` (see ``gather``)."""
+    x = gather(x, None if input_shape is None else len(input_shape))
+    return x, is_batch(x, input_shape)
+
+
 def gather(x, input_ndim: int | None) -> np.ndarray:
     """numpy from a tensor, an array-like or a ``tf.data.Dataset`` whose elements are
     inputs (rank ``input_ndim``) or batches of inputs (concatenated)."""

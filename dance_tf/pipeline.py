@@ -1,8 +1,14 @@
-"""The compiled per-input pipeline (§3, S1): masks → decoys → base method → aggregation
-in one ``tf.function`` per input shape (``compile_pipeline``), and the ``Plan`` that holds
-it with F_ℓ, the masks and the chunk sizes. An in-graph loop over chunks of decoys: each
-chunk optimised as one batch (``dance_tf.decoys``), explained by the base method and folded
-into running max / min / sum statistics (``dance_tf.aggregate``)."""
+"""The compiled pipeline (§3, S1): masks → perturbation → base method → aggregation.
+
+``pipeline_body`` builds the graph for a group of G inputs of one shape (G static): an
+in-graph loop over chunks of perturbation items, each chunk holding the same items of
+every input of the group, perturbed as one batch (a ``dance_tf.perturbations`` strategy:
+decoys or an ablation), explained by the base method ``base`` items at a time and folded
+into per-input running statistics (an ``dance_tf.aggregate`` strategy). One input is the
+group G = 1 (``single_input``, compiled once per input shape); a batch runs groups of
+several inputs (``dance_tf.pipeline_batch``), so their decoys share one optimised batch.
+``Plan`` holds it all per input shape with F_ℓ, the masks and the chunk sizes.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations, aggregate
-from dance_tf.decoys import optimise
+from dance_tf import aggregate, perturbations
 from dance_tf.masks import masks_from_corners, paint
 from dance_tf.reduce import feature_axes
 from dance_tf.sizing import evals_per_batch, sized
 
 #: per-decoy diagnostics the compiled pipeline returns, with their dtypes
-PER_DECOY = {"max_deviation": tf.float32, "certified": tf.bool, "steps": tf.int32,
-             "objective": tf.float32, "pinned": tf.bool, "against": tf.float32}
+PER_DECOY = perturbations.PER_ITEM
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Plan:
     compiled: dict  # details flag → tf.function(x, target, lo, hi, eps, constant, seed, corners)
     f_loop: object = None  # F_ℓ of the optimisation loop (a bfloat16 copy, or f_l itself)
     crop: object = None  # crops.CropPlan of the line search, or None (full inputs)
+    body: object = None  # pipeline_body: the uncompiled graph for a group of inputs
     _masks: np.ndarray | None = None
 
     @property
@@ -60,8 +65,10 @@ class Plan:
 
 
 def relative_epsilon(ref: tf.Tensor, rel: float) -> tf.Tensor:
-    """ε = rel × max|F_ℓ(x)| from ref = F_ℓ(x) (> 0: 1e-6 when F_ℓ(x) is all zero)."""
-    top = tf.cast(tf.reduce_max(tf.abs(ref)), tf.float64)
+    """ε = rel × max|F_ℓ(x)| per input from ref = F_ℓ(xs) (G, ...): (G,), > 0 (1e-6 when
+    an input's F_ℓ is all zero)."""
+    flat = tf.reshape(ref, [tf.shape(ref)[0], -1])
+    top = tf.cast(tf.reduce_max(tf.abs(flat), axis=1), tf.float64)
     eps = tf.cast(rel * top, tf.float32)
     return tf.where(eps > 0, eps, tf.constant(1e-6, tf.float32))
 
@@ -75,8 +82,6 @@ def eager_call(method, model, inputs, targets, opts) -> tf.Tensor:
     maps = tf.numpy_function(call, [inputs, targets], tf.float32, stateful=False)
     maps.set_shape(inputs.shape)
     return maps
-
-
 
 
 def method_options(ex, shape) -> dict:
@@ -94,40 +99,55 @@ def method_options(ex, shape) -> dict:
     return opts
 
 
-def compile_pipeline(ex, logits, f_l, poly_shape, patch, chunk, base, details, f_loop=None,
-             crop=None):
-    """One tf.function for every input of ``poly_shape`` (None = variable axis) with the
-    settings of explainer ``ex``: f(x, target, lo, hi, epsilon, constant, seed, corners) →
-    (saliency, decoys, max_deviation, certified, steps, target, epsilon, objective,
-    pinned, against, finite)."""
+def _fold(stats, g, maps, valid, cover):
+    """Fold one part's maps into input g's row of the group statistics."""
+    row = aggregate.update_stats(tuple(s[g] for s in stats), maps, valid, cover)
+    return tuple(tf.tensor_scatter_nd_update(s, [[g]], v[None]) for s, v in zip(stats, row))
+
+
+def pipeline_body(ex, logits, f_l, poly_shape, patch, chunk, base, f_loop=None, crop=None):
+    """The pipeline of explainer ``ex`` as a Python graph function (trace it inside a
+    ``tf.function``): f(xs (G, *S), targets (G,) int32 (−1: predicted), lo, hi (G, *S),
+    epsilon scalar (≤ 0: ``epsilon_rel`` × max|F_ℓ(x)| per input), constants (G, *S),
+    seed, corners, details) → (saliency (G, *S), inputs (G, 2n, *S) or (G, 0),
+    max_deviation, certified, steps, objective, pinned, against (G, 2n), target (G,),
+    epsilon (G,), finite (G,)) in the order of ``single_input``'s outputs."""
     method = ex._method
     opts = method_options(ex, sized(poly_shape))
     eager_method = ex._eager_method
-    settings = ex.settings
-    perturbation = ex.perturbation
-    aggregation = ex.aggregation
-    noise_level = ex.noise_level
-    per_item = 1 if perturbation == "constant" else 2
+    perturb = perturbations.build(ex.perturbation, f_l, ex.settings, f_loop, crop,
+                                  ex.noise_level)
+    aggregation = aggregate.get(ex.aggregation)
+    rel = ex.settings.epsilon_rel
+    rank = len(poly_shape)
 
-    def run(x, target, lo, hi, epsilon, constant, seed, corners):
-        # target < 0: the predicted class; epsilon ≤ 0: epsilon_rel × max|F_ℓ(x)|.
-        # Computed here, not in an eager prelude: one call, no host round trip.
-        out_x = tf.reshape(logits(x[None], training=False), [-1])
-        target = tf.cond(target < 0, lambda: tf.argmax(out_x, output_type=tf.int32),
-                         lambda: target)
-        ref = f_l(x[None], training=False)  # F_ℓ(x), once for every chunk
-        finite = (tf.reduce_all(tf.math.is_finite(out_x))
-                  & tf.reduce_all(tf.math.is_finite(ref)))
-        low = f_loop is not None and f_loop is not f_l  # a reduced-precision loop
-        ref_loop = tf.cast(f_loop(x[None], training=False), tf.float32) if low else None
-        epsilon = tf.cond(epsilon > 0, lambda: epsilon,
-                          lambda: relative_epsilon(ref, settings.epsilon_rel))
+    def run(xs, targets, lo, hi, epsilon, constant, seed, corners, details=False):
+        group = int(xs.shape[0])  # static: 1 for one input
+        per_part = chunk // base  # base-method calls per input and chunk
+        out_x = tf.reshape(logits(xs, training=False), [group, -1])
+        targets = tf.where(targets < 0, tf.argmax(out_x, axis=1, output_type=tf.int32),
+                           targets)
+        ref = f_l(xs, training=False)  # F_ℓ(x), once per input for every chunk
+        finite = (tf.reduce_all(tf.math.is_finite(out_x), axis=1)
+                  & tf.reduce_all(tf.math.is_finite(tf.reshape(ref, [group, -1])), axis=1))
+        ref_loop = perturb.reference(xs)
+        epsilon = tf.where(epsilon > 0, tf.fill([group], epsilon), relative_epsilon(ref, rel))
         n = tf.shape(corners)[0]
-        n_items = per_item * n
+        n_items = perturb.per_mask * n
         n_chunks = (n_items + chunk - 1) // chunk
         signs_all = tf.concat([tf.ones([n]), -tf.ones([n_items - n])], 0)
-        stats = aggregate.init_stats(tf.shape(x))
-        # per-decoy diagnostics, one entry per chunk (see PER_DECOY)
+        owner = tf.repeat(tf.range(group), chunk)  # the input of each item of a chunk
+        mx, mn, sm, _ = aggregate.init_stats(tf.shape(xs))
+        stats = (mx, mn, sm, tf.zeros([group]))
+
+        def per_item(t):  # (G, ...) → each item's copy; shared (1, ...) when G = 1
+            return t if group == 1 else tf.gather(t, owner)
+
+        def chunk_major(t):  # (G·chunk, ...) → (chunk, G, ...) for the TensorArrays
+            return t if group == 1 else tf.transpose(
+                tf.reshape(t, tf.concat([[group, chunk], tf.shape(t)[1:]], 0)),
+                [1, 0] + list(range(2, len(t.shape) + 1)))
+
         arrays = [tf.TensorArray(dtype, size=n_chunks, infer_shape=False)
                   for dtype in PER_DECOY.values()]
         if details:
@@ -137,57 +157,72 @@ def compile_pipeline(ex, logits, f_l, poly_shape, patch, chunk, base, details, f
             idx = c * chunk + tf.range(chunk)
             valid = idx < n_items
             idx = tf.minimum(idx, n_items - 1)
-            mk = masks_from_corners(tf.gather(corners, idx % n), tf.shape(x), patch)
+            mk = masks_from_corners(tf.gather(corners, idx % n), tf.shape(xs)[1:], patch)
             sg = tf.gather(signs_all, idx)
             seeds = tf.stack([tf.fill([chunk], seed), idx], axis=1)
-            if perturbation == "decoys":
-                res = optimise(f_l, x, mk, sg, lo, hi, epsilon, seeds, settings,
-                               f_loop if low else None, ref, ref_loop, crop)
-                inputs = res["decoys"]
-            else:
-                if perturbation == "constant":
-                    inputs = ablations.constant_inputs(x, mk, constant)
-                else:
-                    inputs = ablations.noise_inputs(x, mk, lo, hi, noise_level, seeds)
-                diff = tf.abs(f_l(inputs, training=False) - ref)
-                res = {"max_deviation": tf.reduce_max(tf.reshape(diff, [chunk, -1]), axis=1),
-                       "certified": tf.zeros([chunk], tf.bool),
-                       "steps": tf.zeros([chunk], tf.int32),
-                       "objective": tf.zeros([chunk]), "pinned": tf.zeros([chunk], tf.bool),
-                       "against": tf.zeros([chunk])}
-            # the base method sees ``base`` decoys at a time (it runs the whole model)
-            parts = tf.reshape(inputs, tf.concat([[chunk // base, base],
+            if group > 1:  # the same items for every input of the group
+                mk = tf.tile(mk, [group] + [1] * rank)
+                sg, seeds = tf.tile(sg, [group]), tf.tile(seeds, [group, 1])
+            items = perturbations.Items(
+                per_item(xs), per_item(lo), per_item(hi), per_item(constant), mk, sg, seeds,
+                tf.gather(epsilon, owner), per_item(ref),
+                None if ref_loop is None else per_item(ref_loop))
+            res = perturb(items)
+            inputs = res["inputs"]
+            # the base method sees ``base`` items of one input at a time (the whole model)
+            parts = tf.reshape(inputs, tf.concat([[group * per_part, base],
                                                   tf.shape(inputs)[1:]], 0))
-            parts_valid = tf.reshape(valid, [chunk // base, base])
-            parts_cover = (tf.reshape(mk, tf.shape(parts)) if aggregation ==
-                           "range_covering" else None)
-            targets = tf.fill([base], target)
+            parts_valid = tf.reshape(tf.tile(valid, [group]), [group * per_part, base])
+            parts_cover = tf.reshape(mk, tf.shape(parts)) if aggregation.uses_cover else None
 
             def explain_part(j, stats):
                 part = parts[j]
                 part.set_shape([base] + list(inputs.shape[1:]))  # static batch: IG, SG
+                g = j // per_part
+                part_targets = tf.fill([base], targets[g])
                 if eager_method:
-                    maps = eager_call(method, logits, part, targets, opts)
+                    maps = eager_call(method, logits, part, part_targets, opts)
                 else:
-                    maps = tf.cast(method(logits, part, targets, **opts), tf.float32)
+                    maps = tf.cast(method(logits, part, part_targets, **opts), tf.float32)
                 cover = None if parts_cover is None else parts_cover[j]
-                return j + 1, aggregate.update_stats(stats, maps, parts_valid[j], cover)
+                return j + 1, _fold(stats, g, maps, parts_valid[j], cover)
 
-            _, stats = tf.while_loop(lambda j, _: j < chunk // base, explain_part,
+            _, stats = tf.while_loop(lambda j, _: j < group * per_part, explain_part,
                                      (tf.constant(0), stats))
-            out = [a.write(c, res[name]) for a, name in zip(arrays, PER_DECOY)]
+            out = [a.write(c, chunk_major(res[name])) for a, name in zip(arrays, PER_DECOY)]
             if details:
-                out.append(arrays[len(PER_DECOY)].write(c, inputs))
+                out.append(arrays[len(PER_DECOY)].write(c, chunk_major(inputs)))
             return (c + 1, stats, *out)
 
         out = tf.while_loop(lambda c, *_: c < n_chunks, body,
                             (tf.constant(0), stats, *arrays))
-        sal = aggregate.finish_stats(out[1], aggregation)
-        per_decoy = [a.concat()[:n_items] for a in out[2:2 + len(PER_DECOY)]]
+        mx, mn, sm, count = out[1]
+        sal = aggregation.finish((mx, mn, sm, tf.reshape(count, [group] + [1] * rank)))
+
+        def item_major(t, trailing: int = 0):  # concatenated (2n, G, ...) → (G, 2n, ...)
+            t = t[:n_items]
+            return t[None] if group == 1 else tf.transpose(
+                t, [1, 0] + list(range(2, 2 + trailing)))
+
+        per_decoy = [item_major(a.concat()) for a in out[2:2 + len(PER_DECOY)]]
         dev, cert, steps, objective, pinned, against = per_decoy
-        inputs = out[-1].concat()[:n_items] if details else tf.zeros([0])
-        return (sal, inputs, dev, cert, steps, target, epsilon, objective, pinned,
+        inputs = item_major(out[-1].concat(), rank) if details else tf.zeros([group, 0])
+        return (sal, inputs, dev, cert, steps, targets, epsilon, objective, pinned,
                 against, finite)
+
+    return run
+
+
+def single_input(body, poly_shape, details: bool):
+    """One tf.function for every input of ``poly_shape`` (None = variable axis):
+    f(x, target, lo, hi, epsilon, constant, seed, corners) → (saliency, decoys,
+    max_deviation, certified, steps, target, epsilon, objective, pinned, against, finite)
+    — ``body`` for a group of one input."""
+
+    def run(x, target, lo, hi, epsilon, constant, seed, corners):
+        out = body(x[None], target[None], lo[None], hi[None], epsilon, constant[None], seed,
+                   corners, details)
+        return tuple(o[0] for o in out)
 
     spec = tf.TensorSpec(poly_shape, tf.float32)
     signature = [spec, tf.TensorSpec([], tf.int32), spec, spec,

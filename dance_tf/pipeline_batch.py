@@ -3,10 +3,10 @@
 Every per-input quantity that ``Explainer.explain`` prepares in numpy — the predicted
 class, the legal range (the input's own [min, max] when no ``value_range`` was given), the
 Proposition-1 narrowing, ε = ``epsilon_rel`` × max|F_ℓ(x)| and the constant of the
-constant ablation — is computed here with TensorFlow ops that round the same way, and each
-input then runs the explainer's compiled pipeline (``_Plan.run_maps``), one input after
-another (``tf.map_fn``; a SavedModel keeps one input in flight, so memory is one input's
-decoy chunk; ``Explainer.__call__`` lets as many run at once as its memory budget holds).
+constant ablation — is computed here with TensorFlow ops that round the same way, and the
+inputs then run the explainer's pipeline (``Plan.body``) in groups: the decoys of a group's
+inputs are optimised as one batch. A SavedModel uses groups of one input, so memory is one
+input's decoy chunk; ``Explainer.__call__`` groups as many as its memory budget holds.
 ``Explainer.__call__`` runs batches through it; ``dance_tf.export`` saves it.
 
 Inputs outside ``value_range`` are clipped and a target outside [0, classes) falls back to
@@ -37,15 +37,16 @@ def static_range(explainer, shape):
     return lo.copy(), hi.copy()
 
 
-def compiled_batch(explainer, shape):
+def compiled_batch(explainer, shape, group: int | None = None):
     """``tf.function`` of ``batch_graph`` for inputs of ``shape`` (batch axis dynamic),
-    with as many inputs in flight as the memory budget allows (``inputs_in_flight``)."""
+    with groups of ``group`` inputs optimised together [as many as the memory budget
+    allows: ``inputs_in_flight``]."""
     rng = static_range(explainer, shape)
     plan = explainer.plan(shape, *(rng or (None, None)))
     logits = explainer.logits_model(shape)
     spec = tf.TensorSpec((None,) + tuple(shape), tf.float32)
-    graph = batch_graph(explainer, plan, logits, shape, rng,
-                        parallel=explainer.inputs_in_flight(plan))
+    group = explainer.inputs_in_flight(plan) if group is None else group
+    graph = batch_graph(explainer, plan, logits, shape, rng, parallel=group)
     return tf.function(graph, input_signature=[spec, tf.TensorSpec((None,), tf.int32)])
 
 
@@ -54,9 +55,10 @@ def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
     saliency (N, *S), feature_saliency, target (N,), fraction_certified (N,) and
     fraction_moved (N,: the share of decoys that left x; 0 for the ablations), built
     from the explainer's settings and ``plan`` (not compiled: wrap in ``tf.function``).
-    parallel: inputs in flight at once (``tf.map_fn``'s parallel_iterations; memory grows
-    with it; 1 in a SavedModel)."""
+    parallel: inputs whose decoys are optimised together, as one batch (``plan.body``
+    for a group of that many inputs; memory grows with it; 1 in a SavedModel)."""
     settings = explainer.settings
+    group = int(parallel)
     k = feature_axes(shape)
     reduce_axes = list(range(k + 1, len(shape) + 1))
     lo_c = None if rng is None else tf.constant(rng[0])
@@ -68,35 +70,38 @@ def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
     seed = tf.constant(explainer.seed, tf.int32)
     eps = tf.constant(-1.0 if settings.epsilon is None else settings.epsilon, tf.float32)
     n_classes = class_count(logits)
-    run = plan.run_maps  # the variant that keeps no decoys (memory flat in 2n)
+    ones = [1] * len(shape)
 
-    def one(args):
-        x, target = args
-        if lo_c is None:
-            lo, hi = tf.fill(shape, tf.reduce_min(x)), tf.fill(shape, tf.reduce_max(x))
+    def one_group(args):
+        xs, targets = args  # (G, *S), (G,)
+        if lo_c is None:  # each input's own [min, max]
+            flat = tf.reshape(xs, [group, -1])
+            lo = tf.tile(tf.reshape(tf.reduce_min(flat, 1), [group] + ones), [1] + list(shape))
+            hi = tf.tile(tf.reshape(tf.reduce_max(flat, 1), [group] + ones), [1] + list(shape))
         else:
-            lo, hi = lo_c, hi_c
-        x = tf.clip_by_value(x, lo, hi)
+            lo, hi = tf.tile(lo_c[None], [group] + ones), tf.tile(hi_c[None], [group] + ones)
+        xs = tf.clip_by_value(xs, lo, hi)
         lo_b, hi_b = lo, hi
         if bound is not None:
-            lo_b, hi_b = tf.maximum(lo, x - bound), tf.minimum(hi, x + bound)
+            lo_b, hi_b = tf.maximum(lo, xs - bound), tf.minimum(hi, xs + bound)
+        out_x = logits(xs, training=False)
         n_cls = n_classes
         if n_cls is None:
-            n_cls = tf.shape(logits(x[None], training=False), out_type=tf.int32)[-1]
+            n_cls = tf.shape(out_x, out_type=tf.int32)[-1]
         # −1: the pipeline computes the predicted class, and a relative ε, itself
-        c = tf.where((target >= 0) & (target < n_cls), target, -1)
+        c = tf.where((targets >= 0) & (targets < n_cls), targets, -1)
         if const is None:
-            constant = tf.broadcast_to(ablations.default_constant(x), shape)
+            constants = tf.map_fn(lambda x: tf.broadcast_to(ablations.default_constant(x),
+                                                            shape), xs)
         else:
-            constant = const
+            constants = tf.tile(const[None], [group] + ones)
         checks = [tf.debugging.assert_all_finite(
-            logits(x[None], training=False),
-            "model output: non-finite logits for this input (a NaN or inf weight?); "
-            "refusing to explain it")]
+            out_x, "model output: non-finite logits for this input (a NaN or inf weight?); "
+                   "refusing to explain it")]
         with tf.control_dependencies(checks):
-            out = run(x, c, lo_b, hi_b, eps, constant, seed)
+            out = plan.body(xs, c, lo_b, hi_b, eps, constants, seed, plan.corners)
         sal, dev, cert, c, eps_used = out[0], out[2], out[3], out[5], out[6]
-        moved = tf.reduce_mean(tf.cast(out[7] > 0, tf.float32))
+        moved = tf.reduce_mean(tf.cast(out[7] > 0, tf.float32), axis=1)
         checks = [
             tf.debugging.assert_all_finite(
                 sal, "saliency: non-finite map for this input (the model computes NaN or "
@@ -106,7 +111,7 @@ def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
                      "or inf): no decoy can be certified"),
             tf.debugging.assert_all_finite(eps_used, "epsilon: non-finite bound ε")]
         with tf.control_dependencies(checks):
-            frac = tf.reduce_mean(tf.cast(cert, tf.float32))
+            frac = tf.reduce_mean(tf.cast(cert, tf.float32), axis=1)
             sal = tf.identity(sal)
         return sal, c, frac, moved
 
@@ -114,11 +119,20 @@ def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
         x = tf.debugging.assert_all_finite(
             tf.convert_to_tensor(x, tf.float32),
             "x: the input holds NaN or inf; only finite inputs are explained")
+        n = tf.shape(x)[0]
+        n_groups = (n + group - 1) // group
+        pad = n_groups * group - n  # the last group is filled with copies of the last input
+        xp = tf.concat([x, tf.repeat(x[-1:], pad, axis=0)], 0)
+        tp = tf.concat([targets, tf.repeat(targets[-1:], pad, axis=0)], 0)
+        xp = tf.reshape(xp, tf.concat([[n_groups, group], tf.shape(x)[1:]], 0))
         sal, c, frac, moved = tf.map_fn(
-            one, (x, targets), parallel_iterations=int(parallel),
-            fn_output_signature=(tf.TensorSpec(shape, tf.float32),
-                                 tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
-                                 tf.TensorSpec([], tf.float32)))
+            one_group, (xp, tf.reshape(tp, [n_groups, group])),
+            fn_output_signature=(tf.TensorSpec((group,) + tuple(shape), tf.float32),
+                                 tf.TensorSpec([group], tf.int32),
+                                 tf.TensorSpec([group], tf.float32),
+                                 tf.TensorSpec([group], tf.float32)))
+        sal = tf.reshape(sal, tf.concat([[-1], tf.shape(x)[1:]], 0))[:n]
+        c, frac, moved = (tf.reshape(t, [-1])[:n] for t in (c, frac, moved))
         feat = tf.reduce_mean(tf.abs(sal), axis=reduce_axes) if reduce_axes else tf.abs(sal)
         return {"saliency": sal, "feature_saliency": feat, "target": c,
                 "fraction_certified": frac, "fraction_moved": moved}
@@ -141,9 +155,11 @@ def explain_many(ex, xs: np.ndarray, targets: list) -> np.ndarray:
     n_cls = ex._n_classes(tf.constant(checked[0]))   # static width, else one forward
     t = np.array([-1 if v is None else inputs.check_target(v, n_cls) for v in targets],
                  np.int32)
-    fn = ex._batch_fns.get(shape)
+    rng = static_range(ex, shape)
+    group = min(len(xs), ex.inputs_in_flight(ex.plan(shape, *(rng or (None, None)))))
+    fn = ex._batch_fns.get((shape, group))
     if fn is None:
-        fn = ex._batch_fns[shape] = compiled_batch(ex, shape)
+        fn = ex._batch_fns[shape, group] = compiled_batch(ex, shape, group)
     try:
         out = fn(tf.constant(checked), tf.constant(t))
     except tf.errors.InvalidArgumentError as err:

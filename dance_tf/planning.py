@@ -10,7 +10,7 @@ from dance_tf.crops import plan_crop
 from dance_tf.errors import InputError, LayerError
 from dance_tf.layers import layer_model
 from dance_tf.masks import corner_table, default_patch, window_groups
-from dance_tf.pipeline import Plan, compile_pipeline
+from dance_tf.pipeline import Plan, pipeline_body, single_input
 from dance_tf.precision import loop_model
 from dance_tf.receptive_field import receptive_field
 from dance_tf.sizing import chunk_size, evals_per_batch, sized
@@ -28,7 +28,7 @@ def build_plan(ex, shape: tuple[int, ...], lo=None, hi=None) -> Plan:
     shape = tuple(int(s) for s in shape)
     if shape in ex._plans:
         return ex._plans[shape]
-    logits = ex._logits_model(shape)
+    logits = ex.logits_model(shape)
     poly = poly_shape(ex, shape)
     if poly not in ex._f_l:
         f_l, choice = layer_model(ex.model, ex.layer, poly)
@@ -58,19 +58,19 @@ def build_plan(ex, shape: tuple[int, ...], lo=None, hi=None) -> Plan:
     # one graph for every length of a variable axis: size by the poly shape (None → 64)
     key = (poly, chunk, base, p, evals_per_batch(ex, sized(poly)), crop)
     if key not in ex._compiled:
-        ex._compiled[key] = {
-            details: compile_pipeline(ex, logits, f_l, poly, p, chunk, base, details, f_loop,
-                                   crop)
-            for details in (True, False)}
+        body = pipeline_body(ex, logits, f_l, poly, p, chunk, base, f_loop, crop)
+        ex._compiled[key] = ({details: single_input(body, poly, details)
+                              for details in (True, False)}, body)
+    compiled, body = ex._compiled[key]
     plan = Plan(f_l, choice.name, shape, groups, tf.constant(corner_table(groups)), p,
-                 chunk, n, n_items, ex._compiled[key], f_loop, crop)
+                chunk, n, n_items, compiled, f_loop, crop, body)
     ex._plans[shape] = plan
     return plan
 
 
 def poly_shape(ex, shape: tuple) -> tuple:
     """The model's own input shape where it has variable axes (one graph for all)."""
-    declared = ex._input_shape()
+    declared = ex.input_shape
     if declared is None or len(declared) != len(shape):
         return shape
     return tuple(None if d is None else s for d, s in zip(declared, shape))
