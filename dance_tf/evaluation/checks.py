@@ -1,0 +1,165 @@
+"""Checks of the evaluation settings, shared by the command line (text) and
+:class:`~dance_tf.evaluation.config.EvalConfig` (Python values).
+
+Each check returns the value in its canonical type or raises (``TypeError`` for a value of
+the wrong kind, ``ValueError`` otherwise) with a message that names the setting. No
+TensorFlow here: the command line checks before the heavy imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dance_tf import validate
+from dance_tf.evaluation.variants import ATTACKS, VARIANTS
+
+INT1 = {"integer": True, "low": 1}
+POSITIVE = {"low": 0, "low_open": True}
+NONNEG = {"low": 0}
+SEED = {"integer": True, "low": 0, "high": 2**32 - 1}
+#: the numeric settings (flag ``--x-y`` sets ``x_y``) and how each is checked
+NUMBERS = {
+    "count": INT1, "attack_iterations": INT1, "ig_steps": INT1, "sg_samples": INT1,
+    "sg_noise": NONNEG, "seed": SEED, "split_seed": SEED,
+    "examples": {"integer": True, "low": 0}, "num_shards": INT1,
+    "shard_index": {"integer": True, "low": 0},
+}
+#: numeric --option keys of dance_tf.Explainer and how each is checked (dance_tf.validate)
+OPTION_NUMBERS = {
+    "max_steps": INT1, "patience": INT1, "patch_size": INT1, "stride": INT1,
+    "patches_per_mask": INT1, "decoy_batch_size": {**INT1, "allow_none": True},
+    "memory_budget_mb": POSITIVE, "epsilon": {**POSITIVE, "allow_none": True},
+    "epsilon_rel": POSITIVE, "lambda0": POSITIVE, "tau0": POSITIVE,
+    "learning_rate": POSITIVE, "init_noise": NONNEG, "noise_level": NONNEG,
+    "backoff": {"low": 0, "low_open": True, "high": 1}, "deviation_bound": NONNEG,
+    "batch_size": INT1,
+}
+#: --option keys that another flag sets (giving both would be ambiguous)
+OPTION_RESERVED = {
+    "seed": "--seed", "method": "--methods", "perturbation": "--variants",
+    "aggregation": "--variants", "steps": "--ig-steps", "samples": "--sg-samples",
+    "noise": "--sg-noise", "value_range": "the task", "constant": "the task",
+}
+STRATEGIES = ("none", "mirrored", "multi-worker")
+
+
+def names(flag: str, value) -> tuple[str, ...]:
+    """Comma-separated text or a sequence of names → the stripped, non-empty names."""
+    items = value.split(",") if isinstance(value, str) else value
+    if isinstance(items, (bytes, Mapping)) or not hasattr(items, "__iter__"):
+        raise TypeError(f"{flag}: expected comma-separated names or a sequence of names, "
+                        f"got {items!r}")
+    items = list(items)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{flag}: expected names (text), got {item!r}")
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def methods(value) -> tuple[str, ...]:
+    """Base method names, at least one (resolved by the explainer's method registry)."""
+    out = names("--methods", value)
+    if not out:
+        raise ValueError("--methods: expected at least one method")
+    return out
+
+
+def variants(value) -> tuple[str, ...]:
+    out = names("--variants", value)
+    bad = [v for v in out if v not in VARIANTS]
+    if bad:
+        raise ValueError(f"--variants: unknown {bad}; expected some of {list(VARIANTS)}")
+    return out
+
+
+def attacks(value) -> tuple[str, ...]:
+    out = names("--attacks", value)
+    bad = [a for a in out if a not in ATTACKS]
+    if bad:
+        raise ValueError(f"--attacks: unknown {bad}; expected topk, targeted, mass_center")
+    return out
+
+
+def k_values(value) -> tuple[float, ...]:
+    """Top-K fractions in (0, 1], distinct: comma-separated text, one number or several."""
+    spec = {"low": 0, "low_open": True, "high": 1}
+    if isinstance(value, str):
+        ks = [validate.number_from_text("--k", k, **spec) for k in value.split(",")]
+    else:
+        items = value if hasattr(value, "__iter__") else [value]
+        ks = [validate.number("--k", k, **spec) for k in items]
+    return validate.fractions("--k", ks)
+
+
+def number(name: str, value):
+    """A numeric setting of NUMBERS (``count`` may also be None: the task's default)."""
+    spec = NUMBERS[name]
+    if name == "count":
+        spec = {**spec, "allow_none": True}
+    return validate.number(name, value, **spec)
+
+
+def shards(index: int, count: int) -> None:
+    if not index < count:
+        raise ValueError(f"--shard-index: expected 0 ≤ shard-index < num-shards ({count}), "
+                         f"got {index}")
+
+
+def choice(name: str, value, allowed) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return value
+
+
+def option(key, value):
+    """One explainer option given from Python: the numeric keys of OPTION_NUMBERS are
+    validated (finite, typed, in range); another float must be finite."""
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError(f"options: expected non-empty text keys, got {key!r}")
+    if key in OPTION_RESERVED:
+        raise ValueError(f"{key}: set it with {OPTION_RESERVED[key]}, not --option")
+    if key in OPTION_NUMBERS:
+        return validate.number(key, value, **OPTION_NUMBERS[key])
+    if isinstance(value, float):
+        return validate.number(key, value)   # nan / inf refused
+    return value
+
+
+def options(value) -> dict:
+    """The explainer options (a mapping of key → value), each checked by :func:`option`."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"options: expected a mapping of explainer options, got {value!r}")
+    return {key: option(key, v) for key, v in value.items()}
+
+
+def option_from_text(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` → (key, typed value): the numeric keys of OPTION_NUMBERS are validated
+    (finite, typed, in range); other values become int, finite float, True / False / None
+    or text."""
+    if "=" not in text:
+        raise ValueError("expected KEY=VALUE")
+    key, value = (part.strip() for part in text.split("=", 1))
+    if not key:
+        raise ValueError("expected KEY=VALUE, the key is empty")
+    if key in OPTION_RESERVED:
+        raise ValueError(f"{key}: set it with {OPTION_RESERVED[key]}, not --option")
+    if key in OPTION_NUMBERS:
+        return key, validate.number_from_text(key, value, **OPTION_NUMBERS[key])
+    words = {"true": True, "false": False, "none": None}
+    if value.lower() in words:
+        return key, words[value.lower()]
+    try:
+        return key, int(value)
+    except ValueError:
+        pass
+    try:
+        parsed = float(value)
+    except ValueError:
+        return key, value
+    return key, validate.number(key, parsed)   # nan / inf refused

@@ -1,0 +1,142 @@
+"""The command line of the evaluation (``scripts/evaluate.py``, ``dance-tf evaluate``):
+flags → :class:`EvalConfig` → task → rows → report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from dance_tf import validate
+from dance_tf.evaluation import checks
+from dance_tf.evaluation.config import EvalConfig
+from dance_tf.evaluation.report import report
+from dance_tf.evaluation.results import EvaluationError
+from dance_tf.evaluation.runner import evaluate, load_task
+from dance_tf.evaluation.variants import DEFAULT_VARIANTS, METHODS, VARIANTS
+
+
+def _number_type(name: str):
+    """An argparse ``type`` that checks setting ``name`` (checks.NUMBERS) with
+    dance_tf.validate (the message names it)."""
+    def convert(text):
+        try:
+            return validate.number_from_text(name, text, **checks.NUMBERS[name])
+        except (TypeError, ValueError) as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    convert.__name__ = name
+    return convert
+
+
+def parser(prog: str | None = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog or "evaluate.py",
+        description="DANCE batch evaluation: fidelity of base methods without/with decoys "
+                    "and the ablations of §4.3 (defaults: the embedded digits task). One "
+                    "--out folder holds one configuration (written to its config.json); a "
+                    "rerun with other settings stops and names them.")
+    p.add_argument("--task", default="digits", help="digits (default), sst, ids, imagenet")
+    p.add_argument("--input", default=None, help="inputs: file or folder (task-specific)")
+    p.add_argument("--model", default=None, help="model file or folder (task-specific)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="explainer setting for the task, e.g. stride=3, max_steps=30 "
+                        "(repeatable; numbers are checked: max_steps=nan is refused)")
+    p.add_argument("--count", type=_number_type("count"), default=None,
+                   help="number of inputs, ≥ 1 [task default]")
+    p.add_argument("--out", default=None, help="output folder [outputs/<task>]")
+    p.add_argument("--methods", default=",".join(METHODS),
+                   help=f"comma-separated base methods [{','.join(METHODS)}]")
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+                   help=f"comma-separated variants, some of {','.join(VARIANTS)} "
+                        f"[{','.join(DEFAULT_VARIANTS)}]")
+    p.add_argument("--k", default="0.2",
+                   help="top-K fractions in (0, 1], comma-separated [0.2]; the first one also "
+                        "binarises the maps of the attack sensitivity")
+    p.add_argument("--attacks", default="",
+                   help="explanation attacks to run, comma-separated: topk,targeted,"
+                        "mass_center (§4.4; images only) [none]")
+    p.add_argument("--attack-iterations", type=_number_type("attack_iterations"),
+                   default=300, help="sign steps per attack [300, the authors' code]")
+    p.add_argument("--ig-steps", type=_number_type("ig_steps"), default=50,
+                   help="steps of IG and IG-uniform [50]")
+    p.add_argument("--sg-samples", type=_number_type("sg_samples"), default=50,
+                   help="samples of SmoothGrad, VarGrad, SmoothGrad-range and expected "
+                        "gradients [50]")
+    p.add_argument("--sg-noise", type=_number_type("sg_noise"), default=0.15,
+                   help="SmoothGrad noise [0.15]")
+    p.add_argument("--seed", type=_number_type("seed"), default=0,
+                   help="seed of decoy starts and noise (not of the data split) [0]")
+    p.add_argument("--split-seed", type=_number_type("split_seed"), default=0,
+                   help="seed of the task's train/test split (digits; a model trained on "
+                        "that split is used) [0]")
+    p.add_argument("--examples", type=_number_type("examples"),
+                   default=4, help="inputs drawn as panels [4]")
+    p.add_argument("--num-shards", type=_number_type("num_shards"), default=1,
+                   help="split the inputs [1]")
+    p.add_argument("--shard-index", type=_number_type("shard_index"),
+                   default=0, help="this shard, 0-based [0]")
+    p.add_argument("--strategy", default="none", choices=list(checks.STRATEGIES),
+                   help="none; mirrored: one input per local GPU replica; multi-worker: "
+                        "this TF_CONFIG task's shard of the inputs (and its local GPUs)")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report only")
+    p.add_argument("--quiet", action="store_true", help="no progress")
+    return p
+
+
+def parse(argv=None, prog: str | None = None, *, make_parser=None) -> argparse.Namespace:
+    """Parse and validate the command line; a bad value exits with status 2 and a message
+    naming the flag (argparse's ``error``). ``make_parser``: builds the parser [parser]."""
+    p = (make_parser or parser)(prog)
+    args = p.parse_args(argv)
+    try:
+        args.methods = list(checks.methods(args.methods))
+        args.variants = list(checks.variants(args.variants))
+        args.attacks = list(checks.attacks(args.attacks))
+        args.k = list(checks.k_values(args.k))
+        checks.shards(args.shard_index, args.num_shards)
+    except (TypeError, ValueError) as err:
+        p.error(str(err))
+    args.out = args.out or os.path.join("outputs", args.task)
+    args.options = {}
+    for text in args.option:
+        try:
+            key, value = checks.option_from_text(text)
+        except (TypeError, ValueError) as err:
+            p.error(f"--option {text!r}: {err}")
+        if key in args.options:
+            p.error(f"--option {key}: given twice")
+        args.options[key] = value
+    return args
+
+
+def main(argv=None, prog: str | None = None, *, make_parser=None) -> int:
+    """Run the evaluation command; returns the exit status (2: refused input, message on
+    stderr)."""
+    config = EvalConfig.from_namespace(parse(argv, prog, make_parser=make_parser))
+    name = prog or "evaluate.py"
+    cpus = int(os.environ.get("DANCE_TF_LOGICAL_CPUS", "0") or 0)
+    if cpus > 1:
+        from dance_tf.distribute import split_cpu
+
+        split_cpu(cpus)
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    out = Path(config.out)
+    try:
+        task = load_task(config, log)
+    except (ValueError, OSError) as err:   # bad path, count, file: the task says which
+        print(f"{name}: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        if not config.report_only:
+            evaluate(task, config, log=log)
+        text = report(out, task, log=log)
+    except EvaluationError as err:
+        print(f"{name}: error: {err}", file=sys.stderr)
+        return 2
+    print(text)
+    log(f"report: {out / 'report.md'}; figures: {out}")
+    return 0

@@ -1,0 +1,123 @@
+"""The results files: one JSON object per finished row (input × method × variant),
+appended, flushed and fsynced, so that a kill loses at most the row in flight."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+#: fields every results row must have, with their types
+KEY_FIELDS = {"task": str, "id": str, "method": str, "variant": str, "sf": dict}
+
+
+class EvaluationError(ValueError):
+    """An output folder or results file that cannot be used as asked (the message says
+    which file, line or setting, and what to do)."""
+
+
+def regular_or_absent(path: Path, what: str) -> bool:
+    """True if ``path`` is a regular file, False if absent; refuse anything else (a FIFO
+    would hang the reader, /dev/full would be read without end)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise EvaluationError(f"{path}: the {what} is a dangling symbolic link") from None
+        return False
+    if not stat.S_ISREG(mode):
+        raise EvaluationError(f"{path}: the {what} is not a regular file (a FIFO, device or "
+                              "folder); remove it or choose another --out")
+    return True
+
+
+def row_key(row: dict) -> tuple:
+    """What identifies a row within one folder: (input id, method, variant)."""
+    return (row["id"], row["method"], row["variant"])
+
+
+def row_problem(row) -> str | None:
+    """Why ``row`` is not a results row (a missing or mistyped key field), or None."""
+    if not isinstance(row, dict):
+        return f"expected a JSON object, got {type(row).__name__}"
+    missing = [name for name in KEY_FIELDS if name not in row]
+    if missing:
+        return (f"missing field(s) {', '.join(map(repr, missing))} (a results row needs "
+                f"{', '.join(KEY_FIELDS)})")
+    for name, kind in KEY_FIELDS.items():
+        if not isinstance(row[name], kind):
+            return f"field {name!r} is {type(row[name]).__name__}, expected {kind.__name__}"
+    return None
+
+
+def read_rows(paths, check=None) -> list[dict]:
+    """All complete rows of the given files; a later row of the same key replaces an
+    earlier one (a row recomputed for a new K). ``check(row, where)`` may refuse a row.
+
+    A partial last line (a kill during a write) is ignored; any other line that is not a
+    results row is an EvaluationError naming the file and line.
+    """
+    rows: dict[tuple, dict] = {}
+    for path in paths:
+        path = Path(path)
+        if not regular_or_absent(path, "results file"):
+            continue
+        with open(path, encoding="utf-8", errors="strict") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.endswith("\n"):
+                    break
+                row = _parse_line(line, f"{path}: line {number}", check)
+                rows[row_key(row)] = row
+    return list(rows.values())
+
+
+def _parse_line(line: str, where: str, check) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise EvaluationError(f"{where}: not a JSON results row ({err.msg}); the file was "
+                              "edited or written by something else - remove the line or "
+                              "use another --out") from None
+    problem = row_problem(row)
+    if problem:
+        raise EvaluationError(f"{where}: {problem}; remove the line or use another --out")
+    if check is not None:
+        check(row, where)
+    return row
+
+
+class ResultsFile:
+    """Append-only JSON-lines file of finished rows, safe against a kill at any moment."""
+
+    def __init__(self, path: Path, check=None):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        regular_or_absent(path, "results file")
+        self._repair()
+        self.done = {row_key(r): r for r in read_rows([path], check)}
+        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+
+    def _repair(self) -> None:
+        """Drop a partial last line left by a kill during a write."""
+        if not self.path.exists():
+            return
+        size = self.path.stat().st_size
+        if size == 0:
+            return
+        with open(self.path, "r+b") as handle:
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            data = self.path.read_bytes()
+            handle.truncate(data.rfind(b"\n") + 1)
+
+    def write(self, row: dict) -> None:
+        """Append ``row`` (flushed and fsynced) and record it as done."""
+        self._handle.write(json.dumps(row, sort_keys=True) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self.done[row_key(row)] = row
+
+    def close(self) -> None:
+        self._handle.close()

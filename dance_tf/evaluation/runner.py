@@ -1,0 +1,166 @@
+"""The evaluation runner: every input × method × variant of a task, as rows of
+``OUT/results*.jsonl`` (resumable: what is done is skipped)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from dance_tf.evaluation.config import EvalConfig
+from dance_tf.evaluation.digests import input_digest
+from dance_tf.evaluation.progress import Progress
+from dance_tf.evaluation.results import EvaluationError, ResultsFile
+from dance_tf.evaluation.rows import RunContext, attack_row, write_row
+from dance_tf.evaluation.run_config import ensure_config, row_checker, run_config
+from dance_tf.evaluation.variants import EXPLAINER_VARIANTS, method_options
+
+
+def load_task(config: EvalConfig, log=print):
+    """The task of ``config`` (its inputs, count, seeds, model), with the explainer options
+    of ``config.options`` applied (``preprocessing`` is the model's, not the explainer's)."""
+    from dance_tf.tasks import build_task
+
+    options = {"input": config.input, "model": config.model, "count": config.count,
+               "seed": config.seed, "split_seed": config.split_seed, "log": log,
+               "options": dict(config.options)}
+    task = build_task(config.task, options)
+    task.explainer_options.update({k: v for k, v in config.options.items()
+                                   if k != "preprocessing"})
+    return task
+
+
+def evaluate(task, config: EvalConfig, log=print) -> Path:
+    """Run the evaluation of ``task`` into ``config.out``; returns the results file path."""
+    import tensorflow as tf
+
+    from dance_tf.distribute import make_strategy, worker_shard
+    from dance_tf.layers import logits_model
+    from dance_tf.saliency.registry import resolve_method
+
+    shard_index, num_shards = config.shard_index, config.num_shards
+    if config.strategy == "multi-worker":
+        shard_index, num_shards = worker_shard()
+    strategy = make_strategy("mirrored" if config.strategy != "none" else "none")
+
+    if config.attacks and task.feature_ndim != 2:
+        raise ValueError(f"--attacks: the explanation attacks need image inputs; task "
+                         f"{task.name!r} has other inputs")
+    for m in config.methods:   # an unknown method stops before anything is written
+        resolve_method(m)
+    out = Path(config.out)
+    cfg = run_config(task, config)
+    digest = ensure_config(out, cfg)
+    shard = f".shard-{shard_index}-of-{num_shards}" if num_shards > 1 else ""
+    results = ResultsFile(out / f"results{shard}.jsonl", row_checker(cfg, digest))
+    indices = [i for i in range(len(task.inputs)) if i % num_shards == shard_index]
+    todo = _todo(task, config, results, indices, log)
+    progress = Progress(len(todo), task.name, enabled=not config.quiet)
+    shape0 = tuple(np.asarray(task.inputs[0]).shape)
+    logits, _ = logits_model(task.model, shape0)
+    run = RunContext(task, config, digest, results, logits, out / "maps")
+    _compute(run, todo, strategy, progress)
+    progress.close()
+    results.close()
+    tf.keras.backend.clear_session()
+    return results.path
+
+
+def _variants(config: EvalConfig) -> list[str]:
+    return list(config.variants) + [f"attack:{a}" for a in config.attacks]
+
+
+def _todo(task, config: EvalConfig, results: ResultsFile, indices: list[int],
+          log) -> list[tuple[int, str, str]]:
+    """The rows (input index, method, variant) still to compute: absent, or lacking a K
+    (a row computed on another input under the same id is an EvaluationError)."""
+    variants = _variants(config)
+    ks = {str(k) for k in config.k}
+    todo, redo = [], 0
+    for i in indices:
+        digest = None
+        for m in config.methods:
+            for v in variants:
+                row = results.done.get((task.ids[i], m, v))
+                if row is not None:
+                    digest = digest or input_digest(task.inputs[i])
+                    if row.get("input") != digest:
+                        raise EvaluationError(
+                            f"{results.path}: the row of {task.ids[i]!r} ({m}, {v}) was "
+                            "computed on a different input under the same id (the data "
+                            "changed?); use another --out")
+                    complete = (row.get("k") == config.k[0] if v.startswith("attack:")
+                                else ks <= set(row["sf"]))
+                    if complete:
+                        continue
+                    redo += 1
+                todo.append((i, m, v))
+    total = len(indices) * len(config.methods) * len(variants)
+    log(f"{task.name}: {len(indices)} inputs × {len(config.methods)} methods × "
+        f"{len(variants)} variants; {len(todo)} rows to compute"
+        + (f" ({redo} again, for K = {', '.join(sorted(ks))})" if redo else "")
+        + f", {total - len(todo)} already done")
+    return todo
+
+
+def _compute(run: RunContext, todo: list[tuple[int, str, str]], strategy,
+             progress: Progress) -> None:
+    """Compute the rows of ``todo``, one group of inputs per step (one input per replica
+    of ``strategy``), every (method, variant) of the group in turn."""
+    explainers: dict[tuple, object] = {}
+    pending = defaultdict(list)
+    for i, m, v in todo:
+        pending[i].append((m, v))
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    order = sorted(pending)
+    for g in range(0, len(order), replicas):
+        group = order[g:g + replicas]
+        xs = {i: np.asarray(run.task.inputs[i], np.float32) for i in group}
+        cs = {i: int(np.argmax(run.logits(xs[i][None], training=False).numpy()[0]))
+              for i in group}
+        for m, v in dict.fromkeys(mv for i in group for mv in pending[i]):
+            members = [i for i in group if (m, v) in pending[i]]
+            _compute_rows(run, explainers, strategy, progress, m, v, members, xs, cs)
+
+
+def _explainer(run: RunContext, cache: dict, m: str, variant: str):
+    """One explainer per (method, variant) for every input shape: it plans each shape once
+    and shares one compiled graph across lengths of a variable axis (SST)."""
+    from dance_tf import Explainer
+
+    key = (m, variant)
+    if key not in cache:
+        task = run.task
+        cache[key] = Explainer(
+            task.model, method=m, value_range=task.value_range, seed=run.config.seed,
+            constant=task.constant, **EXPLAINER_VARIANTS[variant],
+            **task.explainer_options, **method_options(m, run.config))
+    return cache[key]
+
+
+def _compute_rows(run, explainers, strategy, progress, m, v, members, xs, cs) -> None:
+    """The rows of method ``m`` and variant ``v`` for the inputs ``members``."""
+    from dance_tf.distribute import explain_replicated
+
+    if v.startswith("attack:"):
+        opts = method_options(m, run.config)
+        for i in members:
+            row = attack_row(run, i, m, v, xs[i], cs[i], opts,
+                             _explainer(run, explainers, m, "decoys"))
+            run.results.write(row)
+            progress.step(note=f"{run.task.ids[i]} {m} {v}")
+        return
+    t0 = time.perf_counter()
+    if v == "none":
+        base = _explainer(run, explainers, m, "decoys")
+        outs = [base.base_map(xs[i], cs[i]) for i in members]
+    else:
+        outs = explain_replicated(_explainer(run, explainers, m, v), strategy,
+                                  [xs[i] for i in members], [cs[i] for i in members],
+                                  return_details=True)
+    seconds = (time.perf_counter() - t0) / len(members)
+    for i, res in zip(members, outs):
+        write_row(run, i, m, v, cs[i], res, seconds)
+        progress.step(note=f"{run.task.ids[i]} {m} {v}")
