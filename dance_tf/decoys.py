@@ -52,14 +52,17 @@ class DecoySettings:
     solver: str = "line_search"
     epsilon: float | None = None
     epsilon_rel: float = 0.05
+    # the line search (decoy_line_search.py)
     line_grid: int = 8
     line_bisect: int = 8
     refine_steps: int = 0
     refine_grid: int = 6
+    # Adam (decoy_adam.py, Table S1): the penalty's λ and τ schedules
     lambda0: float = 1e4
     lambda_max: float = 1e4 * 2.0 ** 20
     tau0: float = 1.0
     tau_decay: float = 0.95
+    # Adam: steps and step sizes
     max_steps: int = 20
     learning_rate: float = 0.1
     init_noise: float = 0.01

@@ -89,11 +89,15 @@ def test_method_under_dance_takes_any_batch_and_matches_hard_wired_options(model
     t = [1, 2]
     singles = np.stack([e.explain(x, target=c) for x, c in zip(xs, t)])
     assert singles.shape == xs.shape and np.all(np.isfinite(singles))
+    # a batch changes float32 rounding (oneDNN picks kernels by batch shape; with
+    # TF_ENABLE_ONEDNN_OPTS=0 they agree to 1e-5): allow 0.1 % of the map's scale, far
+    # below what a wrong input, target or option gives
+    tol = dict(rtol=1e-3, atol=1e-3 * np.abs(singles).max())
     for batch in (xs, tf.constant(xs), tf.data.Dataset.from_tensor_slices(xs).batch(1)):
-        np.testing.assert_allclose(e(batch, t), singles, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(e(batch, t), singles, **tol)
     if isinstance(method, str) and opts:   # options reach the method, not the explainer
         fn = saliency.get(method).fn
         wired = functools.wraps(fn)(functools.partial(fn, **opts))
         hard = dance_tf.Explainer(model, method=wired, value_range=(0, 1),
                                   patches_per_mask=50)
-        np.testing.assert_allclose(hard(xs, t), singles, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(hard(xs, t), singles, **tol)

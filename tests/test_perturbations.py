@@ -62,9 +62,12 @@ def test_decoys_of_two_inputs_equal_each_solved_alone(setting, solver):
         alone = optimise(f_l, tf.constant(xs[i]), tf.constant(masks), signs,
                          tf.zeros((12, 12, 1)), tf.ones((12, 12, 1)), tf.constant(eps[i]),
                          seeds, settings)
+        # float32 rounding differs with the batch shape (oneDNN kernels; with
+        # TF_ENABLE_ONEDNN_OPTS=0 they agree to 1e-5) and the line search's steps follow
+        # it: 0.1 %, where a wrong ε or input moves decoys by 0.1
         for key in ("decoys", "max_deviation", "objective", "certified"):
             np.testing.assert_allclose(both[key].numpy()[4 * i:4 * i + 4],
-                                       alone[key].numpy(), rtol=1e-5, atol=1e-7,
+                                       alone[key].numpy(), rtol=1e-3, atol=1e-5,
                                        err_msg=f"{key}, input {i}")
     assert both["certified"].numpy().all()
     assert np.all(both["max_deviation"].numpy() <= np.repeat(eps, 4) + 1e-7)

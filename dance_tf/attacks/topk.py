@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from dance_tf.attacks._common import BETA, ITERATIONS, TOPK_FRACTION, Kind, run_attack
+from dance_tf.metrics.topk import top_count
 
 
 def _prepare(sal0, k):
@@ -28,13 +29,7 @@ def topk_count(k, height: int, width: int) -> int:
     total = height * width
     if k is None:
         return max(1, int(round(TOPK_FRACTION * total)))
-    if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
-        if not 1 <= k <= total:
-            raise ValueError(f"k: expected a pixel count in [1, {total}], got {k}")
-        return int(k)
-    if not 0 < float(k) <= 1:
-        raise ValueError(f"k: expected a pixel count or a fraction in (0, 1], got {k}")
-    return max(1, int(round(float(k) * total)))
+    return top_count(k, total)
 
 
 def topk_attack(model, x, targets=None, epsilon=None, alpha=None, iterations=ITERATIONS,

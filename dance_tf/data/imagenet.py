@@ -40,6 +40,8 @@ from importlib import resources
 
 import numpy as np
 
+from dance_tf.models import registry
+
 #: Default size of the slim nets; the Caffe AlexNet takes 227 (S5).
 SLIM_SIZE = 224
 CAFFE_SIZE = 227
@@ -65,14 +67,9 @@ MODES = {
 }
 RESIZES = ("stretch", "center_crop", "crop_0.875")
 
-#: Preprocessing mode by zoo model name (used when a model has no ``preprocessing``).
-MODEL_PREPROCESSING = {
-    "vgg_16": "slim_rgb",
-    "alexnet_v2": "slim_rgb",
-    "resnet_v1_50": "slim_rgb",
-    "caffe_alexnet": "caffe_bgr",
-    "efficientnet_lite0": "efficientnet_lite",
-}
+#: Preprocessing mode by zoo model name (used when a model has no ``preprocessing``), as
+#: the model registry (``dance_tf.models.registry``) declares it.
+MODEL_PREPROCESSING = {e.name: e.preprocessing for e in registry.entries() if e.preprocessing}
 
 _PACKAGE_CLASSES = "imagenet_1000_classes.csv"
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from dance_tf.metrics.topk import top_count
+
 
 def pixel_scores(saliency) -> np.ndarray:
     """(N, H, W, C) → Σ_c |map| (N, H, W); (N, H, W) → |map|. float64."""
@@ -37,19 +39,9 @@ def topk_intersection(sal_a, sal_b, k: int | float = 0.1) -> np.ndarray:
     b = pixel_scores(sal_b).reshape(len(sal_b), -1)
     if a.shape != b.shape:
         raise ValueError(f"sal_a and sal_b: expected equal shapes, got {a.shape} and {b.shape}")
-    kk = _count(k, a.shape[1])
+    kk = top_count(k, a.shape[1])
     ta, tb = _top_sets(a, kk), _top_sets(b, kk)
     return np.array([np.intersect1d(p, q).size / kk for p, q in zip(ta, tb)])
-
-
-def _count(k, total: int) -> int:
-    if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
-        if not 1 <= k <= total:
-            raise ValueError(f"k: expected a pixel count in [1, {total}], got {k}")
-        return int(k)
-    if not 0 < float(k) <= 1:
-        raise ValueError(f"k: expected a count ≥ 1 or a fraction in (0, 1], got {k}")
-    return max(1, int(round(float(k) * total)))
 
 
 def rank_correlation(sal_a, sal_b) -> np.ndarray:

@@ -5,6 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 
+def top_count(k, total: int) -> int:
+    """How many of ``total`` features a top-k keeps: k an int count in [1, total], or a
+    float fraction in (0, 1] (round(k · total), at least 1)."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, float, np.number)):
+        raise ValueError(f"k: expected a count or a fraction, got {k!r}")
+    if isinstance(k, (int, np.integer)):
+        if not 1 <= k <= total:
+            raise ValueError(f"k: expected a count in [1, {total}], got {k}")
+        return int(k)
+    if not 0 < float(k) <= 1:
+        raise ValueError(f"k: expected a count ≥ 1 or a fraction in (0, 1], got {k}")
+    return max(1, int(round(float(k) * total)))
+
+
 def topk_binarize(saliency, k: float = 0.2) -> np.ndarray:
     """Keep the top ``k`` fraction of features of each map as 1, the rest 0.
 

@@ -148,6 +148,29 @@ def load(directory: str | os.PathLike) -> IDSModel:
 SPLIT_FILE = "split.npz"
 
 
+def load_default(log=print) -> IDSModel:
+    """The MLP trained on the packaged CSE-CIC-IDS2018 sample: loaded from
+    :func:`default_dir`, or trained there first (about a minute on a CPU, with progress;
+    an interrupted training leaves nothing behind)."""
+    from dance_tf.data import samples
+
+    name = "ids2018_sample.csv"
+
+    def train(folder):
+        train_files([samples.path(name)], folder, max_steps=train_steps_override(), log=log,
+                    names=[samples.PREFIX + name])
+
+    directory = train_once(default_dir(), CONFIG_FILE, train,
+                           "IDS MLP on the packaged CSE-CIC-IDS2018 sample", log)
+    return load(directory)
+
+
+def default_dir() -> Path:
+    """The packaged model's cache folder: ``<model cache>/ids_mlp`` (``ids_mlp-stepsN``
+    under ``DANCE_TF_TRAIN_STEPS=N``)."""
+    return cache_dir("ids_mlp")
+
+
 def stratify_key(labels: list[str]) -> np.ndarray:
     """Labels for stratification; a label with < 2 rows joins the most frequent label of
     its binary class (benign / attack), since a stratum needs two rows to be split."""
@@ -258,26 +281,3 @@ def train_files(csv_paths: Sequence, out, *, classes="paper", target: str = "bin
              test_labels=np.asarray(test_labels), train_rows=train_rows, test_rows=test_rows)
     log(f"IDS MLP: test accuracy {accuracy:.4f}")
     return config
-
-
-def default_dir() -> Path:
-    """The packaged model's cache folder: ``<model cache>/ids_mlp`` (``ids_mlp-stepsN``
-    under ``DANCE_TF_TRAIN_STEPS=N``)."""
-    return cache_dir("ids_mlp")
-
-
-def load_default(log=print) -> IDSModel:
-    """The MLP trained on the packaged CSE-CIC-IDS2018 sample: loaded from
-    :func:`default_dir`, or trained there first (about a minute on a CPU, with progress;
-    an interrupted training leaves nothing behind)."""
-    from dance_tf.data import samples
-
-    name = "ids2018_sample.csv"
-
-    def train(folder):
-        train_files([samples.path(name)], folder, max_steps=train_steps_override(), log=log,
-                    names=[samples.PREFIX + name])
-
-    directory = train_once(default_dir(), CONFIG_FILE, train,
-                           "IDS MLP on the packaged CSE-CIC-IDS2018 sample", log)
-    return load(directory)

@@ -256,6 +256,33 @@ def restrict_vocabulary(words, vectors, sentences, max_words):
     return [words[r] for r in rows], vectors[rows]
 
 
+def load_default(log=print) -> SSTModel:
+    """The SST CNN trained on the packaged SST-2 sentences and GloVe 50-d vectors: loaded
+    from :func:`default_dir`, or trained there first (a few minutes on a CPU, with
+    progress; an interrupted training leaves nothing behind)."""
+    from dance_tf.data import samples
+
+    files = {"glove": "glove.6B.50d.sst.txt", "train": "stsa.binary.train",
+             "dev": "stsa.binary.dev"}
+    paths = {key: samples.path(name) for key, name in files.items()}
+
+    def train(folder):
+        train_files(paths["glove"], paths["train"], paths["dev"], folder,
+                    max_steps=train_steps_override(), log=log,
+                    names={key: samples.PREFIX + name for key, name in files.items()})
+
+    directory = train_once(default_dir(), CONFIG_FILE, train,
+                           "SST sentence CNN on the packaged SST-2 sentences and GloVe "
+                           "50-d vectors", log)
+    return load(directory)
+
+
+def default_dir() -> Path:
+    """The packaged model's cache folder: ``<model cache>/sst_cnn`` (``sst_cnn-stepsN``
+    under ``DANCE_TF_TRAIN_STEPS=N``)."""
+    return cache_dir("sst_cnn")
+
+
 def train_files(glove_path, train_path, dev_path, out, *, epochs: int = 15,
                 val_fraction: float = 0.1, max_steps: int | None = None,
                 batch_size: int = 50, filters: int = 300, width: int = 3,
@@ -328,30 +355,3 @@ def train_files(glove_path, train_path, dev_path, out, *, epochs: int = 15,
     SSTModel(model, table, classes[:num_classes], config).save(out)
     log(f"SST CNN: dev accuracy {dev_accuracy:.4f} (epoch {result['epoch']})")
     return config
-
-
-def default_dir() -> Path:
-    """The packaged model's cache folder: ``<model cache>/sst_cnn`` (``sst_cnn-stepsN``
-    under ``DANCE_TF_TRAIN_STEPS=N``)."""
-    return cache_dir("sst_cnn")
-
-
-def load_default(log=print) -> SSTModel:
-    """The SST CNN trained on the packaged SST-2 sentences and GloVe 50-d vectors: loaded
-    from :func:`default_dir`, or trained there first (a few minutes on a CPU, with
-    progress; an interrupted training leaves nothing behind)."""
-    from dance_tf.data import samples
-
-    files = {"glove": "glove.6B.50d.sst.txt", "train": "stsa.binary.train",
-             "dev": "stsa.binary.dev"}
-    paths = {key: samples.path(name) for key, name in files.items()}
-
-    def train(folder):
-        train_files(paths["glove"], paths["train"], paths["dev"], folder,
-                    max_steps=train_steps_override(), log=log,
-                    names={key: samples.PREFIX + name for key, name in files.items()})
-
-    directory = train_once(default_dir(), CONFIG_FILE, train,
-                           "SST sentence CNN on the packaged SST-2 sentences and GloVe "
-                           "50-d vectors", log)
-    return load(directory)
