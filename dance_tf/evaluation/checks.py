@@ -64,20 +64,22 @@ def methods(value) -> tuple[str, ...]:
     return out
 
 
-def variants(value) -> tuple[str, ...]:
-    out = names("--variants", value)
-    bad = [v for v in out if v not in VARIANTS]
+def _some_of(flag: str, value, allowed) -> tuple[str, ...]:
+    out = names(flag, value)
+    bad = [v for v in out if v not in allowed]
     if bad:
-        raise ValueError(f"--variants: unknown {bad}; expected some of {list(VARIANTS)}")
+        raise ValueError(f"{flag}: unknown {bad}; expected some of {list(allowed)}")
     return out
+
+
+def variants(value) -> tuple[str, ...]:
+    """Variant names, some of VARIANTS (none, decoys, mean, constant, noise, covering)."""
+    return _some_of("--variants", value, VARIANTS)
 
 
 def attacks(value) -> tuple[str, ...]:
-    out = names("--attacks", value)
-    bad = [a for a in out if a not in ATTACKS]
-    if bad:
-        raise ValueError(f"--attacks: unknown {bad}; expected topk, targeted, mass_center")
-    return out
+    """Attack names, some of ATTACKS (topk, targeted, mass_center)."""
+    return _some_of("--attacks", value, ATTACKS)
 
 
 def k_values(value) -> tuple[float, ...]:

@@ -29,6 +29,22 @@ def _number_type(name: str):
     return convert
 
 
+#: the numeric flags after --attacks: flag, default, help (checked by checks.NUMBERS)
+NUMBER_FLAGS = (
+    ("--attack-iterations", 300, "sign steps per attack [300, the authors' code]"),
+    ("--ig-steps", 50, "steps of IG and IG-uniform [50]"),
+    ("--sg-samples", 50,
+     "samples of SmoothGrad, VarGrad, SmoothGrad-range and expected gradients [50]"),
+    ("--sg-noise", 0.15, "SmoothGrad noise [0.15]"),
+    ("--seed", 0, "seed of decoy starts and noise (not of the data split) [0]"),
+    ("--split-seed", 0,
+     "seed of the task's train/test split (digits; a model trained on that split is used) [0]"),
+    ("--examples", 4, "inputs drawn as panels [4]"),
+    ("--num-shards", 1, "split the inputs [1]"),
+    ("--shard-index", 0, "this shard, 0-based [0]"),
+)
+
+
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog or "evaluate.py",
@@ -56,26 +72,9 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--attacks", default="",
                    help="explanation attacks to run, comma-separated: topk,targeted,"
                         "mass_center (§4.4; images only) [none]")
-    p.add_argument("--attack-iterations", type=_number_type("attack_iterations"),
-                   default=300, help="sign steps per attack [300, the authors' code]")
-    p.add_argument("--ig-steps", type=_number_type("ig_steps"), default=50,
-                   help="steps of IG and IG-uniform [50]")
-    p.add_argument("--sg-samples", type=_number_type("sg_samples"), default=50,
-                   help="samples of SmoothGrad, VarGrad, SmoothGrad-range and expected "
-                        "gradients [50]")
-    p.add_argument("--sg-noise", type=_number_type("sg_noise"), default=0.15,
-                   help="SmoothGrad noise [0.15]")
-    p.add_argument("--seed", type=_number_type("seed"), default=0,
-                   help="seed of decoy starts and noise (not of the data split) [0]")
-    p.add_argument("--split-seed", type=_number_type("split_seed"), default=0,
-                   help="seed of the task's train/test split (digits; a model trained on "
-                        "that split is used) [0]")
-    p.add_argument("--examples", type=_number_type("examples"),
-                   default=4, help="inputs drawn as panels [4]")
-    p.add_argument("--num-shards", type=_number_type("num_shards"), default=1,
-                   help="split the inputs [1]")
-    p.add_argument("--shard-index", type=_number_type("shard_index"),
-                   default=0, help="this shard, 0-based [0]")
+    for flag, default, text in NUMBER_FLAGS:
+        name = flag[2:].replace("-", "_")
+        p.add_argument(flag, type=_number_type(name), default=default, help=text)
     p.add_argument("--strategy", default="none", choices=list(checks.STRATEGIES),
                    help="none; mirrored: one input per local GPU replica; multi-worker: "
                         "this TF_CONFIG task's shard of the inputs (and its local GPUs)")
