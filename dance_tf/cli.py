@@ -46,7 +46,7 @@ ZOO = registry.names("image", task="imagenet", weights="file")
 PHOTO_MODELS = registry.names("image", task="imagenet")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
-#: every base method of ``dance_tf.saliency.registry.METHODS`` (kept here so that --help
+#: every base method of ``dance_tf.saliency.registry.BUILT_IN`` (kept here so that --help
 #: needs no TensorFlow; tests/test_cli_first_hour.py checks it equals the registry)
 METHODS = ("gradient", "integrated_gradients", "smoothgrad", "expected_gradients",
            "vargrad", "smoothgrad_range", "ig_uniform", "gradcam")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from dance_tf import crops, decoy_adam, decoy_line_search
+from dance_tf import crops, decoy_adam, decoy_line_search, option_rules, validate
 
 SOLVERS = ("line_search", "adam")
 
@@ -72,26 +72,11 @@ class DecoySettings:
     def __post_init__(self):
         if self.solver not in SOLVERS:
             raise ValueError(f"solver: expected one of {SOLVERS}, got {self.solver!r}")
-        checks = {
-            "epsilon": self.epsilon is None or self.epsilon > 0,
-            "epsilon_rel": self.epsilon_rel > 0,
-            "line_grid": int(self.line_grid) >= 1,
-            "line_bisect": int(self.line_bisect) >= 0,
-            "refine_steps": int(self.refine_steps) >= 0,
-            "refine_grid": int(self.refine_grid) >= 1,
-            "lambda0": self.lambda0 > 0,
-            "lambda_max": self.lambda_max >= self.lambda0,
-            "tau0": self.tau0 > 0,
-            "tau_decay": 0 < self.tau_decay <= 1,
-            "max_steps": int(self.max_steps) >= 1,
-            "learning_rate": self.learning_rate > 0,
-            "init_noise": self.init_noise >= 0,
-            "patience": int(self.patience) >= 1,
-            "backoff": 0 < self.backoff <= 1,
-        }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"{bad[0]}: invalid value {getattr(self, bad[0])!r}")
+        for name, rule in option_rules.SOLVER.items():   # checked, and ints as ints
+            object.__setattr__(self, name, validate.number(name, getattr(self, name), **rule))
+        if self.lambda_max < self.lambda0:
+            raise ValueError(f"lambda_max: expected at least lambda0 = {self.lambda0}, "
+                             f"got {self.lambda_max}")
 
 
 #: share of ε a reduced-precision loop aims at: bfloat16 keeps 8 bits of mantissa, so F_ℓ

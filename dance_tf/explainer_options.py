@@ -3,7 +3,7 @@ and in range; names among the allowed ones): every refusal names the option."""
 
 from __future__ import annotations
 
-from dance_tf import ablations, aggregate, validate
+from dance_tf import ablations, aggregate, option_rules, validate
 from dance_tf.decoys import DecoySettings
 from dance_tf.errors import InputError
 from dance_tf.masks import PACKINGS
@@ -49,27 +49,7 @@ DOC = """
 """
 
 #: option → validate.number keywords (every numeric option of the explainer)
-NUMBERS = {
-    "patch_size": {"low": 1, "integer": True, "allow_none": True},
-    "stride": {"low": 1, "integer": True},
-    "patches_per_mask": {"low": 1, "integer": True, "allow_none": True},
-    "epsilon": {"low": 0, "low_open": True, "allow_none": True},
-    "epsilon_rel": {"low": 0, "low_open": True},
-    "line_grid": {"low": 1, "high": 64, "integer": True},
-    "line_bisect": {"low": 0, "high": 64, "integer": True},
-    "refine_steps": {"low": 0, "integer": True},
-    "refine_grid": {"low": 1, "high": 64, "integer": True},
-    "lambda0": {"low": 0, "low_open": True},
-    "tau0": {"low": 0, "low_open": True},
-    "max_steps": {"low": 1, "integer": True},
-    "learning_rate": {"low": 0, "low_open": True},
-    "init_noise": {"low": 0},
-    "patience": {"low": 1, "integer": True},
-    "backoff": {"low": 0, "high": 1, "low_open": True},
-    "noise_level": {"low": 0},
-    "decoy_batch_size": {"low": 1, "integer": True, "allow_none": True},
-    "memory_budget_mb": {"low": 0, "low_open": True},
-}
+NUMBERS = option_rules.EXPLAINER
 
 #: option → its allowed names
 CHOICES = {"aggregation": aggregate.AGGREGATIONS, "perturbation": ablations.PERTURBATIONS,
@@ -99,12 +79,6 @@ def checked(options: dict) -> dict:
 
 def decoy_settings(opts: dict) -> DecoySettings:
     """The solver's ``DecoySettings`` from checked options (λ's cap follows λ₀)."""
-    return DecoySettings(
-        solver=opts["solver"], line_grid=int(opts["line_grid"]),
-        line_bisect=int(opts["line_bisect"]), refine_steps=int(opts["refine_steps"]),
-        refine_grid=int(opts["refine_grid"]), epsilon=opts["epsilon"],
-        epsilon_rel=opts["epsilon_rel"], lambda0=opts["lambda0"], tau0=opts["tau0"],
-        lambda_max=max(DecoySettings.lambda_max, opts["lambda0"] * 2.0 ** 20),
-        max_steps=int(opts["max_steps"]), learning_rate=opts["learning_rate"],
-        init_noise=opts["init_noise"], patience=int(opts["patience"]),
-        backoff=float(opts["backoff"]))
+    taken = {name: opts[name] for name in option_rules.SOLVER if name in opts}
+    return DecoySettings(solver=opts["solver"], **taken,
+                         lambda_max=max(DecoySettings.lambda_max, opts["lambda0"] * 2.0 ** 20))

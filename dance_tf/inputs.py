@@ -164,3 +164,21 @@ def refuse_probabilities(logits, shape: tuple) -> None:
         raise InputError("model: its outputs are probabilities (every row in [0, 1] sums to "
                          "1) and the final softmax could not be stripped; pass the model "
                          "that outputs logits (DANCE explains the pre-softmax scores)")
+
+
+def check_zero_maps(logits, xs: np.ndarray, maps: np.ndarray) -> None:
+    """Maps (N, *S) that are zero everywhere are checked with one eager forward pass of
+    the logits model on their inputs xs (N, *S): a compiled graph may fuse an activation
+    that turns an overflow's NaN into 0 (ReLU after a fused MatMul on some CPUs), so a
+    model that computes non-finite values there shows up as a zero map. Raises
+    ``InputError`` for such inputs; a zero map of a finite model is a result."""
+    zero = [i for i, m in enumerate(maps) if not np.any(m)]
+    if not zero:
+        return
+    out = np.asarray(logits(np.asarray(xs)[zero], training=False))
+    bad = [i for i, row in zip(zero, out) if not np.all(np.isfinite(row))]
+    if bad:
+        raise InputError(f"x: the model computes non-finite values at input(s) {bad} (its "
+                         "logits overflow or hold NaN; the compiled graph returned a zero "
+                         "map): the explanation cannot be computed")
+

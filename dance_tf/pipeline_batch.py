@@ -171,4 +171,6 @@ def explain_many(ex, xs: np.ndarray, targets: list) -> np.ndarray:
             warnings.warn(f"inputs {empty.tolist()} of the batch: no decoy moved or none "
                           "was certified; their maps carry no decoy information",
                           DecoyWarning, stacklevel=3)
-    return out["saliency"].numpy()
+    maps = out["saliency"].numpy()
+    inputs.check_zero_maps(ex.logits_model(shape), checked, maps)
+    return maps

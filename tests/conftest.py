@@ -1,12 +1,18 @@
 """Shared fixtures: tiny Keras models (8×8–32×32 inputs) built with fixed seeds."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+#: the tests folder, the checkout, and the test fixtures (small real-data samples)
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+FIXTURES = TESTS / "fixtures"
 
 
 def small_cnn(size=12, channels=1, classes=4, activation="relu", name="small_cnn", seed=0):

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from dance_tf import cli
-from tests.conftest import saved_tiny_cnn
+from tests.conftest import FIXTURES, saved_tiny_cnn
 
 
 def _sha(path) -> str:
@@ -125,7 +125,7 @@ def test_help_does_not_import_tensorflow():
 def test_the_static_method_list_is_the_registry():
     from dance_tf.saliency import registry
 
-    assert set(cli.METHODS) == set(registry.METHODS)
+    assert set(cli.METHODS) == set(registry.BUILT_IN)
     assert cli.ALIASES == registry.ALIASES
 
 
@@ -302,9 +302,8 @@ def test_summary_json_reports_the_probability(grey_model, tmp_path):
 def test_default_image_model_follows_the_picture(tmp_path):
     """No --model: a colour photo goes to the trained ImageNet net (when its extra is
     installed, as in the test extra), a small grey picture to the digits CNN."""
-    from pathlib import Path
 
-    photo = Path(__file__).parent / "fixtures" / "imagenet" / "n01440764_tench.jpg"
+    photo = FIXTURES / "imagenet" / "n01440764_tench.jpg"
     assert cli._default_image_model(photo) == "efficientnet_lite0"
     grey = tmp_path / "digit.png"
     Image.fromarray((np.arange(32 * 32) % 256).reshape(32, 32).astype(np.uint8)).save(grey)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dance_tf import validate
+from dance_tf import option_rules, validate
 from dance_tf.evaluation.variants import ATTACKS, VARIANTS
 
 INT1 = {"integer": True, "low": 1}
@@ -24,16 +24,9 @@ NUMBERS = {
     "examples": {"integer": True, "low": 0}, "num_shards": INT1,
     "shard_index": {"integer": True, "low": 0},
 }
-#: numeric --option keys of dance_tf.Explainer and how each is checked (dance_tf.validate)
-OPTION_NUMBERS = {
-    "max_steps": INT1, "patience": INT1, "patch_size": INT1, "stride": INT1,
-    "patches_per_mask": INT1, "decoy_batch_size": {**INT1, "allow_none": True},
-    "memory_budget_mb": POSITIVE, "epsilon": {**POSITIVE, "allow_none": True},
-    "epsilon_rel": POSITIVE, "lambda0": POSITIVE, "tau0": POSITIVE,
-    "learning_rate": POSITIVE, "init_noise": NONNEG, "noise_level": NONNEG,
-    "backoff": {"low": 0, "low_open": True, "high": 1}, "deviation_bound": NONNEG,
-    "batch_size": INT1,
-}
+#: numeric --option keys and how each is checked (dance_tf.validate): the explainer's own
+#: table, plus the per-feature bound and the base methods' batch size as scalars
+OPTION_NUMBERS = {**option_rules.EXPLAINER, "deviation_bound": NONNEG, "batch_size": INT1}
 #: --option keys that another flag sets (giving both would be ambiguous)
 OPTION_RESERVED = {
     "seed": "--seed", "method": "--methods", "perturbation": "--variants",

@@ -17,6 +17,10 @@ METHODS: dict[str, str] = {
     "gradcam": "dance_tf.saliency.gradcam:gradcam",
 }
 
+#: the methods shipped with the package (METHODS may gain more at run time, e.g. the
+#: study's output-gradient variants)
+BUILT_IN: tuple[str, ...] = tuple(METHODS)
+
 ALIASES = {"grad": "gradient", "ig": "integrated_gradients", "intgrad": "integrated_gradients",
            "sg": "smoothgrad", "expgrad": "expected_gradients", "eg": "expected_gradients",
            "sgrange": "smoothgrad_range", "sgradrange": "smoothgrad_range",

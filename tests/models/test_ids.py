@@ -1,0 +1,137 @@
+"""The IDS MLP, its training script and scaler, DANCE on tabular data and the S8 ranking."""
+
+import csv
+import importlib.util
+
+import keras
+import numpy as np
+import pytest
+
+from dance_tf import Explainer
+from dance_tf.data import ids2018
+from dance_tf.layers import resolve_layer
+from dance_tf.models import ids as ids_model
+from dance_tf.plots.tabular import (
+    mean_normalised,
+    ranking_table,
+    ranks,
+    save_ranking_chart,
+    to_markdown,
+)
+from tests.conftest import FIXTURES, ROOT
+
+SAMPLE = FIXTURES / "ids2018" / "sample_rows.csv"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ids_model")
+    config = load_script("train_ids").main(["--csv", str(SAMPLE), "--out", str(out),
+                                            "--epochs", "3", "--hidden", "16,8"])
+    return out, config
+
+
+def test_table_s1_layer_two_is_the_second_hidden_layer():
+    model = ids_model.build(78, 2)
+    assert model.name == "ids_mlp"
+    assert [resolve_layer(model, i).name for i in (1, 2, 3)] == ["hidden1", "hidden2", "logits"]
+
+
+def test_training_script_split_scaler_and_report(trained):
+    out, config = trained
+    bundle = ids_model.load(out)
+    assert bundle.classes == ("benign", "attack") and len(bundle.feature_names) == 78
+    split = np.load(out / "split.npz")
+    # paper classes only: 48 of the 52 fixture rows, stratified 36 / 12 (3 per label)
+    assert len(split["train_rows"]) == 36 and len(split["test_rows"]) == 12
+    assert sorted(set(split["test_labels"].tolist())) == sorted(ids2018.PAPER_CLASSES)
+    with open(SAMPLE, newline="") as handle:
+        rows = [r for r in list(csv.reader(handle))[1:] if r[-1] in ids2018.PAPER_CLASSES]
+    raw = np.array([[float(v) for v in r[:-1]] for r in rows])
+    train = raw[split["train_rows"]]
+    # MinMax fitted on the training split only, and clipped to [0, 1] elsewhere
+    test = raw[split["test_rows"]]
+    span = train.max(0) - train.min(0)
+    expected = (test - train.min(0)) / np.where(span > 0, span, 1.0)
+    np.testing.assert_allclose(bundle.transform(test), np.clip(expected, 0, 1), atol=1e-6)
+    # the reported accuracy is that of the saved model on the saved test rows
+    predicted = bundle.logits(bundle.transform(split["test_X"])).argmax(-1)
+    assert config["test_accuracy"] == pytest.approx(np.mean(predicted == split["test_y"]))
+    per_class = config["recall_per_class"]
+    attack = split["test_y"] == 1
+    assert per_class["attack"]["recall"] == pytest.approx(np.mean(predicted[attack] == 1))
+
+
+def test_transform_checks_width_and_reorders_by_name(trained):
+    bundle = ids_model.load(trained[0])
+    X, _, names = ids2018.load_csv(SAMPLE)
+    with pytest.raises(ValueError, match="expected 78 features per flow"):
+        bundle.transform(X[:, :77])
+    reversed_names = names[::-1]
+    np.testing.assert_array_equal(bundle.transform(X[:, ::-1], names=reversed_names),
+                                  bundle.transform(X))
+    assert bundle.transform(X[0]).shape == (78,)
+
+
+def test_dance_on_tabular_one_feature_per_patch_certified(trained):
+    bundle = ids_model.load(trained[0])
+    X, _, _ = ids2018.load_csv(SAMPLE)
+    x = bundle.transform(X[30])
+    res = Explainer(bundle.model, method="gradient", layer=2, value_range=(0.0, 1.0),
+                    max_steps=30).explain(x, return_details=True)
+    F = 78
+    assert res.saliency.shape == (F,) and res.feature_saliency.shape == (F,)
+    assert res.masks.shape == (F, F) and res.decoys.shape == (2 * F, F)
+    np.testing.assert_array_equal(res.masks, np.eye(F))
+    hidden2 = keras.Model(bundle.model.input, bundle.model.get_layer("hidden2").output)
+    ref = np.asarray(hidden2(x[None]))[0]
+    dev = np.abs(np.asarray(hidden2(res.decoys)) - ref).max(axis=1)
+    for i, decoy in enumerate(res.decoys):
+        others = np.delete(np.arange(F), i % F)
+        np.testing.assert_array_equal(decoy[others], x[others])
+    assert res.decoys.min() >= 0.0 and res.decoys.max() <= 1.0
+    assert np.all(dev <= res.epsilon * (1 + 1e-4) + 1e-6)
+    assert res.certified.mean() >= 0.5
+
+
+def test_ranking_table_and_chart(tmp_path):
+    names = ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(ranks(np.array([0.1, -3.0, 2.0, 0.1])), [3, 1, 2, 4])
+    rows = ranking_table(names, {"without decoys": np.array([0.1, -3.0, 2.0, 0.1]),
+                                 "with decoys": np.array([4.0, 1.0, 0.0, 2.0])}, top=2)
+    assert [r["feature"] for r in rows] == ["a", "d", "b", "c"]
+    assert rows[0]["without decoys rank"] == 3 and rows[0]["with decoys score"] == 4.0
+    md = to_markdown(rows)
+    assert md.splitlines()[0].startswith("| feature | without decoys rank")
+    assert len(md.splitlines()) == 2 + 4
+    path = save_ranking_chart(tmp_path / "rank.png", names,
+                              {"without": np.ones(4), "with": np.arange(4.0)}, top=3)
+    assert path.stat().st_size > 1000
+    with pytest.raises(ValueError, match="expected 4 feature scores"):
+        ranking_table(names, {"x": np.ones(3)})
+    # two inputs, each scaled to its own maximum: (1, .5, 0) and (0, 1, .5) → mean
+    np.testing.assert_allclose(mean_normalised([[2.0, -1.0, 0.0], [0.0, 4.0, 2.0]]),
+                               [0.5, 0.75, 0.25])
+
+
+def test_ids_task_builds_inputs_and_renders(trained, tmp_path):
+    from dance_tf.tasks.ids import build_task
+
+    task = build_task({"model": str(trained[0]), "count": 5, "log": lambda m: None})
+    assert len(task.inputs) == 5 and task.inputs[0].shape == (78,) and task.feature_ndim == 1
+    assert task.explainer_options["layer"] == "hidden2"
+    assert all(0.0 <= x.min() and x.max() <= 1.0 for x in task.inputs)
+    csv_task = build_task({"model": str(trained[0]), "input": str(SAMPLE), "count": 100,
+                           "log": lambda m: None})
+    assert len(csv_task.inputs) == 52
+    maps = {"Gradient": {"without decoys": np.arange(78.0), "with decoys": np.ones(78)}}
+    task.render(tmp_path / "ex.png", task.inputs[0], maps, task.ids[0])
+    assert (tmp_path / "ex__Gradient.png").exists()
+    assert "| feature |" in (tmp_path / "ex__Gradient.md").read_text()

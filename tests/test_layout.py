@@ -1,0 +1,112 @@
+"""The tests mirror the package: dance_tf/<pkg>/<module>.py is tested in
+tests/<pkg>/test_<module>.py (or test_<module>_<aspect>.py), or TESTED_IN says which test
+file exercises it. A new module with neither, or an entry that went stale, fails here."""
+
+from pathlib import Path
+
+from tests.conftest import ROOT, TESTS
+
+#: modules tested through another module's test file (paths under tests/)
+TESTED_IN = {
+    "ablations": "test_decoys.py",                     # test_ablation_inputs
+    "decoy_adam": "test_decoys_quality.py",            # against feasible points
+    "decoy_line_search": "test_decoys_quality.py",
+    "errors": "test_explainer_api.py",                 # test_errors_are_typed
+    "explain_cache": "test_explainer_api.py",
+    "without_decoys": "test_explainer_api.py",         # base_map
+    "explainer_options": "test_inputs_hostile.py",     # every option checked, named
+    "explanation": "test_explainer.py",
+    "layers": "test_explainer.py",
+    "planning": "test_pipeline.py",
+    "pipeline_batch": "test_pipeline.py",
+    "receptive_field": "test_masks.py",
+    "reduce": "test_aggregate.py",
+    "progress": "test_cli_first_hour.py",
+    "distribute": "evaluation/test_runner.py",
+    "evaluate": "evaluation/test_config.py",           # the compatibility module
+    "attacks/_common": "attacks/test_attacks.py",
+    "attacks/mass_center": "attacks/test_attacks.py",
+    "attacks/report": "attacks/test_attacks.py",
+    "attacks/softplus": "attacks/test_attacks.py",
+    "attacks/targeted": "attacks/test_attacks.py",
+    "attacks/topk": "attacks/test_attacks.py",
+    "data/digits": "models/test_digits.py",
+    "data/embedding": "data/test_sst.py",
+    "data/textfile": "data/test_glove.py",
+    "data/tokenize": "data/test_sst.py",
+    "evaluation/attack_tables": "evaluation/test_runner.py",   # test_attack_rows_and_report
+    "evaluation/cli": "evaluation/test_checks_hostile.py",
+    "evaluation/digests": "evaluation/test_runner.py",
+    "evaluation/figures": "evaluation/test_runner.py",
+    "evaluation/progress": "evaluation/test_runner.py",
+    "evaluation/report": "evaluation/test_runner.py",
+    "evaluation/results": "evaluation/test_runner.py",
+    "evaluation/rows": "evaluation/test_runner.py",
+    "evaluation/run_config": "evaluation/test_config.py",
+    "evaluation/variants": "evaluation/test_config.py",
+    "models/torch_legacy": "models/test_efficientnet_lite.py",
+    "models/train_cache": "tasks/test_fresh_clone.py",
+    "plots/_figure": "test_cli_first_hour.py",
+    "plots/images": "test_cli_first_hour.py",
+    "plots/tabular": "models/test_ids.py",
+    "plots/text": "models/test_sst.py",
+    "saliency/_core": "saliency/test_contract.py",
+    "saliency/_noisy": "saliency/test_base_methods.py",
+    "saliency/registry": "saliency/test_contract.py",
+    "saliency/gradient": "saliency/test_base_methods.py",
+    "saliency/integrated_gradients": "saliency/test_base_methods.py",
+    "saliency/smoothgrad": "saliency/test_base_methods.py",
+    "saliency/expected_gradients": "saliency/test_more_methods.py",
+    "saliency/gradcam": "saliency/test_more_methods.py",
+    "saliency/ig_uniform": "saliency/test_more_methods.py",
+    "saliency/smoothgrad_range": "saliency/test_more_methods.py",
+    "saliency/vargrad": "saliency/test_more_methods.py",
+    "study/claims": "study/test_reproduce.py",
+    "study/cli": "study/test_reproduce.py",
+    "study/conditions": "study/test_reproduce.py",
+    "study/report": "study/test_reproduce.py",
+    "study/verdicts": "study/test_reproduce.py",
+    "tasks/base": "evaluation/test_checks_hostile.py",
+    "tasks/digits": "evaluation/test_checks_hostile.py",
+    "tasks/ids": "models/test_ids.py",
+    "tasks/sst": "models/test_sst.py",
+}
+
+
+def _modules() -> list[str]:
+    package = ROOT / "dance_tf"
+    return sorted(str(p.relative_to(package).with_suffix("")) for p in package.rglob("*.py")
+                  if p.name != "__init__.py")
+
+
+def _own_test(module: str) -> Path | None:
+    path = Path(module)
+    folder = TESTS / path.parent
+    hits = sorted(folder.glob(f"test_{path.name}.py")) + \
+        sorted(folder.glob(f"test_{path.name}_*.py"))
+    return hits[0] if hits else None
+
+
+def test_every_module_has_a_test_file():
+    modules = _modules()
+    assert len(modules) > 50     # the scan found the package
+    untested = [m for m in modules if _own_test(m) is None and m not in TESTED_IN]
+    assert not untested, f"add tests/<pkg>/test_<module>.py or a TESTED_IN entry: {untested}"
+
+
+def test_tested_in_is_current():
+    modules = set(_modules())
+    assert not [m for m in TESTED_IN if m not in modules], "TESTED_IN names a removed module"
+    assert not [m for m in TESTED_IN if _own_test(m)], "module has its own test file now"
+    missing = [f for f in TESTED_IN.values() if not (TESTS / f).is_file()]
+    assert not missing, f"TESTED_IN points at missing test files: {missing}"
+
+
+def test_test_folders_mirror_the_subpackages():
+    packages = {p.parent.relative_to(ROOT / "dance_tf") for p in (ROOT / "dance_tf").rglob(
+        "__init__.py")} - {Path(".")}
+    folders = {p.parent.relative_to(TESTS) for p in TESTS.rglob("test_*.py")} - {Path(".")}
+    # every test folder is a subpackage (scripts/ mirrors the checkout's scripts/)
+    assert folders - packages <= {Path("scripts")}
+    for folder in folders:
+        assert (TESTS / folder / "__init__.py").is_file(), folder
