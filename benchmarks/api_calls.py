@@ -10,7 +10,8 @@ Both on the digits-shaped CNN (32×32×3, ℓ = pool1, m = 100) and the embedded
 calls interleaved in rounds; the median of the per-round ratios is reported (the CPU is
 shared). ``--uncached`` adds the old behaviour (a new Explainer per call) for reference.
 
-Usage: python benchmarks/api_calls.py [--rounds 5] [--out benchmarks/results/api_calls.json]
+Usage: python benchmarks/api_calls.py [--rounds 5] [--repeats 5]
+       [--out benchmarks/results/api_calls.json]
 """
 
 from __future__ import annotations
@@ -50,13 +51,17 @@ def digits():
     return model, x[:8].astype(np.float32), digits_data.VALUE_RANGE
 
 
-def clock(fn) -> float:
+def clock(fn, repeats: int = 1) -> float:
+    """Seconds of ``repeats`` back-to-back calls of fn (one call of the 10-call loop lasts
+    ~0.1 s, shorter than this shared CPU's noise)."""
     t = time.perf_counter()
-    fn()
+    for _ in range(repeats):
+        fn()
     return time.perf_counter() - t
 
 
-def measure(name, model, xs, value_range, rounds: int, uncached: bool) -> dict:
+def measure(name, model, xs, value_range, rounds: int, uncached: bool,
+            repeats: int = 5) -> dict:
     opts = {"value_range": value_range}
     reused = dance_tf.Explainer(model, **opts)
     reused(xs[0])
@@ -64,10 +69,10 @@ def measure(name, model, xs, value_range, rounds: int, uncached: bool) -> dict:
     dance_tf.explain(model, xs[0], **opts)       # first call: builds and compiles
     loop_r, batch_r, rows = [], [], []
     for _ in range(rounds):
-        t_loop = clock(lambda: [dance_tf.explain(model, x, **opts) for x in xs[:10]])
-        t_reused = clock(lambda: [reused(x) for x in xs[:10]])
-        t_batch = clock(lambda: reused(xs[:8]))
-        t_single = clock(lambda: [reused(x) for x in xs[:8]])
+        t_loop = clock(lambda: [dance_tf.explain(model, x, **opts) for x in xs[:10]], repeats)
+        t_reused = clock(lambda: [reused(x) for x in xs[:10]], repeats)
+        t_batch = clock(lambda: reused(xs[:8]), repeats)
+        t_single = clock(lambda: [reused(x) for x in xs[:8]], repeats)
         row = {"explain_loop_s": t_loop, "reused_loop_s": t_reused,
                "batch8_s": t_batch, "single8_s": t_single}
         if uncached:
@@ -75,22 +80,24 @@ def measure(name, model, xs, value_range, rounds: int, uncached: bool) -> dict:
                 for x in xs[:10]:
                     ex._CACHE.clear()
                     dance_tf.explain(model, x, **opts)
-            row["uncached_loop_s"] = clock(fresh)
+            row["uncached_loop_s"] = clock(fresh)     # one loop (reused: ``repeats``)
         rows.append(row)
         loop_r.append(t_loop / t_reused)
         batch_r.append(t_batch / t_single)
-    out = {"model": name, "calls": min(10, len(xs)), "rounds": rows,
+    out = {"model": name, "calls": min(10, len(xs)), "repeats": repeats, "rounds": rows,
            "A_explain_loop_over_reused": statistics.median(loop_r),
            "B_batch8_over_8_singles": statistics.median(batch_r)}
     if uncached:
         out["uncached_over_reused"] = statistics.median(
-            r["uncached_loop_s"] / r["reused_loop_s"] for r in rows)
+            r["uncached_loop_s"] / (r["reused_loop_s"] / repeats) for r in rows)
     return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=5,
+                   help="back-to-back loops per timing [5]")
     p.add_argument("--uncached", action="store_true")
     p.add_argument("--out", default="benchmarks/results/api_calls.json")
     args = p.parse_args()
@@ -99,11 +106,11 @@ def main() -> None:
                "runs": []}
     x32 = rng.random((10, 32, 32, 3), dtype=np.float32)
     results["runs"].append(measure("cnn32 (32x32x3)", cnn32(), x32, (0.0, 1.0), args.rounds,
-                                   args.uncached))
+                                   args.uncached, args.repeats))
     model, xd, vr = digits()
     xd = np.concatenate([xd, xd[:2]])
     results["runs"].append(measure("digits (embedded)", model, xd, vr, args.rounds,
-                                   args.uncached))
+                                   args.uncached, args.repeats))
     for r in results["runs"]:
         line = (f"{r['model']}: A = {r['A_explain_loop_over_reused']:.2f} (≤ 1.2), "
                 f"B = {r['B_batch8_over_8_singles']:.2f} (< 1)")

@@ -1,5 +1,6 @@
 """Shared fixtures: tiny Keras models (8×8–32×32 inputs) built with fixed seeds."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -13,6 +14,14 @@ import pytest  # noqa: E402
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 FIXTURES = TESTS / "fixtures"
+
+
+def load_script(name):
+    """``scripts/<name>.py`` imported as module ``name`` (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def small_cnn(size=12, channels=1, classes=4, activation="relu", name="small_cnn", seed=0):

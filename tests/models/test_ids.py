@@ -1,7 +1,6 @@
 """The IDS MLP, its training script and scaler, DANCE on tabular data and the S8 ranking."""
 
 import csv
-import importlib.util
 
 import keras
 import numpy as np
@@ -18,16 +17,9 @@ from dance_tf.plots.tabular import (
     save_ranking_chart,
     to_markdown,
 )
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, load_script
 
 SAMPLE = FIXTURES / "ids2018" / "sample_rows.csv"
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ registry.load gives the same models as the direct loaders."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 import subprocess
 import sys
@@ -15,20 +14,12 @@ import pytest
 
 from dance_tf.errors import DanceError
 from dance_tf.models import registry
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 IMAGES = ROOT / "tests" / "fixtures" / "imagenet"
 #: the zoo list as the CLI, the task and the script each declared it before the registry
 OLD_ZOO = ("vgg_16", "alexnet_v2", "resnet_v1_50", "caffe_alexnet")
 ZOO = registry.names("image", task="imagenet", weights="file")
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("explain_image_registry",
-                                                  ROOT / "scripts" / "explain_image.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _option(parser, flag):
@@ -99,7 +90,7 @@ def test_cli_names_the_registry_models():
 
 
 def test_explain_image_script_choices_are_the_registry(capsys):
-    script = _script()
+    script = load_script("explain_image")
     argv = [str(IMAGES / "n01440764_tench.jpg"), "--checkpoint", "ckpt"]
     for net in ZOO:
         assert script.parse_args(argv + ["--net", net]).net == net

@@ -1,6 +1,5 @@
 """The SST sentence CNN, its training script, save/load, and DANCE on text (§4.3.2)."""
 
-import importlib.util
 import re
 
 import keras
@@ -11,7 +10,7 @@ from dance_tf import Explainer
 from dance_tf.data import sst
 from dance_tf.layers import resolve_layer
 from dance_tf.models import sst as sst_model
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, load_script
 
 TRAIN = FIXTURES / "sst" / "stsa.binary.train"
 DEV = FIXTURES / "sst" / "stsa.binary.dev"
@@ -53,13 +52,6 @@ def test_length_batches_group_equal_lengths():
     assert sorted(int(i) for b in batches for i in b) == list(range(6))
     for batch in batches:
         assert len({lengths[i] for i in batch}) == 1 and len(batch) <= 2
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

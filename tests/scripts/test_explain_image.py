@@ -3,7 +3,6 @@ with tiny settings: one mask, two decoys, two steps (Fig. 2A panels)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import numpy as np
@@ -11,17 +10,8 @@ import tensorflow as tf
 
 from dance_tf.models.slim_checkpoint import slim_variable_map
 from dance_tf.models.slim_nets import resnet_v1_50
-from tests.conftest import ROOT
+from tests.conftest import load_script
 from tests.models.slim_reference import FIXTURES, random_value, remove_checkpoint
-
-SCRIPT = str(ROOT / "scripts" / "explain_image.py")
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("explain_image", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_explain_image_writes_panels(tmp_path):
@@ -33,7 +23,7 @@ def test_explain_image_writes_panels(tmp_path):
                       tensors=[tf.constant(random_value(n, v.shape, rng), tf.float32)
                                for n, v in names])
     out = tmp_path / "panels.png"
-    result = load_script().main([
+    result = load_script("explain_image").main([
         os.path.join(FIXTURES, "n03445777_golf_ball.jpg"), "--net", "resnet_v1_50",
         "--checkpoint", prefix, "--stride", "16", "--patches-per-mask", "1000",
         "--max-steps", "2", "--out", str(out), "--save-maps"])
