@@ -1,4 +1,5 @@
-"""Decoys (§3.3 Eq. 2, S1.2, Proposition 1): settings, the solver switch, certificates.
+"""Decoys (§3.3 Eq. 2, S1.2, Proposition 1): the solver switch and certificates (the
+settings, ``DecoySettings``, are in ``decoy_settings.py``).
 
 For each mask M and direction s ∈ {+1, −1} a decoy x̃ solves
 
@@ -24,60 +25,10 @@ decoy is replaced by x and reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tensorflow as tf
 
-from dance_tf import crops, decoy_adam, decoy_line_search, option_rules, validate
-
-SOLVERS = ("line_search", "adam")
-
-
-@dataclass(frozen=True)
-class DecoySettings:
-    """Solver settings.
-
-    solver: ``line_search`` [default] or ``adam`` (S1.2). epsilon: absolute L∞ bound on the
-    layer-ℓ deviation; None → ``epsilon_rel`` × max|F_ℓ(x)|.
-    Line search: line_grid (geometric grid points around the slope estimate), line_bisect
-    (halvings of the bracket), refine_steps (refinement rounds), refine_grid (grid points of
-    each refinement's line search).
-    Adam (Table S1: λ₀ = 1e4, τ₀ = 1): learning_rate (Adam step on w, tanh space),
-    init_noise (σ of the one-sided random start, [0, 1] units), max_steps, patience
-    (consecutive violating steps before a decoy that has met the bound stops; 1 = the
-    paper's rule), backoff (step-size factor after a violating step, which is undone;
-    1 = plain Adam, no undo).
-    """
-
-    solver: str = "line_search"
-    epsilon: float | None = None
-    epsilon_rel: float = 0.05
-    # the line search (decoy_line_search.py)
-    line_grid: int = 8
-    line_bisect: int = 8
-    refine_steps: int = 0
-    refine_grid: int = 6
-    # Adam (decoy_adam.py, Table S1): the penalty's λ and τ schedules
-    lambda0: float = 1e4
-    lambda_max: float = 1e4 * 2.0 ** 20
-    tau0: float = 1.0
-    tau_decay: float = 0.95
-    # Adam: steps and step sizes
-    max_steps: int = 20
-    learning_rate: float = 0.1
-    init_noise: float = 0.01
-    patience: int = 2
-    backoff: float = 0.5
-
-    def __post_init__(self):
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver: expected one of {SOLVERS}, got {self.solver!r}")
-        for name, rule in option_rules.SOLVER.items():   # checked, and ints as ints
-            object.__setattr__(self, name, validate.number(name, getattr(self, name), **rule))
-        if self.lambda_max < self.lambda0:
-            raise ValueError(f"lambda_max: expected at least lambda0 = {self.lambda0}, "
-                             f"got {self.lambda_max}")
-
+from dance_tf import crops, decoy_adam, decoy_line_search
+from dance_tf.decoy_settings import SOLVERS, DecoySettings  # noqa: F401 - re-exported
 
 #: share of ε a reduced-precision loop aims at: bfloat16 keeps 8 bits of mantissa, so F_ℓ
 #: moves by ~0.4% of max|F_ℓ| ≈ 8% of the default ε (5% of max|F_ℓ|); 0.8 ε leaves twice that

@@ -11,6 +11,7 @@ TESTED_IN = {
     "ablations": "test_decoys.py",                     # test_ablation_inputs
     "decoy_adam": "test_decoys_quality.py",            # against feasible points
     "decoy_line_search": "test_decoys_quality.py",
+    "decoy_settings": "test_option_rules.py",          # every field's rule, hand cases
     "errors": "test_explainer_api.py",                 # test_errors_are_typed
     "explain_cache": "test_explainer_api.py",
     "without_decoys": "test_explainer_api.py",         # base_map
