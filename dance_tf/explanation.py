@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dance_tf.errors import InputError
-from dance_tf.inputs import check_zero_maps
+from dance_tf.inputs import check_degenerate_maps
 from dance_tf.reduce import feature_axes, feature_scores
 
 
@@ -103,7 +103,7 @@ def pack(ex, plan, args: tuple, outputs, return_details: bool):
         raise FloatingPointError(f"saliency: the {ex.method_name!r} map is not finite "
                                  "at this input (NaN or inf in the base method's "
                                  "gradients): no map is returned")
-    check_zero_maps(ex.logits_model(sal.shape), args[0].numpy()[None], sal[None])
+    check_degenerate_maps(ex.logits_model(sal.shape), args[0].numpy()[None], sal[None])
     cert_np, objective_np = cert.numpy(), objective.numpy()
     uninformative = check_informative(ex.perturbation, cert_np, objective_np)
     if not return_details:

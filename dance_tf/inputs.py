@@ -166,19 +166,25 @@ def refuse_probabilities(logits, shape: tuple) -> None:
                          "that outputs logits (DANCE explains the pre-softmax scores)")
 
 
-def check_zero_maps(logits, xs: np.ndarray, maps: np.ndarray) -> None:
-    """Maps (N, *S) that are zero everywhere are checked with one eager forward pass of
-    the logits model on their inputs xs (N, *S): a compiled graph may fuse an activation
-    that turns an overflow's NaN into 0 (ReLU after a fused MatMul on some CPUs), so a
-    model that computes non-finite values there shows up as a zero map. Raises
-    ``InputError`` for such inputs; a zero map of a finite model is a result."""
-    zero = [i for i, m in enumerate(maps) if not np.any(m)]
-    if not zero:
+def check_degenerate_maps(logits, xs: np.ndarray, maps: np.ndarray) -> None:
+    """Maps (N, *S) that are zero everywhere or not finite are checked with one eager
+    forward pass of the logits model on their inputs xs (N, *S). A compiled graph may fuse
+    an activation that turns an overflow's NaN into 0 (ReLU after a fused MatMul or
+    convolution on some CPUs), so a model that computes non-finite values there shows up
+    as a zero map. Raises ``InputError`` for such inputs and ``FloatingPointError`` for a
+    non-finite map of a finite model; a zero map of a finite model is a result."""
+    maps = np.asarray(maps)
+    rows = maps.reshape(len(maps), -1)
+    suspect = np.flatnonzero(~np.any(rows, axis=1) | ~np.all(np.isfinite(rows), axis=1))
+    if not suspect.size:
         return
-    out = np.asarray(logits(np.asarray(xs)[zero], training=False))
-    bad = [i for i, row in zip(zero, out) if not np.all(np.isfinite(row))]
+    out = np.asarray(logits(np.asarray(xs)[suspect], training=False))
+    bad = [int(i) for i, row in zip(suspect, out) if not np.all(np.isfinite(row))]
     if bad:
         raise InputError(f"x: the model computes non-finite values at input(s) {bad} (its "
                          "logits overflow or hold NaN; the compiled graph returned a zero "
-                         "map): the explanation cannot be computed")
-
+                         "or non-finite map): the explanation cannot be computed")
+    nan = [int(i) for i in suspect if not np.all(np.isfinite(rows[i]))]
+    if nan:
+        raise FloatingPointError(f"saliency: the map of input(s) {nan} is not finite (NaN "
+                                 "or inf in the method's gradients): no map is returned")

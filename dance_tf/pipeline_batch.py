@@ -172,5 +172,5 @@ def explain_many(ex, xs: np.ndarray, targets: list) -> np.ndarray:
                           "was certified; their maps carry no decoy information",
                           DecoyWarning, stacklevel=3)
     maps = out["saliency"].numpy()
-    inputs.check_zero_maps(ex.logits_model(shape), checked, maps)
+    inputs.check_degenerate_maps(ex.logits_model(shape), checked, maps)
     return maps

@@ -25,5 +25,5 @@ def without_decoys(ex, x, targets=None) -> np.ndarray:
                                                     len(xs))])
     maps = np.asarray(ex._method(logits, xs, t.astype(np.int32), **ex.method_options),
                       np.float32)
-    inputs.check_zero_maps(logits, xs, maps)   # an overflow a compiled graph hid
+    inputs.check_degenerate_maps(logits, xs, maps)   # an overflow a compiled graph hid
     return maps if batched else maps[0]

@@ -227,3 +227,32 @@ def test_model_built_from_another_models_layers(x):
     got = dance_tf.explain(borrowed, x, value_range=(0, 1), layer="pool1")
     want = dance_tf.explain(base, x, value_range=(0, 1), layer="pool1")
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+def test_degenerate_maps_are_checked_by_hand():
+    """inputs.check_degenerate_maps: only zero or non-finite maps trigger the forward pass;
+    non-finite logits name their inputs; a NaN map of a finite model is its own error."""
+    from dance_tf.inputs import check_degenerate_maps
+
+    seen = []
+
+    def logits(xs, training=False):       # input 2 overflows; the others are finite
+        seen.append(np.asarray(xs)[:, 0].tolist())
+        return np.where(np.asarray(xs)[:, :1] == 2.0, np.nan, 1.0) * np.ones((len(xs), 3))
+
+    xs = np.arange(4, dtype=np.float32)[:, None] * np.ones((4, 5), np.float32)
+    good = np.ones((4, 5), np.float32)
+    check_degenerate_maps(logits, xs, good)
+    assert seen == []                                      # nothing suspect: no forward
+    zero_ok = good.copy()
+    zero_ok[1] = 0.0
+    check_degenerate_maps(logits, xs, zero_ok)             # a zero map of a finite model
+    assert seen == [[1.0]]
+    zero_bad = good.copy()
+    zero_bad[[1, 2]] = 0.0
+    with pytest.raises(dance_tf.InputError, match=r"non-finite values at input\(s\) \[2\]"):
+        check_degenerate_maps(logits, xs, zero_bad)
+    nan_map = good.copy()
+    nan_map[3, 0] = np.nan
+    with pytest.raises(FloatingPointError, match=r"input\(s\) \[3\]"):
+        check_degenerate_maps(logits, xs, nan_map)

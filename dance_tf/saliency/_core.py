@@ -9,6 +9,8 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from dance_tf.inputs import check_degenerate_maps
+
 #: default bound on model evaluations in one batch (IG steps × inputs, SmoothGrad samples × inputs)
 DEFAULT_BATCH_SIZE = 64
 
@@ -85,8 +87,16 @@ def num_classes(model) -> int | None:
         return None
 
 
-def finish(maps: tf.Tensor, was_numpy: bool):
-    """Return numpy when the caller gave numpy, else the tensor."""
+def finish(maps: tf.Tensor, was_numpy: bool, model=None, x: tf.Tensor | None = None):
+    """Return numpy when the caller gave numpy, else the tensor. Called eagerly with the
+    model and its inputs x, a map that is zero everywhere or not finite is checked with an
+    eager forward pass (``inputs.check_degenerate_maps``: a compiled graph may turn an
+    overflow's NaN into 0); inside a graph (DANCE's pipeline) the caller checks."""
+    if model is not None and tf.executing_eagerly():
+        flat = tf.reshape(maps, [tf.shape(maps)[0], -1])
+        zero = tf.reduce_all(tf.equal(flat, 0.0), axis=1)
+        if bool(tf.reduce_any(zero | ~tf.reduce_all(tf.math.is_finite(flat), axis=1))):
+            check_degenerate_maps(model, x.numpy(), maps.numpy())
     return maps.numpy() if was_numpy else maps
 
 

@@ -66,4 +66,4 @@ def sampled_method(name: str, graph: Callable, model, x, targets, samples: int,
     key = (name, int(samples), float(noise), int(batch_size))
     fn = core.compiled(model, key, lambda: lambda a, b, sd: graph(
         model, a, b, sd, int(samples), float(noise), int(batch_size)))
-    return core.finish(fn(x, t, tf.constant(int(seed), tf.int32)), was_numpy)
+    return core.finish(fn(x, t, tf.constant(int(seed), tf.int32)), was_numpy, model, x)

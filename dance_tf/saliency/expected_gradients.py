@@ -78,4 +78,5 @@ def expected_gradients(model, x, targets, references=None, samples: int = 25, se
 
     fn = core.compiled(model, ("expected_gradients", int(samples), int(batch_size), use_refs,
                           has_range), build)
-    return core.finish(fn(x, t, refs, lo, hi, tf.constant(int(seed), tf.int32)), was_numpy)
+    out = fn(x, t, refs, lo, hi, tf.constant(int(seed), tf.int32))
+    return core.finish(out, was_numpy, model, x)

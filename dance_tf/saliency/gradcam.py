@@ -128,4 +128,4 @@ def gradcam(model, x, targets, layer: str | int | None = None, resize: bool = Tr
     tap = tap_model(model, layer, tuple(x.shape[1:]))
     fn = compiled(model, ("gradcam", tap.name, id(tap), bool(resize)),
                   lambda: lambda a, b: _gradcam_graph(tap, a, b, bool(resize)))
-    return finish(fn(x, t), was_numpy)
+    return finish(fn(x, t), was_numpy, model, x)

@@ -21,4 +21,4 @@ def gradient(model, x, targets):
     x, was_numpy = to_batch(x)
     t = to_targets(targets, x.shape[0], num_classes(model))
     fn = compiled(model, ("gradient",), lambda: lambda a, b: logit_gradients(model, a, b))
-    return finish(fn(x, t), was_numpy)
+    return finish(fn(x, t), was_numpy, model, x)

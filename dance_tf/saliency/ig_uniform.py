@@ -77,4 +77,4 @@ def ig_uniform(model, x, targets, steps: int = 25, samples: int = 1, seed: int =
 
     fn = compiled(model, ("ig_uniform", int(steps), int(samples), int(batch_size), has_range),
                   build)
-    return finish(fn(x, t, tf.constant(int(seed), tf.int32), lo, hi), was_numpy)
+    return finish(fn(x, t, tf.constant(int(seed), tf.int32), lo, hi), was_numpy, model, x)

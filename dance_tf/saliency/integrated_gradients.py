@@ -41,4 +41,4 @@ def integrated_gradients(model, x, targets, steps: int = 50, baseline=None,
         tf.cast(baseline, tf.float32), tf.shape(x))
     fn = core.compiled(model, ("ig", int(steps), int(batch_size)),
                   lambda: lambda a, b, c: _ig_graph(model, a, b, c, int(steps), int(batch_size)))
-    return core.finish(fn(x, t, base), was_numpy)
+    return core.finish(fn(x, t, base), was_numpy, model, x)

@@ -203,7 +203,7 @@ def _output_gradient(kind: str):
                 return tape.gradient(chosen, a)
             return grad
 
-        return finish(compiled(model, (f"gradient_{kind}",), build)(x, t), was_numpy)
+        return finish(compiled(model, (f"gradient_{kind}",), build)(x, t), was_numpy, model, x)
 
     method.__name__ = f"gradient_{kind}"
     return method
