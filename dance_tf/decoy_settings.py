@@ -8,13 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from dance_tf import validate
+from dance_tf.validate import COUNT, NONNEG, POSITIVE, SHARE
 
 SOLVERS = ("line_search", "adam")
 
-POSITIVE = {"low": 0, "low_open": True}
-NONNEG = {"low": 0}
-COUNT = {"low": 1, "integer": True}
-SHARE = {"low": 0, "low_open": True, "high": 1}        # a factor in (0, 1]
 GRID = {"high": 64, "integer": True}                    # grid points, halvings
 
 

@@ -6,7 +6,8 @@ TensorFlow here (the command line checks before the heavy imports)."""
 
 from __future__ import annotations
 
-from dance_tf.decoy_settings import COUNT, NONNEG, POSITIVE, RULES
+from dance_tf.decoy_settings import RULES
+from dance_tf.validate import COUNT, NONNEG, POSITIVE
 
 #: the decoy solver's settings (``dance_tf.decoys.DecoySettings``, §3.3, S1.2, Table S1)
 SOLVER = RULES

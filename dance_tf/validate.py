@@ -31,6 +31,12 @@ from dance_tf.errors import InputError
 __all__ = ["number", "number_from_text", "seed", "fraction", "fractions", "value_range",
            "deviation_bound", "finite_array", "value_range_pair"]
 
+#: ``number`` keywords used across the package (presets of the rules tables)
+COUNT = {"low": 1, "integer": True}                     # a whole number ≥ 1
+POSITIVE = {"low": 0, "low_open": True}                 # > 0
+NONNEG = {"low": 0}                                     # ≥ 0
+SHARE = {"low": 0, "low_open": True, "high": 1}         # a factor in (0, 1]
+
 _SEED_MAX = 2**32 - 1   # numpy's legacy RandomState and tf.random.set_seed both accept this
 
 

@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dance_tf import option_rules, validate
 from dance_tf.evaluation.variants import ATTACKS, VARIANTS
 
-INT1 = {"integer": True, "low": 1}
-POSITIVE = {"low": 0, "low_open": True}
-NONNEG = {"low": 0}
+INT1, NONNEG = validate.COUNT, validate.NONNEG
 SEED = {"integer": True, "low": 0, "high": 2**32 - 1}
 #: the numeric settings (flag ``--x-y`` sets ``x_y``) and how each is checked
 NUMBERS = {

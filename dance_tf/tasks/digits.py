@@ -40,7 +40,7 @@ def build_task(options: dict) -> Task:
     of decoy starts and noise — never touches the split)."""
     log = options.get("log") or print
     count = options.get("count")
-    count = DEFAULT_COUNT if count is None else validate.number("count", count, **_INT1)
+    count = DEFAULT_COUNT if count is None else validate.number("count", count, **validate.COUNT)
     split_seed = validate.seed("split_seed", options.get("split_seed") or 0)
     if options.get("model"):
         model = digits_model.load(options["model"], progress=log)
@@ -70,5 +70,3 @@ def build_task(options: dict) -> Task:
                     "CNN, ℓ = pool1, P = 3, m = 100",
     )
 
-
-_INT1 = {"integer": True, "low": 1}
