@@ -9,10 +9,12 @@ S (so every "same"-padded strided layer pads the crop as it pads the image). The
 then runs layers 1..ℓ on crops, e.g. 40×40 instead of 224×224 for a tile mask of vgg_16:
 ~30× fewer operations per evaluation. The final certificate still runs on the full input.
 
-``plan_crop`` decides (once per input shape) whether crops pay and checks them against the
-full computation on random decoys; it returns None where they do not apply (no spatial
-axes at ℓ, a receptive field spanning the input, strides that do not divide the input,
-or a mismatch in the check).
+``plan_crop`` decides (once per input shape) whether crops pay; it returns None where they
+are not exact by construction — any layer between the input and ℓ that is not known to be
+local (``dance_tf.locality``: attention of any kind, reshapes or normalisation over space,
+custom or opaque layers) — or do not apply (no spatial axes at ℓ, a receptive field
+spanning the input, strides that do not divide the input), and checks the rest against
+the full computation on random decoys.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from dance_tf.locality import all_local
 from dance_tf.masks import masks_from_corners
 from dance_tf.receptive_field import receptive_field
 from dance_tf.reduce import feature_axes
@@ -92,6 +95,8 @@ def plan_crop(f_l, shape: tuple[int, ...], groups, patch: int, lo, hi) -> CropPl
     (``masks.window_groups``); lo, hi: (*S) value range (for the receptive-field probe and
     the check).
     """
+    if not all_local(f_l):
+        return None   # attention, reshapes, custom layers...: crops would not be exact
     k = feature_axes(shape)
     out = getattr(f_l, "output_shape", None)
     if out is None or len(out) != k + 2 or any(d is None for d in out[1:-1]):

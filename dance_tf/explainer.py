@@ -15,11 +15,11 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations, explainer_options, inputs, planning, sizing
+from dance_tf import ablations, explainer_options, inputs, model_contract, planning, sizing
 from dance_tf.errors import InputError
 from dance_tf.explain_cache import cached_explainer
 from dance_tf.explanation import DecoyWarning, Explanation, pack
-from dance_tf.layers import class_count, logits_model
+from dance_tf.layers import class_count
 from dance_tf.pipeline import Plan
 from dance_tf.saliency.base import for_explainer
 from dance_tf.without_decoys import without_decoys
@@ -49,15 +49,18 @@ class Explainer:
                  deviation_bound=None, constant=None, noise_level: float = 0.1,
                  decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
                  use_crops: bool = True,
-                 precision: str = "float32", seed: int = 0, **extra_method_options):
+                 precision: str = "float32", seed: int = 0, output=None,
+                 **extra_method_options):
         opts = explainer_options.checked({k: v for k, v in locals().items()
                                           if k not in ("self", "model", "method", "base",
                                                        "method_options", "layer",
-                                                       "extra_method_options")})
-        if not hasattr(model, "layers") or not callable(model):
-            raise TypeError(f"model: expected a Keras model, got {type(model).__name__}")
-        inputs.check_model_io(model)
+                                                       "extra_method_options", "output")})
         self.model = model
+        self.output = output
+        self._contract = None
+        model_contract.check_type(model)
+        if model_contract.declares_input(model):
+            self.contract()   # checked where the model enters
         names = [n for n in inspect.signature(Explainer.__init__).parameters
                  if n not in ("self", "model", "extra_method_options")]
         self.base = for_explainer(method, base, method_options, extra_method_options, names)
@@ -81,14 +84,27 @@ class Explainer:
         self._f_l: dict[tuple, tuple] = {}
         self._compiled: dict[tuple, dict] = {}
         self._batch_fns: dict[tuple, object] = {}   # shape → compiled batch pipeline
-        self._logits = None
-        self._softmax = None
 
     # ------------------------------------------------------------------ the model
+    def contract(self, example=None) -> model_contract.ModelContract:
+        """The checked model contract (``dance_tf.model_contract``): input, the output
+        explained, the stripped head, dtypes. example: an input or a batch, needed only
+        for a model that declares no input (it is built on it)."""
+        if self._contract is None:
+            self._contract = model_contract.contract(self.model, self.output, example)
+        return self._contract
+
     @property
     def input_shape(self) -> tuple | None:
         """One unbatched input's shape S as the model declares it (None = any size)."""
-        return inputs.model_input_shape(self.model)
+        if self._contract is None:
+            return None
+        return self._contract.input_shape
+
+    @property
+    def explained(self) -> str:
+        """What the maps explain, e.g. "logits (final softmax stripped)"."""
+        return self.contract().explained
 
     @property
     def runs_eagerly(self) -> bool:
@@ -97,20 +113,26 @@ class Explainer:
         return bool(self._eager_method)
 
     def logits_model(self, shape) -> object:
-        """The model that outputs the logits DANCE explains (a final softmax stripped),
-        for inputs of ``shape``; built once."""
-        if self._logits is None:
-            logits, softmax = logits_model(self.model, shape)
-            inputs.refuse_probabilities(logits, tuple(shape))
-            self._logits, self._softmax = logits, softmax
-        return self._logits
+        """The model that outputs the float32 logits DANCE explains (the contract's: a
+        final softmax / log-softmax / sigmoid stripped); refused when its outputs still
+        look like probabilities at inputs of ``shape``."""
+        c = self.contract()
+        if not getattr(self, "_probed", False):
+            inputs.refuse_probabilities(c.logits, tuple(shape))
+            self._probed = True
+        return c.logits
+
+    @property
+    def _softmax(self):
+        return self.contract().head_layer
 
     def _n_classes(self, xt) -> int:
         """The number of classes: the logits' static width, else one forward pass."""
-        width = class_count(self._logits)
+        logits = self.logits_model(tuple(np.shape(xt)))
+        width = class_count(logits)
         if width is not None:
             return width
-        return int(self._logits(xt[None], training=False).shape[-1])
+        return int(logits(xt[None], training=False).shape[-1])
 
     # ------------------------------------------------------------------ planning
     def plan(self, shape: tuple[int, ...], lo=None, hi=None) -> Plan:
@@ -152,6 +174,7 @@ class Explainer:
         Returns the decoy-enhanced saliency map (*S) as numpy, or an ``Explanation`` with
         diagnostics when ``return_details`` is true (§3.3–3.4).
         """
+        self.contract(x)
         plan, args, x, _ = self.prepare(x, target)
         run = plan.run if return_details else plan.run_maps
         try:
@@ -184,6 +207,8 @@ class Explainer:
             if targets is not None:
                 raise TypeError("targets and target: give one of them")
             targets = target
+        if self._contract is None:
+            self.contract(inputs.gather(x, None))
         x, batched = inputs.gather_inputs(x, self.input_shape)
         if not batched:
             return self.explain(x, target=targets, return_details=return_details)

@@ -26,7 +26,9 @@ class Explanation:
     max_deviation: (2n,) ‖F_ℓ(x̃) − F_ℓ(x)‖∞; certified: (2n,) bool; steps: (2n,)
     solver steps run (Adam steps; or 1 for the line search + refinement rounds
     that moved); epsilon:
-    the bound used; target: class index; layer: name.
+    the bound used; target: class index; layer: the path of ℓ ("outer/inner/layer");
+    layer_reason: why ℓ was chosen; explained: what the map explains (e.g. "logits (final
+    softmax stripped)"); notes: statements about the model (mixed precision, ...).
     objective: (2n,) ‖((x̃ − x)·s)⁺ ∘ M‖₁ of each returned decoy, in x's units (0: the decoy
     is x itself: it did not move or was not certified); pinned: (2n,) bool, every movable
     feature of the mask at its bound in direction s; against: (2n,) share of the mask's
@@ -51,6 +53,9 @@ class Explanation:
     pinned: np.ndarray | None = None
     against: np.ndarray | None = None
     informative: bool = True
+    explained: str = "logits"
+    layer_reason: str = ""
+    notes: tuple = ()
     extras: dict = field(default_factory=dict)
 
     @property
@@ -79,6 +84,11 @@ def check_informative(perturbation: str, certified: np.ndarray, objective: np.nd
                       "epsilon, value_range and the model's outputs for NaN)",
                       DecoyWarning, stacklevel=3)
         return True
+    failed = int(np.sum(~certified.astype(bool)))
+    if failed:
+        warnings.warn(f"{failed} of {certified.size} decoys failed their certificate "
+                      "(‖F_ℓ(x̃) − F_ℓ(x)‖∞ > ε) and were replaced by x; the map uses the "
+                      f"other {certified.size - failed}", DecoyWarning, stacklevel=3)
     if not (objective > 0).any():
         warnings.warn(f"none of the {certified.size} decoys moved from x (epsilon too small "
                       "for any move, or x at the bounds of value_range): the map carries no "
@@ -124,6 +134,9 @@ def pack(ex, plan, args: tuple, outputs, return_details: bool):
         epsilon=float(epsilon.numpy()),
         target=int(target.numpy()),
         layer=plan.layer,
+        layer_reason=plan.layer_reason,
+        explained=ex.explained,
+        notes=ex.contract().notes,
         method=ex.method_name,
         perturbation=ex.perturbation,
         aggregation=ex.aggregation,

@@ -128,31 +128,6 @@ def batch_targets(targets, n: int) -> list:
     return targets
 
 
-def model_input_shape(model) -> tuple | None:
-    """One unbatched input's shape as the model declares it (None: not declared)."""
-    shape = getattr(model, "input_shape", None)
-    if isinstance(shape, list):
-        raise InputError("model: expected a single-input model")
-    return None if shape is None else tuple(shape[1:])
-
-
-def check_model_io(model) -> None:
-    """The model contract: one input, one output of shape (N, classes)."""
-    inputs = getattr(model, "inputs", None)
-    if inputs is not None and len(inputs) != 1:
-        raise InputError(f"model: expected a model with one input, got {len(inputs)} inputs")
-    outputs = getattr(model, "outputs", None)
-    if outputs is None:
-        return
-    if len(outputs) != 1:
-        raise InputError(f"model: expected one output (logits of shape (N, classes)), got "
-                         f"{len(outputs)} outputs; wrap the model so it returns one")
-    shape = tuple(outputs[0].shape)
-    if len(shape) != 2:
-        raise InputError(f"model: expected an output of shape (N, classes), got "
-                         f"{shape} (rank {len(shape)}); add the classifier head or reshape")
-
-
 def refuse_probabilities(logits, shape: tuple) -> None:
     """A model whose (stripped) outputs are still probabilities is refused: on two random
     inputs every row lies in [0, 1] and sums to 1 (a softmax written in a form that could

@@ -14,22 +14,20 @@ from dataclasses import dataclass
 import keras
 from keras import layers as kl
 
-from dance_tf.errors import DanceError, LayerError
+from dance_tf import default_layer as _default
+from dance_tf.errors import LayerError
 
 #: the paper's ℓ (Table S1) for models known by name (EfficientNet-Lite0: not in the paper;
 #: its block 2a output, stride 4 like ResNet's ℓ = 2, see ``models.efficientnet_lite``);
-#: other models default to index 2
-PAPER_LAYER: dict[str, int | str] = {
-    "efficientnet_lite0": "block2a_project_bn",
-    "vgg_16": 3,
-    "alexnet_v2": 6,
-    "resnet_v1_50": 2,
-    "caffe_alexnet": 6,
-    "sst_cnn": 2,
-    "ids_mlp": 2,
-    "digits_cnn": 2,
-}
+#: other models: ``dance_tf.default_layer.choose``
+PAPER_LAYER = _default.PAPER_LAYER
 DEFAULT_INDEX = 2
+
+
+class LayerWarning(UserWarning):
+    """Layer ℓ is after a global operation or is the logits: decoys are then bounded where
+    every position is mixed, which is not what the paper's early ℓ means."""
+
 
 _COUNTED = (kl.Dense,)
 
@@ -73,12 +71,18 @@ def counted_layers(model) -> list:
 
 @dataclass(frozen=True)
 class LayerChoice:
-    """A resolved layer ℓ: the layer, the nested models enclosing it, and its name."""
+    """A resolved layer ℓ: the layer, the nested models enclosing it, its name, its path
+    ("outer/inner/layer") and why it was chosen."""
 
     layer: object
     path: tuple
     name: str
     index: int | None  # the paper's 1-based index when the layer is counted
+    reason: str = "given as layer="
+
+    @property
+    def path_name(self) -> str:
+        return "/".join([m.name for m in self.path] + [self.name])
 
 
 def _candidates(model, name: str) -> list[str]:
@@ -91,20 +95,44 @@ def _candidates(model, name: str) -> list[str]:
     return names
 
 
-def resolve_layer(model, layer: str | int | None) -> LayerChoice:
-    """Find layer ℓ by name, slim end-point spelling or Table S1 index (None: the default).
+def _by_path(leaves, parts):
+    """(enclosing models, layer) whose nested-model names and name are ``parts``."""
+    for path, lay in leaves:
+        names = [m.name for m in path] + [lay.name]
+        if names[-len(parts):] == parts and len(parts) <= len(names):
+            chain = path + (lay,)
+            k = len(chain) - len(parts)
+            if [m.name for m in chain[k:]] == parts:
+                return path, lay
+    for path, _ in leaves:   # a nested model itself
+        for i in range(len(path)):
+            if [m.name for m in path[: i + 1]][-len(parts):] == parts:
+                return path[:i], path[i]
+    return None
 
-    Raises ``ValueError`` naming the argument when the name is unknown or the index is out
+
+def resolve_layer(model, layer: str | int | None, input_shape: tuple | None = None,
+                  head_layer=None) -> LayerChoice:
+    """Find layer ℓ by path (``"vit_backbone/patch_embedding"``), name, slim end-point
+    spelling or Table S1 index; None: the default (``dance_tf.default_layer.choose``,
+    which needs ``input_shape``).
+
+    Raises ``LayerError`` naming the argument when the name is unknown or the index is out
     of range, and ``TypeError`` for other argument types.
     """
     leaves = walk(model)
     counted = counted_layers(model)
+    reason = "given as layer="
     if layer is None:
-        layer = PAPER_LAYER.get(model.name, DEFAULT_INDEX)
-        if isinstance(layer, int) and counted:
-            layer = min(layer, max(1, len(counted) - 1))
+        if input_shape is None:
+            layer = PAPER_LAYER.get(model.name, DEFAULT_INDEX)
+            if isinstance(layer, int) and counted:
+                layer = min(layer, max(1, len(counted) - 1))
+        else:
+            layer, reason = _default.choose(model, tuple(input_shape), head_layer)
     if isinstance(layer, bool) or not isinstance(layer, (int, str)):
-        raise TypeError(f"layer: expected a layer name or a 1-based index, got {layer!r}")
+        raise TypeError(f"layer: expected a layer name or path, a 1-based index or a "
+                        f"keras.Model computing F_ℓ, got {layer!r}")
     if isinstance(layer, int):
         if not 1 <= layer <= len(counted):
             raise LayerError(
@@ -112,17 +140,45 @@ def resolve_layer(model, layer: str | int | None) -> LayerChoice:
                 f"conv/pool/dense layers (Table S1 counts from 1)")
         target = counted[layer - 1]
         path = next(p for p, lay in leaves if lay is target)
-        return LayerChoice(target, path, target.name, layer)
-    for cand in _candidates(model, layer):
-        hits = [(p, lay) for p, lay in leaves if lay.name == cand]
-        hits += [(p[: i], p[i]) for p, _ in leaves for i in range(len(p))
-                 if p[i].name == cand and (p[: i], p[i]) not in hits]
-        if hits:
-            path, target = hits[0]
-            idx = next((i + 1 for i, c in enumerate(counted) if c is target), None)
-            return LayerChoice(target, path, target.name, idx)
-    known = [lay.name for _, lay in leaves]
+        return LayerChoice(target, path, target.name, layer, reason)
+    hit = _by_path(leaves, [p for p in layer.split("/") if p]) if "/" in layer else None
+    if hit is None:
+        for cand in _candidates(model, layer):
+            hits = [(p, lay) for p, lay in leaves if lay.name == cand]
+            hits += [(p[: i], p[i]) for p, _ in leaves for i in range(len(p))
+                     if p[i].name == cand and (p[: i], p[i]) not in hits]
+            if hits:
+                hit = hits[0]
+                break
+    if hit is not None:
+        path, target = hit
+        idx = next((i + 1 for i, c in enumerate(counted) if c is target), None)
+        return LayerChoice(target, path, target.name, idx, reason)
+    known = ["/".join([m.name for m in p] + [lay.name]) for p, lay in leaves]
     raise LayerError(f"layer: no layer named {layer!r}; known layers: {known}")
+
+
+def warn_if_global(model, choice: LayerChoice, head_layer=None) -> None:
+    """A ``LayerWarning`` when ℓ comes after a global operation or is the logits."""
+    import warnings
+
+    from dance_tf.locality import describe
+
+    leaves = walk(model)
+    if leaves and leaves[-1][1] is choice.layer or (
+            head_layer is not None and len(leaves) > 1 and leaves[-2][1] is choice.layer):
+        warnings.warn(f"layer: ℓ = {choice.path_name!r} is the model's output (the logits): "
+                      "decoys bounded there are only constrained not to change the scores, "
+                      "which is not DANCE's early layer (§3.2); choose an early layer with "
+                      "spatial structure", LayerWarning, stacklevel=4)
+        return
+    blocker = _default.first_global_before(model, choice.layer)
+    if blocker is not None:
+        warnings.warn(f"layer: ℓ = {choice.path_name!r} comes after {blocker.name!r} "
+                      f"({describe(blocker)}): every decoy may then move every unit of ℓ, "
+                      "so decoys are no longer local to their patch and crops are off; the "
+                      "paper bounds decoys at an early layer with spatial structure "
+                      "(Table S1)", LayerWarning, stacklevel=4)
 
 
 def _node_input(outer, inner):
@@ -170,18 +226,36 @@ def _apply_until(model, choice_path: tuple, target, tensor):
     # another model (a model built from another model's layers), where ``.output`` points
     own = _own_nodes(model)
     calls = [n for n in target._inbound_nodes if id(n) in own]
+    if len(calls) == 1 and len(calls[0].output_tensors) > 1:
+        raise LayerError(f"layer: {target.name!r} has {len(calls[0].output_tensors)} "
+                         "outputs; choose a single-output layer")
     out = calls[0].output_tensors[0] if len(calls) == 1 else target.output
     return keras.Model(model.inputs, out)(tensor, training=False)
 
 
-def layer_model(model, layer: str | int | None, input_shape: tuple[int, ...]
-                ) -> tuple[keras.Model, LayerChoice]:
-    """Build F_ℓ: a Keras model from the input (N, *input_shape) to layer ℓ's output.
-
-    The sub-model shares the original weights (nothing is copied) and runs only layers
-    1..ℓ. Returns (F_ℓ, the resolved choice).
+def layer_model(model, layer, input_shape: tuple, head_layer=None,
+                concrete_shape: tuple | None = None) -> tuple[keras.Model, LayerChoice]:
+    """Build F_ℓ: a Keras model from the input (N, *input_shape) to layer ℓ's float32
+    output (§3.2). layer: a path, name, Table S1 index, None (the default, chosen on
+    ``concrete_shape`` or ``input_shape``) or a ``keras.Model`` that computes F_ℓ itself
+    (the way to reach ℓ inside a subclassed model). The sub-model shares the original
+    weights (nothing is copied) and runs only layers 1..ℓ. Returns (F_ℓ, the choice);
+    warns (``LayerWarning``) when ℓ comes after a global operation or is the logits.
     """
-    choice = resolve_layer(model, layer)
+    if isinstance(layer, keras.Model):
+        return _given_f_l(layer, input_shape)
+    if not (isinstance(model, keras.Sequential) or hasattr(model, "_run_through_graph")):
+        raise LayerError(
+            f"layer: {model.name!r} is a subclassed keras.Model: its layers are called inside "
+            "call(), so there is no graph to cut at layer ℓ; pass layer= a keras.Model that "
+            "computes F_ℓ from the input (e.g. keras.Sequential([keras.Input(shape), "
+            "*model.layers[:k]]) when call() applies them in order), or build the model with "
+            "the functional API")
+    shape_for_default = tuple(concrete_shape or input_shape)
+    choice = resolve_layer(model, layer, shape_for_default if layer is None else None,
+                           head_layer)
+    if layer is not None:
+        warn_if_global(model, choice, head_layer)
     outer = choice.path[-1] if choice.path else model
     own = _own_nodes(outer)
     calls = [n for n in choice.layer._inbound_nodes if id(n) in own]
@@ -190,17 +264,35 @@ def layer_model(model, layer: str | int | None, input_shape: tuple[int, ...]
             f"layer: {choice.name!r} is called {len(calls)} times inside {outer.name!r} (a "
             "shared layer): its output is not one tensor, so decoys could not be certified "
             "at every call; choose a layer that is called once")
+    if calls and len(calls[0].output_tensors) > 1:
+        raise LayerError(f"layer: {choice.name!r} has {len(calls[0].output_tensors)} outputs; "
+                         "a decoy would be certified on the first only: choose a "
+                         "single-output layer")
     inp = keras.Input(shape=tuple(input_shape), name="dance_input")
     out = _apply_until(model, choice.path, choice.layer, inp)
-    if isinstance(out, (list, tuple)):
+    if isinstance(out, (list, tuple, dict)):
         raise LayerError(f"layer: {choice.name!r} has several outputs; choose a single-output "
                          "layer")
+    if str(out.dtype) != "float32":
+        out = keras.ops.cast(out, "float32")
     return keras.Model(inp, out, name=f"{model.name}_to_{choice.name}"), choice
 
 
-def _softmax_activation(lay) -> bool:
-    act = getattr(lay, "activation", None)
-    return getattr(act, "__name__", "") == "softmax"
+def _given_f_l(f_l, input_shape) -> tuple[keras.Model, LayerChoice]:
+    """F_ℓ given as a Keras model: checked to take the model's inputs."""
+    try:
+        inp = keras.Input(shape=tuple(input_shape), name="dance_input")
+        out = f_l(inp)
+    except Exception as err:  # noqa: BLE001 - Keras raises several types for a bad shape
+        raise LayerError(f"layer: the keras.Model given as F_ℓ ({f_l.name!r}) does not take "
+                         f"inputs of shape {tuple(input_shape)}: {err}") from err
+    if isinstance(out, (list, tuple, dict)):
+        raise LayerError(f"layer: the keras.Model given as F_ℓ ({f_l.name!r}) must return "
+                         "one tensor")
+    if str(out.dtype) != "float32":
+        out = keras.ops.cast(out, "float32")
+    choice = LayerChoice(f_l, (), f_l.name, None, "given as a keras.Model computing F_ℓ")
+    return keras.Model(inp, out, name=f"dance_f_l_{f_l.name}"), choice
 
 
 def _own_nodes(model) -> set[int]:
@@ -210,59 +302,51 @@ def _own_nodes(model) -> set[int]:
     return {id(n) for nodes in getattr(graph, "_nodes_by_depth", {}).values() for n in nodes}
 
 
-def _final_softmax_op(model):
-    """The ``keras.ops.softmax`` / ``log_softmax`` operation (not a layer) that produces a
-    functional model's output, or None."""
-    outputs = getattr(model, "outputs", None) or []
-    if len(outputs) != 1:
-        return None
-    history = getattr(outputs[0], "_keras_history", None)
-    op = getattr(history, "operation", None)
-    if op is None or isinstance(op, keras.layers.Layer):
-        return None
-    if type(op).__name__ in ("Softmax", "LogSoftmax") and len(op._inbound_nodes) == 1:
-        return op
-    return None
+def logits_through_nesting(graph):
+    """(logits tensor on ``graph``'s input, head name, the stripped layer) for a graph
+    whose last leaf layer — inside nested models — is a final softmax / log-softmax /
+    sigmoid (a layer, an ``Activation`` or a layer's activation); (None, None, None)
+    otherwise. The rest of the graph is applied up to that layer."""
+    from dance_tf.model_contract import HEADS
 
-
-def logits_model(model, input_shape: tuple[int, ...]) -> tuple[keras.Model, object | None]:
-    """Return a model that outputs logits, and the stripped softmax layer (or None).
-
-    Models that end in a ``Softmax`` layer, an ``Activation('softmax')`` layer, a layer
-    built with ``activation='softmax'``, or a ``keras.ops.softmax`` / ``log_softmax`` call
-    in a functional graph are rewrapped so that the pre-softmax scores come out (the
-    saliency methods work on logits, §2). Other models are returned unchanged (the
-    explainer refuses a model whose outputs still look like probabilities).
-    """
-    op = _final_softmax_op(model)
-    if op is not None:  # keras.ops.softmax / log_softmax applied in a functional graph
-        return keras.Model(model.inputs, op._inbound_nodes[0].input_tensors[0],
-                           name=model.name + "_logits"), op
-    leaves = walk(model)
-    if not leaves:
-        return model, None
+    leaves = walk(graph)
+    if len(leaves) < 2:
+        return None, None, None
     path, last = leaves[-1]
-    is_softmax_layer = isinstance(last, kl.Softmax) or (
-        isinstance(last, kl.Activation) and _softmax_activation(last))
-    if not (is_softmax_layer or _softmax_activation(last)):
-        return model, None
-    if is_softmax_layer:
-        prev_path, prev = leaves[-2]
-        sub, _ = layer_model(model, prev.name, input_shape)
-        return sub, last
-    # a layer with a softmax activation: clone it linear, with the same weights
+    act = getattr(getattr(last, "activation", None), "__name__", "")
+    if isinstance(last, kl.Softmax):
+        head = "softmax"
+    elif act in HEADS:
+        head = act
+    else:
+        return None, None, None
+    prev_path, prev = leaves[-2]
+    feat = _apply_until(graph, prev_path, prev, graph.inputs[0])
+    if isinstance(last, (kl.Softmax, kl.Activation)):
+        return feat, head, last
     cfg = last.get_config()
     cfg["activation"] = "linear"
     cfg["name"] = last.name + "_logits"
     twin = type(last).from_config(cfg)
-    inp = keras.Input(shape=tuple(input_shape))
-    if len(leaves) < 2:
-        raise DanceError("model: cannot separate the logits of a one-layer softmax model")
-    prev_path, prev = leaves[-2]
-    feat = _apply_until(model, prev_path, prev, inp)
     out = twin(feat)
     twin.set_weights(last.get_weights())
-    return keras.Model(inp, out, name=model.name + "_logits"), last
+    return out, head, last
+
+
+def logits_model(model, input_shape: tuple[int, ...] | None = None
+                 ) -> tuple[keras.Model, object | None]:
+    """(a model that outputs the float32 logits, the stripped final layer or None): the
+    ``dance_tf.model_contract`` of ``model`` (a final softmax, log-softmax or sigmoid —
+    layer, activation or ``keras.ops`` call — stripped; §2: the saliency methods explain
+    logits). input_shape: one input's shape, used only to build a model that declares
+    none."""
+    from dance_tf.model_contract import build_for_shape, contract, declares_input
+
+    if input_shape is not None and isinstance(model, keras.Model) and not declares_input(
+            model):
+        build_for_shape(model, tuple(int(s) for s in input_shape))
+    c = contract(model)
+    return c.logits, c.head_layer
 
 
 def class_count(logits) -> int | None:

@@ -46,6 +46,7 @@ class Plan:
     f_loop: object = None  # F_ℓ of the optimisation loop (a bfloat16 copy, or f_l itself)
     crop: object = None  # crops.CropPlan of the line search, or None (full inputs)
     body: object = None  # pipeline_body: the uncompiled graph for a group of inputs
+    layer_reason: str = ""  # why ℓ was chosen (the default rule, or "given as layer=")
     _masks: np.ndarray | None = None
 
     @property

@@ -140,6 +140,18 @@ def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
     return batch
 
 
+def graph_error(err) -> str:
+    """The sentence of a failed in-graph check (``assert_all_finite``'s message), not the
+    "Graph execution error:" header or the node trace TensorFlow puts around it."""
+    lines = [ln.strip() for ln in str(err.message).splitlines() if ln.strip()]
+    for ln in lines:
+        if "non-finite" in ln or "not finite" in ln:
+            return ln.split(" : ")[0]
+    useful = [ln for ln in lines if not ln.startswith(("Graph execution error", "Detected at",
+                                                       "File ", "[[", "Stack trace"))]
+    return useful[0] if useful else lines[0] if lines else "the compiled graph failed"
+
+
 def explain_many(ex, xs: np.ndarray, targets: list) -> np.ndarray:
     """Maps (N, *S) of a batch xs (N, *S) for explainer ``ex`` in one compiled call
     (``compiled_batch``), after the checks ``Explainer.explain`` makes at its edge;
@@ -163,10 +175,15 @@ def explain_many(ex, xs: np.ndarray, targets: list) -> np.ndarray:
     try:
         out = fn(tf.constant(checked), tf.constant(t))
     except tf.errors.InvalidArgumentError as err:
-        raise InputError(f"x: {err.message.splitlines()[0]}") from err
+        raise InputError(f"x: {graph_error(err)}") from err
     if ex.perturbation == "decoys":
         frac, moved = out["fraction_certified"].numpy(), out["fraction_moved"].numpy()
         empty = np.flatnonzero((frac == 0) | (moved == 0))
+        partial = np.flatnonzero((frac > 0) & (frac < 1))
+        if partial.size:
+            warnings.warn(f"inputs {partial.tolist()} of the batch: some decoys failed their "
+                          "certificate and were replaced by x (certified shares "
+                          f"{np.round(frac[partial], 3).tolist()})", DecoyWarning, stacklevel=3)
         if empty.size:
             warnings.warn(f"inputs {empty.tolist()} of the batch: no decoy moved or none "
                           "was certified; their maps carry no decoy information",

@@ -31,7 +31,7 @@ def build_plan(ex, shape: tuple[int, ...], lo=None, hi=None) -> Plan:
     logits = ex.logits_model(shape)
     poly = poly_shape(ex, shape)
     if poly not in ex._f_l:
-        f_l, choice = layer_model(ex.model, ex.layer, poly)
+        f_l, choice = layer_model(ex.model, ex.layer, poly, ex._softmax, shape)
         if ex._softmax is not None and choice.layer is ex._softmax:
             raise LayerError(f"layer: {choice.name!r} comes after the logits (it is the "
                              "final softmax); choose a layer at or before the logits")
@@ -62,8 +62,8 @@ def build_plan(ex, shape: tuple[int, ...], lo=None, hi=None) -> Plan:
         ex._compiled[key] = ({details: single_input(body, poly, details)
                               for details in (True, False)}, body)
     compiled, body = ex._compiled[key]
-    plan = Plan(f_l, choice.name, shape, groups, tf.constant(corner_table(groups)), p,
-                chunk, n, n_items, compiled, f_loop, crop, body)
+    plan = Plan(f_l, choice.path_name, shape, groups, tf.constant(corner_table(groups)), p,
+                chunk, n, n_items, compiled, f_loop, crop, body, layer_reason=choice.reason)
     ex._plans[shape] = plan
     return plan
 

@@ -106,7 +106,7 @@ def per_map_bytes(ex, shape) -> float:
     """Bytes one model evaluation of the base method holds (input gradient of the whole
     model): measured on vgg_16 at 224² on CPU, 64–70 MB per image against 58 MB of
     activations, so activations × 1.5 plus a few input-sized buffers."""
-    return 4.0 * (4 * math.prod(shape) + 1.5 * activation_elems(ex._logits, shape))
+    return 4.0 * (4 * math.prod(shape) + 1.5 * activation_elems(ex.contract().logits, shape))
 
 
 def evals_per_batch(ex, shape) -> int:

@@ -12,6 +12,8 @@ from dance_tf import inputs
 def without_decoys(ex, x, targets=None) -> np.ndarray:
     """Explainer ``ex``'s base method on x: one input (*S) or a batch (N, *S) → maps of the
     same shape (numpy); targets: an int, (N,) ints, or None for the predicted classes."""
+    if ex._contract is None:
+        ex.contract(inputs.gather(x, None))
     x, batched = inputs.gather_inputs(x, ex.input_shape)
     xs = x if batched else x[None]
     xs = np.stack([inputs.check_input(xi, ex.input_shape) for xi in xs])
