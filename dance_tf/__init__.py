@@ -10,9 +10,12 @@ the ``dance-tf`` command — parses its arguments before TensorFlow is imported.
 __version__ = "0.1.0"
 
 __all__ = ["BudgetError", "DanceError", "DecoyWarning", "Explainer", "Explanation",
-           "ExportError", "InputError", "LayerError", "explain", "__version__"]
+           "ExportError", "InputError", "LayerError", "LayerWarning", "explain",
+           "explain_tokens", "split_at", "__version__"]
 
 _LAZY = {"DecoyWarning", "Explainer", "Explanation", "explain"}
+_CONTRACT = {"split_at": "model_contract", "explain_tokens": "model_contract",
+             "LayerWarning": "layers"}
 _ERRORS = {"DanceError", "InputError", "LayerError", "BudgetError", "ExportError"}
 
 
@@ -21,6 +24,10 @@ def __getattr__(name: str):
         from dance_tf import errors
 
         return getattr(errors, name)
+    if name in _CONTRACT:
+        import importlib
+
+        return getattr(importlib.import_module(f"dance_tf.{_CONTRACT[name]}"), name)
     if name in _LAZY:
         from dance_tf import explainer
 
@@ -29,4 +36,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | _LAZY | _ERRORS)
+    return sorted(set(globals()) | _LAZY | _ERRORS | set(_CONTRACT))

@@ -364,3 +364,20 @@ def split_at(model, layer: str):
     front = keras.Model(model.inputs, feed, name=f"{model.name}_to_{layer}")
     head = keras.Model(feed, model.output, name=f"{model.name}_from_{layer}")
     return front, head
+
+
+def explain_tokens(model, ids, embedding: str, **options):
+    """DANCE maps of token ids (T,) — or a batch (N, T) — explained at the output of the
+    ``embedding`` layer (§4.3.2: SST at its word embeddings): the model is split there
+    (``split_at``), the ids embedded, and ``dance_tf.explain`` run on the head. Returns
+    maps (T, D) / (N, T, D) over the embedded tokens (or ``Explanation`` objects with
+    ``return_details=True``); sum over D for one score per token."""
+    import dance_tf
+
+    front, head = split_at(model, embedding)
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"ids: expected integer token ids, got dtype {ids.dtype}")
+    batch = ids.ndim == len(front.inputs[0].shape)
+    emb = np.asarray(front(ids if batch else ids[None], training=False), np.float32)
+    return dance_tf.explain(head, emb if batch else emb[0], **options)

@@ -1,0 +1,340 @@
+"""The model contract (issue 22) on models this project did not write: keras.applications,
+keras_hub, subclassed, mixed precision, dict outputs, unbuilt Sequential, token ids.
+
+Every check compares with something computed here independently: logits from the raw
+weights (numpy), layer ℓ's ancestry walked over the Keras graph, a bound recomputed with a
+sub-model built in the test, or the exact error the contract promises.
+"""
+
+import os
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+import dance_tf
+from dance_tf import layers as L
+from dance_tf import model_contract as mc
+from dance_tf.errors import InputError, LayerError
+from dance_tf.explanation import DecoyWarning, check_informative
+
+FAST = dict(value_range=(0.0, 1.0), packing="tiles", patches_per_mask=400,
+            return_details=True)
+RNG = np.random.default_rng(0)
+
+
+def _head_model(head):
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((5,))
+    if head == "dense":
+        out = keras.layers.Dense(3, activation="softmax", name="fc")(inp)
+    else:
+        z = keras.layers.Dense(3, name="fc")(inp)
+        out = {"layer": lambda t: keras.layers.Softmax()(t),
+               "activation": lambda t: keras.layers.Activation("log_softmax")(t),
+               "ops_softmax": keras.ops.softmax, "ops_log": keras.ops.log_softmax,
+               "ops_sigmoid": keras.ops.sigmoid,
+               "sigmoid_layer": lambda t: keras.layers.Activation("sigmoid")(t)}[head](z)
+    return keras.Model(inp, out)
+
+
+@pytest.mark.parametrize("head", ["dense", "layer", "activation", "ops_softmax", "ops_log",
+                                  "ops_sigmoid", "sigmoid_layer"])
+def test_head_stripped_to_the_affine_logits(head):
+    model = _head_model(head)
+    c = mc.contract(model)
+    w, b = model.get_layer("fc").get_weights()
+    x = RNG.normal(size=(4, 5)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(c.logits(x)), x @ w + b, rtol=1e-5, atol=1e-5)
+    assert c.head in ("softmax", "log_softmax", "sigmoid")
+    assert c.explained == f"logits (final {c.head} stripped)"
+
+
+def test_no_head_is_explained_as_is():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    c = mc.contract(model)
+    assert c.head is None and c.explained == "logits"
+
+
+def test_dict_and_list_outputs_are_chosen_or_refused():
+    inp = keras.Input((5,))
+    z = keras.layers.Dense(3, name="fc")(inp)
+    model = keras.Model(inp, {"logits": z, "probs": keras.layers.Softmax()(z)})
+    with pytest.raises(InputError, match=r"output=<key>.*|keys \['logits', 'probs'\]"):
+        mc.contract(model)
+    with pytest.raises(InputError, match="not a key"):
+        mc.contract(model, output="nope")
+    c = mc.contract(model, output="probs")   # the softmax of that output is stripped
+    w, b = model.get_layer("fc").get_weights()
+    x = RNG.normal(size=(2, 5)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(c.logits(x)), x @ w + b, rtol=1e-5, atol=1e-5)
+    pair = keras.Model(inp, [z, keras.layers.Dense(2)(inp)])
+    with pytest.raises(InputError, match="2 outputs"):
+        mc.contract(pair)
+    assert mc.contract(pair, output=1).logits.output.shape[-1] == 2
+
+
+def test_mixed_precision_logits_are_float32():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
+                                  keras.layers.MaxPooling2D(name="p"),
+                                  keras.layers.Flatten(), keras.layers.Dense(3)])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    c = mc.contract(model)
+    assert str(c.logits.output.dtype) == "float32" and "float16" in c.notes[0]
+    f_l, _ = L.layer_model(model, "p", (8, 8, 1))
+    assert str(f_l.output.dtype) == "float32"
+
+
+def test_unbuilt_models_are_built_on_the_input_or_refused():
+    dense = keras.Sequential([keras.layers.Dense(4), keras.layers.Dense(2)])
+    assert mc.build_on(dense, np.zeros((5, 6), np.float32)) == (6,)   # a batch of 5
+    conv = keras.Sequential([keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+                             keras.layers.Dense(2)])
+    assert mc.build_on(conv, np.zeros((2, 9, 9, 1), np.float32)) == (9, 9, 1)
+    flat = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2)])
+    with pytest.raises(InputError, match="could be one input .* or a batch"):
+        mc.build_on(flat, np.zeros((4, 6), np.float32))
+    fresh = keras.Sequential([keras.layers.Dense(4), keras.layers.Dense(2)])
+    with pytest.warns(UserWarning):
+        maps = dance_tf.explain(fresh, RNG.random((3, 6), dtype=np.float32))
+    assert maps.shape == (3, 6)                      # three inputs, not one of (3, 6)
+
+
+def test_token_ids_name_the_embedding_and_explain_tokens_works():
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((7,), dtype="int32")
+    e = keras.layers.Embedding(30, 4, name="words")(inp)
+    h = keras.layers.Conv1D(3, 2, name="conv")(e)
+    out = keras.layers.Dense(2)(keras.layers.GlobalMaxPooling1D()(h))
+    model = keras.Model(inp, out)
+    with pytest.raises(InputError, match=r"split_at\(model, 'words'\)"):
+        dance_tf.explain(model, np.arange(7))
+    r = dance_tf.explain_tokens(model, np.arange(7), embedding="words",
+                                value_range=(-1.0, 1.0), return_details=True)
+    assert r.saliency.shape == (7, 4) and r.certified.all()
+    # the head explained is the model after the embedding: same logits as the whole model
+    front, head = dance_tf.split_at(model, "words")
+    ids = np.arange(7)[None]
+    np.testing.assert_allclose(np.asarray(head(front(ids))), np.asarray(model(ids)),
+                               rtol=1e-6)
+
+
+def test_subclassed_model_needs_f_l_and_works_with_it():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.c1 = keras.layers.Conv2D(3, 3, padding="same", name="c1")
+            self.flat = keras.layers.Flatten()
+            self.fc = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.fc(self.flat(self.c1(x)))
+
+    keras.utils.set_random_seed(0)
+    net = Net()
+    x = RNG.random((8, 8, 1), dtype=np.float32)
+    with pytest.raises(LayerError, match="subclassed"):
+        dance_tf.explain(net, x, value_range=(0.0, 1.0))
+    f_l = keras.Sequential([keras.Input((8, 8, 1)), net.c1])
+    r = dance_tf.explain(net, x, layer=f_l, **FAST)
+    _check_certificates(r, x, lambda z: np.asarray(net.c1(z)))
+
+
+def test_opaque_savedmodel_layer_is_named(tmp_path):
+    keras.utils.set_random_seed(0)
+    inner = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3),
+                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    inner.export(str(tmp_path / "sm"), verbose=False)
+    layer = keras.layers.TFSMLayer(str(tmp_path / "sm"), call_endpoint="serve")
+    wrapped = keras.Sequential([keras.Input((8, 8, 1)), layer])
+    x = RNG.random((8, 8, 1), dtype=np.float32)
+    with pytest.raises(LayerError, match="TFSMLayer"):
+        dance_tf.explain(wrapped, x, value_range=(0.0, 1.0))
+    with pytest.raises(TypeError, match="TFSMLayer"):
+        dance_tf.explain(layer, x)
+
+
+# ------------------------------------------------------------------ the default ℓ
+def _ancestors(model, layer) -> set:
+    """Every layer on a path from the input to ``layer`` (walked over inbound nodes of
+    the model's own graph, nested models opened), independently of dance_tf."""
+    seen, todo = set(), [layer]
+    while todo:
+        lay = todo.pop()
+        for node in lay._inbound_nodes:
+            for t in node.input_tensors:
+                op = t._keras_history.operation
+                if op is not None and id(op) not in seen:
+                    seen.add(id(op))
+                    todo.append(op)
+    return seen
+
+
+def _global_layers(model):
+    out = []
+    for lay in model._flatten_layers(include_self=False, recursive=True):
+        name = type(lay).__name__
+        if isinstance(lay, keras.Model):
+            continue
+        if ("Global" in name or "Attention" in name or isinstance(
+                lay, (keras.layers.Flatten, keras.layers.Reshape))):
+            out.append(lay)
+    return out
+
+
+APPS = {
+    "VGG16": ("block1_pool", lambda: keras.applications.VGG16),
+    "ResNet50": ("pool1_pool", lambda: keras.applications.ResNet50),
+    "DenseNet121": ("pool1", lambda: keras.applications.DenseNet121),
+    "MobileNetV2": ("block_1_project_BN", lambda: keras.applications.MobileNetV2),
+    "EfficientNetB0": ("stem_activation", lambda: keras.applications.EfficientNetB0),
+    "ConvNeXtTiny": ("convnext_tiny_stem/convnext_tiny_stem_layernorm",
+                     lambda: keras.applications.ConvNeXtTiny),
+}
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_default_layer_of_keras_applications(name):
+    expected, ctor = APPS[name]
+    model = ctor()(weights=None, input_shape=(32, 32, 3), classes=4)
+    choice = L.resolve_layer(model, None, (32, 32, 3))
+    assert choice.path_name.endswith(expected), choice.path_name
+    ancestors = _ancestors(model, choice.layer)
+    assert not [g.name for g in _global_layers(model) if id(g) in ancestors]
+
+
+def test_default_layer_of_a_keras_hub_vit_is_the_patch_embedding():
+    keras_hub = pytest.importorskip("keras_hub")
+    bb = keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=8, num_layers=1,
+                                      num_heads=1, hidden_dim=8, mlp_dim=8)
+    clf = keras_hub.models.ViTImageClassifier(backbone=bb, num_classes=3,
+                                              activation="softmax")
+    x = RNG.random((16, 16, 3), dtype=np.float32)
+    r = dance_tf.explain(clf, x, **FAST)
+    assert r.layer.endswith("/vit_patching_and_embedding")
+    assert r.explained == "logits (final softmax stripped)"
+    f_l = keras.Model(bb.inputs, bb.get_layer("vit_patching_and_embedding").output)
+    _check_certificates(r, x, lambda z: np.asarray(f_l(z)))
+    with pytest.raises(LayerError, match="after the logits"):   # its softmax Dense
+        dance_tf.explain(clf, x, layer="predictions", value_range=(0.0, 1.0))
+
+
+def test_layer_at_the_logits_warns():
+    from tests.conftest import small_cnn
+
+    with pytest.warns(dance_tf.LayerWarning, match="logits"):
+        dance_tf.explain(small_cnn(), RNG.random((12, 12, 1), dtype=np.float32),
+                         layer="logits", value_range=(0.0, 1.0))
+
+
+def _check_certificates(r, x, f_l):
+    """Every certified decoy: inside the range, equal to x off its mask, and within ε of
+    x at layer ℓ — recomputed with the test's own F_ℓ."""
+    assert r.certified.any()
+    n = len(r.masks)
+    ref = f_l(x[None].astype(np.float32))
+    for i in np.flatnonzero(r.certified):
+        d = r.decoys[i]
+        mask = r.masks[i % n] > 0 if len(r.decoys) == 2 * n else r.masks[i] > 0
+        np.testing.assert_array_equal(d[~mask], x[~mask])
+        dev = np.max(np.abs(f_l(d[None]) - ref))
+        assert dev <= r.epsilon * (1 + 1e-4) + 1e-7, (i, dev, r.epsilon)
+
+
+def test_keras_application_certificates_recomputed():
+    keras.utils.set_random_seed(0)
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=4)
+    x = RNG.random((32, 32, 3), dtype=np.float32)
+    r = dance_tf.explain(model, x, **FAST)
+    assert r.layer == "block_1_project_BN"
+    f_l = keras.Model(model.inputs, model.get_layer("block_1_project_BN").output)
+    _check_certificates(r, x, lambda z: np.asarray(f_l(z, training=False)))
+
+
+def test_variable_shape_fcn_is_explained():
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((None, None, 3))
+    h = keras.layers.Conv2D(4, 3, padding="same", name="c1")(inp)
+    h = keras.layers.MaxPooling2D(name="p1")(h)
+    h = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="c2")(h))
+    model = keras.Model(inp, keras.layers.Dense(3)(h))
+    x = RNG.random((40, 40, 3), dtype=np.float32)
+    r = dance_tf.explain(model, x, **FAST)
+    assert r.layer == "p1"
+    f_l = keras.Model(inp, model.get_layer("p1").output)
+    _check_certificates(r, x, lambda z: np.asarray(f_l(z)))
+
+
+# ------------------------------------------------------------------ crops
+def _window_attention_model(size=32):
+    """Patch conv (stride 4), then attention inside 2×2-patch windows (a Swin-like block)."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((size, size, 3))
+    h = keras.layers.Conv2D(8, 4, strides=4, name="patch")(inp)          # (8, 8, 8)
+    g = size // 4
+    w = keras.layers.Reshape((g // 2, 2, g // 2, 2, 8))(h)
+    w = keras.layers.Permute((1, 3, 2, 4, 5))(w)
+    w = keras.layers.Reshape(((g // 2) ** 2 * 4 // 4, 4, 8))(w)
+    w = keras.layers.Reshape((-1, 8))(w)
+    a = keras.layers.MultiHeadAttention(2, 4, name="attn")(w, w)
+    a = keras.layers.Reshape((g, g, 8))(a)
+    h = keras.layers.Add()([h, a])
+    h = keras.layers.Conv2D(8, 3, padding="same", name="after")(h)
+    out = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(h))
+    return keras.Model(inp, out)
+
+
+def test_window_attention_before_l_means_no_crops_and_a_warning():
+    model = _window_attention_model()
+    ex = dance_tf.Explainer(model, layer="after", value_range=(0.0, 1.0), packing="tiles",
+                            patches_per_mask=64, use_crops=True)
+    with pytest.warns(dance_tf.LayerWarning, match="comes after .reshape"):
+        plan = ex.plan((32, 32, 3), np.zeros((32, 32, 3), np.float32),
+                       np.ones((32, 32, 3), np.float32))
+    assert plan.crop is None
+    # the default ℓ stops before the attention
+    assert L.resolve_layer(model, None, (32, 32, 3)).name == "patch"
+
+
+def test_crops_equal_full_inputs_where_planned():
+    from tests.conftest import small_cnn
+
+    model = small_cnn(size=48, channels=1)
+    x = RNG.random((48, 48, 1), dtype=np.float32)
+    opts = dict(value_range=(0.0, 1.0), packing="tiles", patches_per_mask=36)
+    with_crops = dance_tf.Explainer(model, use_crops=True, **opts)
+    lo, hi = np.zeros_like(x), np.ones_like(x)
+    assert with_crops.plan(x.shape, lo, hi).crop is not None
+    a = with_crops(x)
+    b = dance_tf.Explainer(model, use_crops=False, **opts)(x)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * np.abs(b).max())
+
+
+def test_any_failed_certificate_warns_with_its_count():
+    cert = np.array([True] * 6 + [False] * 2)
+    with pytest.warns(DecoyWarning, match="2 of 8 decoys failed"):
+        check_informative("decoys", cert, np.ones(8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_informative("decoys", np.ones(8, bool), np.ones(8))
+
+
+@pytest.mark.skipif(os.environ.get("DANCE_TF_MODEL_MATRIX") != "1",
+                    reason="the full keras.applications explanation matrix: set "
+                           "DANCE_TF_MODEL_MATRIX=1 (release checks; minutes on a CPU)")
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_keras_applications_matrix(name):
+    expected, ctor = APPS[name]
+    model = ctor()(weights=None, input_shape=(32, 32, 3), classes=4)
+    x = RNG.random((32, 32, 3), dtype=np.float32)
+    r = dance_tf.explain(model, x, **FAST)
+    parts = r.layer.split("/")
+    if len(parts) > 1:   # ℓ is the last layer of a nested model: that model's output
+        assert model.get_layer(parts[0]).layers[-1].name == parts[-1]
+    f_l = keras.Model(model.inputs, model.get_layer(parts[0]).output)
+    _check_certificates(r, x, lambda z: np.asarray(f_l(z, training=False)))
