@@ -41,7 +41,7 @@ def relative_changes(explain_fn: Callable, x, targets, *, radius: float = 0.2,
     ``batch_size`` perturbed inputs); x: (N, ...) inputs; targets: (N,) classes, kept for
     every perturbed copy; radius: r > 0 in the inputs' units (the default 0.2 is Yeh et
     al.'s and Quantus' for inputs scaled to unit range; scale it for 0–255 inputs);
-    samples: draws per input; seed: each draw has its own stream (seed, input, draw), so results
+    samples: draws per input; seed: each input has its own stream (seed, index), so results
     do not depend on batch_size. NaN where ‖Φ(x)‖ = 0.
     """
     if not callable(explain_fn):
@@ -59,8 +59,10 @@ def relative_changes(explain_fn: Callable, x, targets, *, radius: float = 0.2,
     for start in range(0, rows, batch_size):
         idx = np.arange(start, min(rows, start + batch_size))
         i, k = idx // samples, idx % samples
-        moved = np.stack([x[a] + np.random.default_rng([seed, a, b]).uniform(
-            -radius, radius, x.shape[1:]) for a, b in zip(i, k)]).astype(np.float32)
+        draws = {a: np.random.default_rng([seed, a]).uniform(-radius, radius,
+                                                               (samples,) + x.shape[1:])
+                 for a in np.unique(i)}     # an input's stream, whichever batch it is in
+        moved = np.stack([x[a] + draws[a][b] for a, b in zip(i, k)]).astype(np.float32)
         got = _maps(explain_fn, moved, t[i], "perturbed maps")
         if got.shape[1] != base.shape[1]:
             raise InputError(f"explain_fn: maps of {got.shape[1]} values on perturbed inputs, "
