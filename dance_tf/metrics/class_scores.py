@@ -6,6 +6,7 @@ their perturbed copies batch by batch and hand each batch to :class:`ClassScores
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -14,25 +15,36 @@ import tensorflow as tf
 from dance_tf.errors import InputError
 from dance_tf.metrics import metric_inputs as mi
 
+#: model → {input shape: (logits model, compiled forward)}: metrics called one after the
+#: other on the same model share one traced graph
+_FORWARD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled_logits(model, input_shape: tuple[int, ...]):
+    """The logits model of ``model`` and its compiled float64 forward pass (cached)."""
+    from dance_tf.layers import logits_model
+
+    per_model = _FORWARD.setdefault(model, {})
+    if input_shape not in per_model:
+        logits, _ = logits_model(model, input_shape)
+        per_model[input_shape] = (logits, tf.function(
+            lambda x: tf.cast(logits(x, training=False), tf.float64), reduce_retracing=True))
+    return per_model[input_shape]
+
 
 class ClassScores:
     """Score of class ``target`` for a batch of inputs: softmax probability or logit.
 
     A model that ends in a softmax is first cut before it (``dance_tf.layers.logits_model``),
     so the probability is softmax(logits)_c computed once, in float64, and the logit is the
-    pre-softmax score. ``calls`` counts the model calls made.
+    pre-softmax score. ``calls`` counts the model calls made. The compiled forward pass is
+    cached per model and input shape (weakly: it goes with the model).
     """
 
     def __init__(self, model, input_shape: tuple[int, ...], output: str = "probability"):
-        from dance_tf.layers import logits_model
-
         self.output = mi.output_kind(output)
-        self.model, _ = logits_model(model, tuple(input_shape))
-        self._forward = tf.function(self._logits, reduce_retracing=True)
+        self.model, self._forward = compiled_logits(model, tuple(input_shape))
         self.calls = 0
-
-    def _logits(self, x):
-        return tf.cast(self.model(x, training=False), tf.float64)
 
     def __call__(self, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """inputs (B, *X) float32, targets (B,) int → (B,) float64 scores (one model call)."""
