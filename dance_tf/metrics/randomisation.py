@@ -28,7 +28,8 @@ def histogram_entropy(maps, bins: int = 100) -> np.ndarray:
     """Entropy (nats) of the ``bins``-bin histogram of |map| per map: (N,) float64;
     0 for a constant map."""
     bins = mi.count("bins", bins)
-    m = np.abs(mi.batch("maps", maps, dtype=np.float64).reshape(len(maps), -1))
+    m = np.abs(mi.batch("maps", maps, dtype=np.float64))
+    m = m.reshape(len(m), -1)
     out = np.empty(len(m))
     for i, row in enumerate(m):
         counts, _ = np.histogram(row, bins=bins)
