@@ -102,13 +102,20 @@ def curve_area(curve: Curve) -> np.ndarray:
     return np.trapezoid(curve.scores, curve.fractions, axis=1)
 
 
-def deletion_auc(model, x, maps, targets, **options) -> np.ndarray:
+def _area(curve: Curve, return_curve: bool):
+    if not isinstance(return_curve, bool):
+        raise TypeError(f"return_curve: expected a bool, got {return_curve!r}")
+    return (curve_area(curve), curve.scores) if return_curve else curve_area(curve)
+
+
+def deletion_auc(model, x, maps, targets, *, return_curve: bool = False, **options):
     """Area under the deletion curve, (N,) float64 (Petsiuk et al. 2018; lower is better).
-    Options as :func:`deletion_curve` (steps = 50, baseline = 0, output = "probability")."""
-    return curve_area(deletion_curve(model, x, maps, targets, **options))
+    Options as :func:`deletion_curve` (steps = 50, baseline = 0, output = "probability");
+    return_curve: also return the curve, (areas (N,), scores (N, steps + 1))."""
+    return _area(deletion_curve(model, x, maps, targets, **options), return_curve)
 
 
-def insertion_auc(model, x, maps, targets, **options) -> np.ndarray:
+def insertion_auc(model, x, maps, targets, *, return_curve: bool = False, **options):
     """Area under the insertion curve, (N,) float64 (Petsiuk et al. 2018; higher is
-    better). Options as :func:`insertion_curve`."""
-    return curve_area(insertion_curve(model, x, maps, targets, **options))
+    better). Options as :func:`insertion_curve`; return_curve as :func:`deletion_auc`."""
+    return _area(insertion_curve(model, x, maps, targets, **options), return_curve)

@@ -30,6 +30,9 @@ def test_deletion_and_insertion_logit_curves_by_hand():
     # trapezoids, Δ = 1/4
     assert deletion_auc(model, X, MAP, T, steps=4, output="logit")[0] == pytest.approx(1.5)
     assert insertion_auc(model, X, MAP, T, steps=4, output="logit")[0] == pytest.approx(2.5)
+    area, curve = deletion_auc(model, X, MAP, T, steps=4, output="logit", return_curve=True)
+    assert area[0] == pytest.approx(1.5)
+    np.testing.assert_allclose(curve, [[4, 0, 3, 1, 0]], atol=1e-6)
 
 
 def test_probability_is_the_softmax_of_the_target_and_a_softmax_model_is_not_doubled():
