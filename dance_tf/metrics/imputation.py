@@ -18,6 +18,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
+from dance_tf import validate
 from dance_tf.errors import InputError
 
 #: (row offset, column offset, weight) of the 8 neighbours (Rong et al. 2022)
@@ -70,8 +71,11 @@ def noisy_linear_impute(image, removed, noise: float = 0.01,
     rng: the noise's generator (required when noise > 0). Returns a float64 copy of the
     image's shape.
     """
-    img = np.asarray(image, dtype=np.float64)
-    mask = np.asarray(removed, dtype=bool)
+    img = validate.finite_array("image", image, dtype=np.float64)
+    mask = np.asarray(removed)
+    if mask.dtype != bool:
+        raise TypeError(f"removed: expected a boolean mask, got an array of {mask.dtype}")
+    noise = validate.number("noise", noise, **validate.NONNEG)
     squeeze = img.ndim == 2
     if squeeze:
         img = img[..., None]

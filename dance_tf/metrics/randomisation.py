@@ -54,6 +54,8 @@ def efficient_mprt(model, x, targets, method: Callable, *, bins: int = 100, seed
     if not callable(method):
         raise TypeError(f"method: expected a callable (model, x, targets) -> maps, got "
                         f"{type(method).__name__}")
+    if not isinstance(in_place, bool):
+        raise TypeError(f"in_place: expected a bool, got {in_place!r}")
     x = mi.batch("x", x)
     t = mi.targets(targets, len(x))
     bins = mi.count("bins", bins)

@@ -75,6 +75,12 @@ def test_noise_only_on_removed_pixels_and_seeded():
                                                              np.random.default_rng(1)))
     with pytest.raises(InputError, match="every pixel"):
         noisy_linear_impute(IMG, np.ones((5, 6), bool), 0.0)
+    with pytest.raises(InputError, match="noise"):
+        noisy_linear_impute(IMG, REMOVED, -1.0)
+    with pytest.raises(TypeError, match="removed"):
+        noisy_linear_impute(IMG, REMOVED.astype(float), 0.0)
+    with pytest.raises(InputError, match="image"):
+        noisy_linear_impute(np.full((5, 6), np.nan), REMOVED, 0.0)
 
 
 def test_road_orders_and_fractions_on_a_linear_model():
