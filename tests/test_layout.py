@@ -45,7 +45,7 @@ TESTED_IN = {
     "evaluation/rows": "evaluation/test_runner.py",
     "evaluation/run_config": "evaluation/test_config.py",
     "evaluation/variants": "evaluation/test_config.py",
-    "models/torch_legacy": "models/test_efficientnet_lite.py",
+    "models/torch_pickle": "models/test_torch_legacy.py",
     "models/train_cache": "tasks/test_fresh_clone.py",
     "plots/_figure": "test_cli_first_hour.py",
     "plots/images": "test_cli_first_hour.py",
