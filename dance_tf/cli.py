@@ -366,9 +366,9 @@ def load_image_model(args):
         return model, "zoo", imagenet.value_range(model)
     path = Path(name)
     if path.suffix in (".keras", ".h5") and path.is_file():
-        import keras
+        from dance_tf.models import train_cache
 
-        model = keras.models.load_model(path, compile=False)
+        model = train_cache.load_model(path, "pass a complete model file")
         return model, "keras", (0.0, 1.0)
     photo = registry.default_for("imagenet")
     raise CLIError(f"--model {name!r}: expected 'digits', '{photo}', a .keras file "

@@ -46,7 +46,6 @@ TESTED_IN = {
     "evaluation/run_config": "evaluation/test_config.py",
     "evaluation/variants": "evaluation/test_config.py",
     "models/torch_pickle": "models/test_torch_legacy.py",
-    "models/train_cache": "tasks/test_fresh_clone.py",
     "plots/_figure": "test_cli_first_hour.py",
     "plots/images": "test_cli_first_hour.py",
     "plots/tabular": "models/test_ids.py",
