@@ -35,7 +35,7 @@ import numpy as np
 
 MAX_DEPTH = 64
 MAX_MEMO = 1 << 20
-MAX_STACK = 1 << 20
+MAX_STACK = 1 << 16  # Python's pickler batches APPENDS / SETITEMS by 1000
 MAX_PROTOCOL = 5
 
 #: Storage types the reader understands, with their numpy dtype (little endian).
@@ -155,7 +155,7 @@ class Machine:
         meta = self.meta.get(id(value))
         return meta.depth if meta is not None else 0
 
-    def _deepen(self, children, base: int) -> int:
+    def deepen(self, children, base: int) -> int:
         depth = max([base] + [self.depth(c) + 1 for c in children])
         if depth > MAX_DEPTH:
             raise PickleError(f"objects nested more than {MAX_DEPTH} deep")
@@ -167,23 +167,23 @@ class Machine:
 
     def new(self, value, children=()):
         """Register a new container (or view) holding ``children``; returns it."""
-        self.meta[id(value)] = _Meta(self._deepen(children, 1))
+        self.meta[id(value)] = _Meta(self.deepen(children, 1) if children else 1)
         self.made.append(value)
         return value
 
-    def fill(self, target, kind: type, children) -> None:
-        """Check that ``children`` may go into ``target`` (a ``kind`` this load made and
-        that is in no other object yet), then record the new depth."""
-        meta = self.meta.get(id(target))
-        if type(target) is not kind or meta is None:
-            raise PickleError(f"cannot add items to {show(target)} (expected a {kind.__name__} "
-                              "made by this pickle)")
-        if meta.sealed:
-            raise PickleError(f"a {kind.__name__} is changed after being put into another "
-                              "object")
-        if any(child is target for child in children):
-            raise PickleError(f"a {kind.__name__} is put into itself")
-        meta.depth = self._deepen(children, meta.depth)
+
+def _fill(m: Machine, target, kind: type, children) -> None:
+    """Check that ``children`` may go into ``target`` (a ``kind`` this load made and that
+    is in no other object yet), then record its new depth."""
+    meta = m.meta.get(id(target))
+    if type(target) is not kind or meta is None:
+        raise PickleError(f"cannot add items to {show(target)} (expected a {kind.__name__} "
+                          "made by this pickle)")
+    if meta.sealed:
+        raise PickleError(f"a {kind.__name__} is changed after being put into another object")
+    if any(child is target for child in children):
+        raise PickleError(f"a {kind.__name__} is put into itself")
+    meta.depth = m.deepen(children, meta.depth)
 
 
 def _key(value):
@@ -280,7 +280,7 @@ def _build(m: Machine, _arg) -> None:
     state = m.pop()
     if type(state) is not dict:
         raise PickleError(f"BUILD state {show(state)} is not a dict")
-    m.fill(m.top(), collections.OrderedDict, [state])  # checked, then dropped
+    _fill(m, m.top(), collections.OrderedDict, [state])  # checked, then dropped
 
 
 def _tuple(m: Machine, items) -> None:
@@ -303,14 +303,14 @@ def _memo_get(m: Machine, index: int) -> None:
 
 def _append(m: Machine, items) -> None:
     target = m.top()
-    m.fill(target, list, items)
+    _fill(m, target, list, items)
     target.extend(items)
 
 
 def _setitems(m: Machine, items) -> None:
     target = m.top()
     pairs = _pairs(items)
-    m.fill(target, type(target) if type(target) in (dict, collections.OrderedDict) else dict,
+    _fill(m, target, type(target) if type(target) in (dict, collections.OrderedDict) else dict,
            [v for _, v in pairs])
     target.update(pairs)
 

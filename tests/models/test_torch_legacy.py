@@ -5,6 +5,7 @@ torch), so each test states exactly which bytes the reader meets."""
 
 from __future__ import annotations
 
+import re
 import struct
 import time
 
@@ -106,7 +107,7 @@ def test_a_hand_written_file_reads_as_written(tmp_path):
     check_good(tmp_path)
 
 
-def refused(path, match: str = "") -> str:
+def refused(path, match: str = "", seconds: float = 15.0) -> str:
     """The ValueError of ``read_state_dict(path)``: starts with the path, short."""
     start = time.perf_counter()
     with pytest.raises(ValueError) as info:
@@ -114,8 +115,8 @@ def refused(path, match: str = "") -> str:
     text = str(info.value)
     assert text.startswith(f"{path}: "), text[:300]
     assert len(text) < 1000, f"{len(text)} characters"
-    assert time.perf_counter() - start < 5.0
-    assert match in text, text
+    assert time.perf_counter() - start < seconds  # a blow-up takes minutes (or never ends)
+    assert re.search(match, text), text
     return text
 
 
@@ -189,7 +190,7 @@ def test_200000_nested_lists_are_a_value_error(tmp_path, how):
         body = EMPTY_LIST * n + APPEND * (n - 1)
     path = tmp_path / "deep.pth"
     path.write_bytes(header(info=pickle_of(body)))
-    refused(path, "deep")
+    refused(path, "values on the pickle stack" if how == "stack" else "nested more than 64 deep")
 
 
 def test_memo_index_and_message_length_are_bounded(tmp_path):
@@ -210,7 +211,7 @@ def test_a_storage_declared_with_two_types_is_refused(tmp_path):
         "weight": tensor("0", "FloatStorage", 2, (2,), (1,)),
         "index": tensor("0", "LongStorage", 2, (2,), (1,)),
     }), {"0": np.array([1.0, 2.0, 3.0, 4.0], "<f4")}))
-    refused(path, "storage '0' is declared as FloatStorage")
+    refused(path, "storage '0' is declared as FloatStorage")  # names the key
 
 
 def test_every_damaged_copy_is_a_value_error_naming_the_file(tmp_path):
