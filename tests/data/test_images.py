@@ -69,7 +69,7 @@ def test_an_unsigned_32_bit_tiff_keeps_values_above_2_to_the_31(tmp_path):
     with images.open_image(path) as img:
         assert img.mode == "I"
         np.testing.assert_allclose(images.grey_levels(img, path), raw / (2.0 ** 32 - 1))
-    np.testing.assert_array_equal(inet.read_rgb(path)[..., 0], [[0, 237], [255, 0]])  # 237.49, 0.0042
+    np.testing.assert_array_equal(inet.read_rgb(path)[..., 0], [[0, 237], [255, 0]])  # 237.49, .004
 
 
 def test_16_bit_data_in_a_32_bit_file_keep_the_16_bit_scale(tmp_path):
@@ -145,3 +145,34 @@ def test_a_decompression_bomb_is_a_one_line_error_with_exit_2(tmp_path, capsys):
     assert err.count("\n") == 1
     with pytest.raises(InputError, match="too large"):
         inet.read_rgb(path)
+
+
+def test_float_images_read_the_same_in_the_cli_and_the_imagenet_reader(grey_model, tmp_path):
+    """One rule for both (the CLI used to refuse every float image): [0, 1] as is,
+    [0, 255] divided by 255."""
+    _, model = grey_model
+    unit = np.random.default_rng(5).random((12, 12)).astype(np.float32)
+    Image.fromarray(unit).save(tmp_path / "unit.tif")
+    Image.fromarray(unit * 200).save(tmp_path / "wide.tif")
+    x, _ = cli.read_image(tmp_path / "unit.tif", model, "keras")
+    np.testing.assert_allclose(x[..., 0], unit, atol=1e-6)
+    x, _ = cli.read_image(tmp_path / "wide.tif", model, "keras")
+    np.testing.assert_allclose(x[..., 0], unit * 200 / 255, atol=1e-5)
+    np.testing.assert_array_equal(inet.read_rgb(tmp_path / "unit.tif")[..., 0],
+                                  np.rint(unit.astype(np.float64) * 255))
+
+
+@pytest.mark.parametrize("mode", ["LA", "P"])
+def test_alpha_only_greyscale_and_palette_pictures_are_refused(tmp_path, mode):
+    alpha = np.zeros((8, 8), np.uint8)
+    alpha[2:6, 3] = 255
+    path = tmp_path / f"{mode}.png"
+    if mode == "LA":
+        Image.fromarray(np.stack([np.zeros_like(alpha), alpha], -1), "LA").save(path)
+    else:  # palette: index 0 transparent black, index 1 opaque black
+        img = Image.fromarray((alpha > 0).astype(np.uint8), "P")
+        img.putpalette([0, 0, 0] * 256)
+        img.save(path, transparency=0)
+    with images.open_image(path) as img:
+        with pytest.raises(InputError, match="only in its alpha"):
+            images.pixels(img, path)
