@@ -32,6 +32,7 @@ from dance_tf.models.torch_pickle import STORAGE_DTYPES, RefusedGlobal, TensorVi
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
 MAX_MESSAGE = 400  # characters of the underlying error kept in a ValueError
+MAX_DIMS = 64  # numpy's limit
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -102,15 +103,15 @@ def _parse(handle: io.BytesIO, total: int) -> dict[str, np.ndarray]:
         storage = wanted[key]
         head = handle.read(8)
         if len(head) < 8:
-            raise ValueError(f"file ends before the size of storage {key!r}")
+            raise ValueError(f"file ends before the size of storage {show(key)}")
         (numel,) = struct.unpack("<q", head)
         if numel != storage.numel:
-            raise ValueError(f"storage {key!r} holds {numel} elements, the pickle says "
+            raise ValueError(f"storage {show(key)} holds {numel} elements, the pickle says "
                              f"{storage.numel}")
         nbytes = numel * storage.kind.dtype.itemsize
         raw = handle.read(nbytes)
         if len(raw) < nbytes:
-            raise ValueError(f"file ends inside storage {key!r} ({len(raw)} of {nbytes} "
+            raise ValueError(f"file ends inside storage {show(key)} ({len(raw)} of {nbytes} "
                              "bytes)")
         storages[key] = np.frombuffer(raw, dtype=storage.kind.dtype)
     if len(set(keys)) != len(keys):
@@ -126,14 +127,18 @@ def _parse(handle: io.BytesIO, total: int) -> dict[str, np.ndarray]:
     for name, view in views.items():
         buf = storages[view.storage.key]
         extent = view.offset + sum((s - 1) * st for s, st in zip(view.size, view.stride)) + 1
-        count = 1
+        if len(view.size) > MAX_DIMS:
+            raise ValueError(f"tensor {show(name)} has {len(view.size)} dimensions (numpy "
+                             f"takes at most {MAX_DIMS})")
+        count = 0 if 0 in view.size else 1
         for s in view.size:
-            count *= s
+            count = min(count * s, buf.size + 1)  # stays small: only "≤ buf.size" matters
         if count == 0:
             extent = 0
         if extent > buf.size or count > max(buf.size, 1):
-            raise ValueError(f"tensor {name!r} (size {view.size}, stride {view.stride}, "
-                             f"offset {view.offset}) reaches past its storage of {buf.size}")
+            raise ValueError(f"tensor {show(name)} (size {show(view.size)}, stride "
+                             f"{show(view.stride)}, offset {view.offset}) reaches past its "
+                             f"storage of {buf.size}")
         item = buf.itemsize
         arr = np.lib.stride_tricks.as_strided(
             buf[view.offset:], shape=view.size, strides=tuple(s * item for s in view.stride),

@@ -94,7 +94,15 @@ class _Global:
     name: str
 
 
-_SHOW = reprlib.Repr()
+class _Bounded(reprlib.Repr):
+    """reprlib falls back to the built-in ``repr`` for types it does not know; an
+    OrderedDict full of shared references must not get there."""
+
+    def repr_OrderedDict(self, x, level):  # noqa: N802 -- reprlib's naming scheme
+        return "OrderedDict(" + self.repr_dict(dict(x), level) + ")"
+
+
+_SHOW = _Bounded()
 _SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother, _SHOW.maxlong = 3, 60, 60, 40
 for _field in ("maxtuple", "maxlist", "maxdict", "maxset", "maxfrozenset", "maxdeque",
                "maxarray"):

@@ -176,6 +176,13 @@ def test_memo_references_do_not_blow_up_the_message(tmp_path):
     big = tmp_path / "dag40.pth"
     big.write_bytes(header(info=_dag(40)))    # 2**40: would never finish
     refused(big, "system info")
+    # the same inside an OrderedDict that an error message shows
+    dag = _dag(40)[2:-1]                                   # without PROTO and STOP
+    od = glob("collections", "OrderedDict") + MARK + MARK + MARK + uni("k") + get(40) \
+        + TUPLE + LIST + TUPLE + REDUCE
+    shown = tmp_path / "od.pth"
+    shown.write_bytes(header(info=pickle_of(dag + POP + od + num(1) + APPEND)))
+    refused(shown, "cannot add items to OrderedDict")
 
 
 @pytest.mark.parametrize("how", ["memo chain", "marks", "stack"])
