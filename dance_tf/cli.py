@@ -366,9 +366,9 @@ def load_image_model(args):
         return model, "zoo", imagenet.value_range(model)
     path = Path(name)
     if path.suffix in (".keras", ".h5") and path.is_file():
-        import keras
+        from dance_tf.models import train_cache
 
-        model = keras.models.load_model(path, compile=False)
+        model = train_cache.load_model(path, "pass a complete model file")
         return model, "keras", (0.0, 1.0)
     photo = registry.default_for("imagenet")
     raise CLIError(f"--model {name!r}: expected 'digits', '{photo}', a .keras file "
@@ -385,7 +385,7 @@ def _default_image_model(path: Path) -> str:
     import importlib.util
 
     with _open_image(path) as img:
-        pixels, colour = _pixels(img)
+        pixels, colour = _pixels(img, path)
     photo = colour or max(pixels.shape[:2]) > 8 * 32
     net = registry.get(registry.default_for("imagenet"))
     if photo and importlib.util.find_spec(net.weights_package) is not None:
@@ -406,36 +406,28 @@ def _photo_models() -> str:
 
 
 def _open_image(path: Path):
-    """PIL image of ``path``, fully decoded; unreadable → CLIError 'FILE: why'."""
-    from PIL import Image, UnidentifiedImageError
+    """PIL image of ``path``, fully decoded; unreadable → CLIError 'FILE: why'
+    (``dance_tf.data.images.open_image``)."""
+    from dance_tf.data import images
 
     try:
-        img = Image.open(path)
-        img.load()
-    except UnidentifiedImageError:
-        raise CLIError(f"{path}: not an image PIL can read (expected one of "
-                       f"{', '.join(IMAGE_SUFFIXES)})") from None
-    except (OSError, ValueError, SyntaxError) as err:
-        raise CLIError(f"{path}: cannot read the image ({err})") from None
-    return img
+        return images.open_image(path)
+    except (OSError, ValueError) as err:
+        msg = str(err)
+        if msg.endswith("not an image file PIL can read"):
+            msg += f" (expected one of {', '.join(IMAGE_SUFFIXES)})"
+        raise CLIError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
 
 
-def _pixels(img):
-    """(H, W, C) float32 in [0, 1] and whether the image has colour; 16-bit scaled right."""
-    import numpy as np
+def _pixels(img, path: Path):
+    """(H, W, C) float32 in [0, 1] and whether the image has colour
+    (``dance_tf.data.images.pixels``: high depths scaled by their range)."""
+    from dance_tf.data import images
 
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        a = np.asarray(img, np.float64)
-        top = 65535.0 if a.max() > 255 or img.mode.startswith("I;16") else 255.0
-        return np.clip(a / top, 0, 1).astype(np.float32)[..., None], False
-    if img.mode == "F":
-        raise CLIError("floating-point images have no known range; save the image as 8- or "
-                       "16-bit PNG")
-    if img.mode in ("L", "1", "LA"):
-        return np.asarray(img.convert("L"), np.float32)[..., None] / 255.0, False
-    rgb = np.asarray(img.convert("RGB"), np.float32) / 255.0
-    colour = bool(np.ptp(rgb, axis=-1).max() > 2.0 / 255.0)
-    return rgb, colour
+    try:
+        return images.pixels(img, path)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
 
 
 def read_image(path: Path, model, kind: str, model_name: str = "") -> tuple:
@@ -445,6 +437,8 @@ def read_image(path: Path, model, kind: str, model_name: str = "") -> tuple:
     given to a small greyscale model (e.g. the 32×32 digits CNN) names the models to use.
     """
     import numpy as np
+
+    from dance_tf.data import images
 
     if kind not in ("digits", "keras"):
         from dance_tf.data import imagenet
@@ -464,7 +458,8 @@ def read_image(path: Path, model, kind: str, model_name: str = "") -> tuple:
     if c not in (1, 3):
         raise CLIError(f"--model: expected 1 or 3 input channels, got {c}")
     with _open_image(path) as img:
-        pixels, colour = _pixels(img)
+        pixels, colour = _pixels(img, path)
+        high_depth = images.is_high_depth(img)
     H, W = pixels.shape[:2]
     what = f"the {model_name or kind} model takes {h}×{w} greyscale images"
     if c == 1 and colour:
@@ -476,13 +471,14 @@ def read_image(path: Path, model, kind: str, model_name: str = "") -> tuple:
                        f"use {_photo_models()}")
     from PIL import Image
 
-    if img.mode.startswith("I"):  # 16-bit: resize the [0, 1] floats, no 8-bit rounding
+    if high_depth:  # 16/32-bit, float: resize the [0, 1] floats, no 8-bit rounding
         grey = Image.fromarray(np.ascontiguousarray(pixels[..., 0]), mode="F")
         x = np.asarray(grey.resize((w, h), Image.BILINEAR), np.float32)[..., None]
         x = np.repeat(x, c, axis=-1)
     else:  # 8-bit: PIL's own conversion and resize, then / 255
         with _open_image(path) as img:
-            small = img.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
+            small = images.eight_bit(img, path).convert("L" if c == 1 else "RGB")
+            small = small.resize((w, h), Image.BILINEAR)
             x = np.asarray(small, np.float32) / 255.0
     return np.clip(x, 0.0, 1.0).astype(np.float32).reshape(h, w, c), (0.0, 1.0)
 

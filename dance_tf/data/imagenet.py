@@ -24,11 +24,13 @@ model name). Pass the model itself as ``mode`` (``load_image(path, mode=model)``
 the right order, means, scale, resize and input size are used; the Caffe net also has a
 227×227 input, so an image prepared for the 224×224 slim nets does not fit it.
 
-Images of any bit depth are read as 0..255 RGB: 16-bit PNG/TIFF greyscale (PIL modes
+Images of any bit depth are read as 0..255 RGB (the rules live in
+:mod:`dance_tf.data.images`, shared with the CLI): 16-bit PNG/TIFF greyscale (PIL modes
 ``I;16*``, and ``I`` from a PNG) are divided by 257 (65535 → 255), other 32-bit integer
-images by the smallest of 2⁸ − 1, 2¹⁶ − 1, 2³² − 1 that holds their maximum, float
-images (``F``) in [0, 1] are multiplied by 255; 16-bit RGB(A) PNGs keep PIL's high byte.
-Unreadable files raise ``ValueError`` whose message starts with the file path.
+images by the smallest of 2⁸ − 1, 2¹⁶ − 1 that holds their maximum and above that by the
+full 32-bit range of their sample type, float images (``F``) in [0, 1] are multiplied by
+255; 16-bit RGB(A) PNGs keep PIL's high byte. Unreadable files raise ``ValueError`` whose
+message starts with the file path.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from importlib import resources
 
 import numpy as np
 
+from dance_tf.data import images
 from dance_tf.models import registry
 
 #: Default size of the slim nets; the Caffe AlexNet takes 227 (S5).
@@ -99,100 +102,26 @@ def get_mode(mode="slim_rgb") -> Mode:
     return get_mode(name)
 
 
-def _declared_size(path: str) -> tuple[int, int] | None:
-    """Width and height a PNG header declares (PIL refuses to open 0-sized PNGs)."""
-    with open(path, "rb") as fh:
-        head = fh.read(24)
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    return None
-
-
-def _png_bits(img, path: str) -> int | None:
-    """Bits per sample a PNG header declares (None for other formats)."""
-    if img.format != "PNG":
-        return None
-    with open(path, "rb") as fh:
-        head = fh.read(25)
-    return head[24] if len(head) == 25 and head[12:16] == b"IHDR" else None
-
-
-def _high_depth_to_uint8(img, path: str) -> np.ndarray:
-    """One-channel images of more than 8 bits (PIL modes ``I;16*``, ``I``, ``F``) →
-    uint8 (H, W), scaled by the range the file's bit depth allows."""
-    mode = img.mode
-    values = np.asarray(img)
-    if mode.startswith("I;16"):
-        return np.rint(values.astype(np.float64) / 257.0).astype(np.uint8)
-    if mode == "I":
-        values = values.astype(np.float64)
-        if values.size and values.min() < 0:
-            raise ValueError(f"{path}: 32-bit integer image with negative values "
-                             f"(min {values.min():g}); cannot tell its intensity scale")
-        bits = _png_bits(img, path)
-        if bits is None:  # a 32-bit container (TIFF): the smallest depth holding the data
-            peak = values.max() if values.size else 0
-            bits = 8 if peak <= 255 else 16 if peak <= 65535 else 32
-        return np.rint(values * (255.0 / (2.0 ** bits - 1))).astype(np.uint8)
-    # "F": 32-bit float samples
-    values = values.astype(np.float64)
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{path}: floating-point image with NaN or infinite values")
-    lo, hi = (values.min(), values.max()) if values.size else (0.0, 0.0)
-    if lo < 0 or hi > 255:
-        raise ValueError(f"{path}: floating-point image with values in [{lo:g}, {hi:g}]; "
-                         "expected [0, 1] or [0, 255]")
-    scale = 255.0 if hi <= 1.0 else 1.0
-    return np.rint(values * scale).astype(np.uint8)
-
-
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
     """Decode a JPEG/PNG/TIFF (any PIL format) to uint8 RGB ``(H, W, 3)``.
 
     Greyscale, palette and CMYK images are converted to RGB; an alpha channel is
-    dropped (the colour values are kept, as Caffe/OpenCV readers do). High bit depths are
-    scaled to 0..255 (module docstring): a 16-bit greyscale PNG of value v gives v / 257.
+    dropped (the colour values are kept, as Caffe/OpenCV readers do) unless the picture is
+    drawn only in it (refused). High bit depths are scaled to 0..255 by
+    :mod:`dance_tf.data.images`: a 16-bit greyscale PNG of value v gives v / 257.
 
-    Raises FileNotFoundError (no such file), or ValueError for anything unreadable (not an
-    image, empty, zero-sized, truncated or corrupt, a float image of unknown scale); both
-    messages start with the file path.
+    Raises FileNotFoundError (no such file), or ValueError (``InputError``) for anything
+    unreadable (not an image, empty, zero-sized, truncated or corrupt, too large, a float
+    image of unknown scale, a picture only in its alpha channel); both messages start
+    with the file path.
     """
-    from PIL import Image, UnidentifiedImageError
-
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such image file")
-    try:
-        if os.path.getsize(path) == 0:
-            raise ValueError(f"{path}: image file is empty (0 bytes)")
-        declared = _declared_size(path)
-        if declared is not None and 0 in declared:
-            raise ValueError(f"{path}: image has zero size {declared}")
-        with Image.open(path) as img:
-            if img.width == 0 or img.height == 0:
-                raise ValueError(f"{path}: image has zero size {img.size}")
-            img.load()
-            if img.mode.startswith("I") or img.mode == "F":
-                grey = _high_depth_to_uint8(img, path)
-                arr = np.repeat(grey[..., None], 3, axis=-1)
-            else:
-                if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency"
-                                                        in img.info):
-                    img = img.convert("RGBA").convert("RGB")
-                else:
-                    img = img.convert("RGB")
-                arr = np.asarray(img, dtype=np.uint8)
-    except UnidentifiedImageError as err:
-        raise ValueError(f"{path}: not an image file PIL can read") from err
-    except ValueError as err:
-        if str(err).startswith(path):
-            raise
-        raise ValueError(f"{path}: cannot decode image (corrupt?): {err}") from err
-    except (OSError, SyntaxError, EOFError, MemoryError) as err:
-        raise ValueError(f"{path}: cannot decode image (truncated or corrupt?): {err}") \
-            from err
-    except Image.DecompressionBombError as err:
-        raise ValueError(f"{path}: image too large to decode safely: {err}") from err
+    with images.open_image(path) as img:
+        flat = images.eight_bit(img, path)
+        if flat.mode in images.ALPHA_MODES or (flat.mode == "P" and "transparency"
+                                               in flat.info):
+            flat = flat.convert("RGBA")
+        arr = np.asarray(flat.convert("RGB"), dtype=np.uint8)
     if arr.ndim != 3 or arr.shape[-1] != 3 or arr.size == 0:
         raise ValueError(f"{path}: image decodes to shape {arr.shape}, not (H, W, 3)")
     return arr

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from dance_tf.data import digits as digits_data
+from dance_tf.models import train_cache
 
 FILE_NAME = "digits_cnn.keras"
 
@@ -65,14 +66,16 @@ def load(path: str | os.PathLike | None = None, train_if_missing: bool = True,
     ``size`` other than 32 gives the same CNN trained on the digits resized to size×size
     (cached as ``digits_cnn_<size>.keras``; the benchmarks use 96 for larger inputs)."""
     name = FILE_NAME if size == digits_data.SIZE else f"digits_cnn_{size}.keras"
+    cached = not path
     path = Path(path) if path else model_dir() / name
     if path.exists():
-        return keras.models.load_model(path, compile=False)
+        repair = ("delete it and the digits CNN is trained again" if cached
+                  else train_cache.REPAIR)
+        return train_cache.load_model(path, repair)
     if not train_if_missing:
         raise FileNotFoundError(f"{path}: no trained digits model")
     progress(f"training the digits CNN once (cached at {path}) ...")
     model, acc = train(verbose=2, size=size)
     progress(f"digits CNN test accuracy: {acc:.3f}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    train_cache.save_model(model, path)
     return model

@@ -38,7 +38,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from dance_tf.data import ids2018
 from dance_tf.data.ids2018 import select_features
-from dance_tf.models.train_cache import cache_dir, train_once, train_steps_override
+from dance_tf.models.train_cache import cache_dir, load_model, train_once, train_steps_override
 from dance_tf.progress import progress
 
 MODEL_FILE = "model.keras"
@@ -135,7 +135,7 @@ def load(directory: str | os.PathLike) -> IDSModel:
         if not os.path.exists(os.path.join(directory, name)):
             raise FileNotFoundError(
                 f"{directory}: missing {name} (train with scripts/train_ids.py)")
-    model = keras.models.load_model(os.path.join(directory, MODEL_FILE), compile=False)
+    model = load_model(os.path.join(directory, MODEL_FILE))
     with np.load(os.path.join(directory, SCALER_FILE)) as ranges:
         scaler = scaler_from_range(ranges["data_min"], ranges["data_max"])
     with open(os.path.join(directory, CONFIG_FILE), encoding="utf-8") as handle:

@@ -44,7 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from dance_tf.data.embedding import EmbeddingTable
-from dance_tf.models.train_cache import cache_dir, train_once, train_steps_override
+from dance_tf.models.train_cache import cache_dir, load_model, train_once, train_steps_override
 from dance_tf.progress import progress
 
 MODEL_FILE = "model.keras"
@@ -234,7 +234,7 @@ def load(directory: str | os.PathLike) -> SSTModel:
         if not os.path.exists(path):
             raise FileNotFoundError(
                 f"{directory}: missing {name} (train with scripts/train_sst.py)")
-    model = keras.models.load_model(paths[MODEL_FILE], compile=False)
+    model = load_model(paths[MODEL_FILE])
     with open(paths[WORDS_FILE], encoding="utf-8") as handle:
         words = handle.read().split("\n")[:-1]
     vectors = np.load(paths[VECTORS_FILE])

@@ -8,129 +8,31 @@ for the raw storages, a pickled list of storage keys, and then per key, in that 
 int64 little-endian element count and the storage's raw little-endian bytes. Tensors are
 rebuilt by ``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)``.
 
-A pickle can run any callable it names, so this reader unpickles through an allow-list:
-``find_class`` accepts only ``collections.OrderedDict``, ``torch._utils._rebuild_tensor_v2``
-(replaced by a local function that records the view) and the storage types
-``torch.FloatStorage`` / ``torch.LongStorage`` (used as dtype markers, never called). Any
-other global is refused with :class:`RefusedGlobal` at the moment the pickle names it,
-before any call it could make runs. Truncated or garbled files raise ``ValueError`` with
-the file name.
+The pickles are read by :mod:`dance_tf.models.torch_pickle`, a pickle machine that runs
+only what a state_dict needs on objects made fresh for each file: the globals
+``collections.OrderedDict``, ``torch._utils._rebuild_tensor_v2`` (replaced by a stand-in that
+records the view) and the storage types ``torch.FloatStorage`` / ``torch.LongStorage``
+(dtype markers, never called). Any other global is refused with :class:`RefusedGlobal` at
+the moment the pickle names it, before any call it could make runs. Every other malformed
+file (truncated, garbled, nested too deep, a storage declared twice with different types,
+...) raises ``ValueError`` whose message starts with the file path and stays short.
 """
 
 from __future__ import annotations
 
-import collections
 import io
 import os
-import pickle
 import struct
-from dataclasses import dataclass
 
 import numpy as np
 
+from dance_tf.models import torch_pickle
+from dance_tf.models.torch_pickle import STORAGE_DTYPES, RefusedGlobal, TensorView, show
+
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
-
-#: Storage types the reader understands, with their numpy dtype (little endian).
-STORAGE_DTYPES = {
-    "FloatStorage": np.dtype("<f4"),
-    "LongStorage": np.dtype("<i8"),
-}
-
-
-class RefusedGlobal(pickle.UnpicklingError, ValueError):
-    """The pickle asked for a class or function outside the allow-list (also a
-    ``ValueError``, so callers that report bad files catch it)."""
-
-
-@dataclass(frozen=True)
-class _StorageType:
-    """Marker standing for ``torch.<name>`` inside the pickle (never called)."""
-
-    name: str
-
-    @property
-    def dtype(self) -> np.dtype:
-        return STORAGE_DTYPES[self.name]
-
-
-@dataclass(frozen=True)
-class _Storage:
-    """A persistent id: which raw storage (by key), its element type and length."""
-
-    key: str
-    kind: _StorageType
-    numel: int
-
-
-@dataclass(frozen=True)
-class _TensorView:
-    """What ``_rebuild_tensor_v2`` was asked to build: a strided view of a storage."""
-
-    storage: _Storage
-    offset: int
-    size: tuple
-    stride: tuple
-
-
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
-                       backward_hooks=None, metadata=None):
-    """Stand-in for ``torch._utils._rebuild_tensor_v2``: record the view, build nothing."""
-    if not isinstance(storage, _Storage):
-        raise pickle.UnpicklingError(
-            f"_rebuild_tensor_v2 got {type(storage).__name__} instead of a storage")
-    ints = (storage_offset, *size, *stride)
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints):
-        raise pickle.UnpicklingError(
-            f"_rebuild_tensor_v2: offset/size/stride must be non-negative integers, got "
-            f"{storage_offset!r}, {size!r}, {stride!r}")
-    if len(size) != len(stride):
-        raise pickle.UnpicklingError(f"_rebuild_tensor_v2: size {size} and stride {stride} "
-                                     "differ in length")
-    return _TensorView(storage, int(storage_offset), tuple(size), tuple(stride))
-
-
-_ALLOWED = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-    ("torch", "FloatStorage"): _StorageType("FloatStorage"),
-    ("torch", "LongStorage"): _StorageType("LongStorage"),
-}
-
-
-class _AllowListUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals in ``_ALLOWED``."""
-
-    def find_class(self, module, name):
-        try:
-            return _ALLOWED[(module, name)]
-        except (KeyError, TypeError):
-            allowed = ", ".join(f"{m}.{n}" for m, n in _ALLOWED)
-            raise RefusedGlobal(
-                f"refused global {module}.{name}: a PyTorch state_dict needs only "
-                f"{allowed}; nothing from this pickle was run") from None
-
-    def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"):
-            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
-        _, kind, key, _location, numel = pid[:5]
-        view = pid[5] if len(pid) == 6 else None
-        if not isinstance(kind, _StorageType):
-            raise pickle.UnpicklingError(f"persistent id names no storage type: {pid!r}")
-        if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
-            raise pickle.UnpicklingError(f"malformed storage id {pid!r}")
-        if view is not None:
-            raise pickle.UnpicklingError(f"storage views are not supported: {pid!r}")
-        return _Storage(key, kind, numel)
-
-
-def _load_one(handle, what: str):
-    try:
-        return _AllowListUnpickler(handle).load()
-    except RefusedGlobal:
-        raise
-    except EOFError as err:
-        raise pickle.UnpicklingError(f"file ends inside the {what}") from err
+MAX_MESSAGE = 400  # characters of the underlying error kept in a ValueError
+MAX_DIMS = 64  # numpy's limit
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -158,58 +60,66 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
         return _parse(io.BytesIO(data), len(data))
     except RefusedGlobal as err:
         raise RefusedGlobal(f"{path}: {err}") from None
-    except (pickle.UnpicklingError, ValueError, struct.error, KeyError, IndexError,
-            TypeError, AttributeError, UnicodeDecodeError, OverflowError) as err:
+    except Exception as err:  # noqa: BLE001 -- any failure on an untrusted file is its fault
+        text = str(err) or type(err).__name__
+        if len(text) > MAX_MESSAGE:
+            text = text[:MAX_MESSAGE - 3] + "..."
         raise ValueError(f"{path}: not a readable legacy PyTorch file (truncated or "
-                         f"corrupt?): {err}") from err
+                         f"corrupt?): {text}") from err
 
 
 def _parse(handle: io.BytesIO, total: int) -> dict[str, np.ndarray]:
     if handle.getbuffer()[:2] == b"PK":
         raise ValueError("a zip-format PyTorch file (torch >= 1.6 default); only the legacy "
                          "format is supported")
-    magic = _load_one(handle, "magic number")
+    magic = torch_pickle.load(handle, "magic number")
     if magic != MAGIC_NUMBER:
-        raise ValueError(f"magic number {magic!r} is not PyTorch's legacy {MAGIC_NUMBER:#x}")
-    protocol = _load_one(handle, "protocol version")
+        raise ValueError(f"magic number {show(magic)} is not PyTorch's legacy {MAGIC_NUMBER:#x}")
+    protocol = torch_pickle.load(handle, "protocol version")
     if protocol != PROTOCOL_VERSION:
-        raise ValueError(f"protocol version {protocol!r}, expected {PROTOCOL_VERSION}")
-    info = _load_one(handle, "system info")
-    if not isinstance(info, dict) or info.get("little_endian") is not True:
-        raise ValueError(f"written on a big-endian machine or without system info: {info!r}")
-    state = _load_one(handle, "state dict")
-    if not isinstance(state, dict):
+        raise ValueError(f"protocol version {show(protocol)}, expected {PROTOCOL_VERSION}")
+    info = torch_pickle.load(handle, "system info")
+    if type(info) is not dict or info.get("little_endian") is not True:
+        raise ValueError(f"written on a big-endian machine or without system info: "
+                         f"{show(info)}")
+    state = torch_pickle.load(handle, "state dict")
+    if not isinstance(state, dict):  # dict or OrderedDict (the machine makes no others)
         raise ValueError(f"the pickled object is a {type(state).__name__}, not a state_dict")
-    keys = _load_one(handle, "list of storage keys")
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+    keys = torch_pickle.load(handle, "list of storage keys")
+    if type(keys) is not list or not all(type(k) is str for k in keys):
         raise ValueError("the storage key list is not a list of strings")
 
     storages = {}
-    views = {name: v for name, v in state.items() if isinstance(v, _TensorView)}
-    others = sorted(name for name, v in state.items() if not isinstance(v, _TensorView))
+    if not all(type(name) is str for name in state):
+        raise ValueError("state_dict entry names are not all strings")
+    views = {name: v for name, v in state.items() if type(v) is TensorView}
+    others = sorted(name for name in state if name not in views)
     if others:
-        raise ValueError(f"entries that are not tensors: {others}")
-    wanted = {v.storage.key: v.storage for v in views.values()}
+        raise ValueError(f"entries that are not tensors: {show(others)}")
+    wanted = _storages(views)
     for key in keys:
         if key not in wanted:
-            raise ValueError(f"storage {key!r} is listed but no tensor uses it")
+            raise ValueError(f"storage {show(key)} is listed but no tensor uses it")
         storage = wanted[key]
         head = handle.read(8)
         if len(head) < 8:
-            raise ValueError(f"file ends before the size of storage {key!r}")
+            raise ValueError(f"file ends before the size of storage {show(key)}")
         (numel,) = struct.unpack("<q", head)
         if numel != storage.numel:
-            raise ValueError(f"storage {key!r} holds {numel} elements, the pickle says "
+            raise ValueError(f"storage {show(key)} holds {numel} elements, the pickle says "
                              f"{storage.numel}")
         nbytes = numel * storage.kind.dtype.itemsize
         raw = handle.read(nbytes)
         if len(raw) < nbytes:
-            raise ValueError(f"file ends inside storage {key!r} ({len(raw)} of {nbytes} "
+            raise ValueError(f"file ends inside storage {show(key)} ({len(raw)} of {nbytes} "
                              "bytes)")
         storages[key] = np.frombuffer(raw, dtype=storage.kind.dtype)
+    if len(set(keys)) != len(keys):
+        raise ValueError("the storage key list names a storage twice")
     missing = sorted(set(wanted) - set(keys))
     if missing:
-        raise ValueError(f"storages used by tensors but absent from the file: {missing}")
+        raise ValueError(f"storages used by tensors but absent from the file: "
+                         f"{show(missing)}")
     if handle.tell() != total:
         raise ValueError(f"{total - handle.tell()} unexpected bytes after the last storage")
 
@@ -217,16 +127,38 @@ def _parse(handle: io.BytesIO, total: int) -> dict[str, np.ndarray]:
     for name, view in views.items():
         buf = storages[view.storage.key]
         extent = view.offset + sum((s - 1) * st for s, st in zip(view.size, view.stride)) + 1
-        if any(s == 0 for s in view.size):
+        if len(view.size) > MAX_DIMS:
+            raise ValueError(f"tensor {show(name)} has {len(view.size)} dimensions (numpy "
+                             f"takes at most {MAX_DIMS})")
+        count = 0 if 0 in view.size else 1
+        for s in view.size:
+            count = min(count * s, buf.size + 1)  # stays small: only "≤ buf.size" matters
+        if count == 0:
             extent = 0
-        if extent > buf.size or int(np.prod(view.size, dtype=np.int64)) > max(buf.size, 1):
-            raise ValueError(f"tensor {name!r} (size {view.size}, stride {view.stride}, "
-                             f"offset {view.offset}) reaches past its storage of {buf.size}")
+        if extent > buf.size or count > max(buf.size, 1):
+            raise ValueError(f"tensor {show(name)} (size {show(view.size)}, stride "
+                             f"{show(view.stride)}, offset {view.offset}) reaches past its "
+                             f"storage of {buf.size}")
         item = buf.itemsize
         arr = np.lib.stride_tricks.as_strided(
             buf[view.offset:], shape=view.size, strides=tuple(s * item for s in view.stride),
             writeable=False)
         out[name] = np.array(arr, dtype=buf.dtype.newbyteorder("="), order="C")
+    return out
+
+
+def _storages(views: dict) -> dict:
+    """``{key: Storage}`` of the tensors; a key declared with two types or lengths is an
+    error (the second declaration would otherwise decide how every tensor reads it)."""
+    out = {}
+    for name, view in views.items():
+        storage = view.storage
+        first = out.setdefault(storage.key, storage)
+        if (first.kind.name, first.numel) != (storage.kind.name, storage.numel):
+            raise ValueError(
+                f"storage {show(storage.key)} is declared as {first.kind.name} of "
+                f"{first.numel} elements and, for tensor {show(name)}, as "
+                f"{storage.kind.name} of {storage.numel}")
     return out
 
 

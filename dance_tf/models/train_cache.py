@@ -1,18 +1,29 @@
-"""Train a packaged task model once and cache it (SST CNN, IDS MLP).
+"""Train a packaged task model once and cache it (SST CNN, IDS MLP), and read / write one
+Keras model file safely (the digits CNN cache, ``--model FILE.keras``).
 
 The cache folder is ``<model cache>/<name>`` (the digits model's cache, see
 ``dance_tf.models.digits.model_dir``), or ``<name>-stepsN`` under ``DANCE_TF_TRAIN_STEPS=N``
 (a quick model for tests never takes the real model's name). Training writes into a
 private ``.part`` folder that is renamed when complete: an interrupted training leaves
 nothing behind, and a folder that holds something else is never replaced.
+
+:func:`save_model` writes a model to a private temporary name in the target's folder and
+renames it into place, so a kill mid-save leaves no damaged model under the real name.
+:func:`load_model` tells a damaged or foreign file ("damaged or not a Keras model file",
+naming it) from a missing one; Keras itself reports both as "File not found".
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
+
+#: what to do about a damaged model file, unless the caller knows better
+REPAIR = "save the model again (a cached model: delete the file and it is trained again)"
 
 
 def train_steps_override() -> int | None:
@@ -63,3 +74,58 @@ def train_once(directory: Path, marker: str, train: Callable[[Path], object], wh
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return directory
+
+
+def _damage(path: Path) -> str | None:
+    """Why ``path`` cannot be a ``.keras`` archive (None: it looks whole, or not .keras)."""
+    if path.suffix != ".keras":
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as err:
+        return f"not a complete .keras zip archive: {err or type(err).__name__}"
+    if bad is not None:
+        return f"archive member {bad!r} fails its CRC check"
+    if "config.json" not in names:
+        return "the archive holds no config.json"
+    return None
+
+
+def load_model(path: str | os.PathLike, repair: str = REPAIR):
+    """``keras.models.load_model(path, compile=False)`` with errors that say what is wrong.
+
+    Raises FileNotFoundError (no such file) or ValueError naming the file: damaged or not a
+    Keras model (a truncated or corrupt archive, or anything Keras cannot load), followed
+    by ``repair`` (what the user can do).
+    """
+    import keras
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such model file")
+    reason = _damage(path)
+    if reason is not None:
+        raise ValueError(f"{path}: damaged or not a Keras model file ({reason}); {repair}")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except (ValueError, OSError, KeyError, TypeError, AttributeError, IndexError,
+            EOFError, zipfile.BadZipFile) as err:
+        text = " ".join(str(err).split())[:300] or type(err).__name__
+        raise ValueError(f"{path}: damaged or not a Keras model file Keras can load "
+                         f"({text}); {repair}") from err
+
+
+def save_model(model, path: str | os.PathLike) -> Path:
+    """``model.save`` to a temporary name in ``path``'s folder, then ``os.replace`` into
+    place (a kill mid-save leaves no damaged file at ``path``); returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
+    try:
+        model.save(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path

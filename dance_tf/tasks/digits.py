@@ -20,16 +20,15 @@ def split_model(split_seed: int, log=print):
     """
     if split_seed == 0:
         return digits_model.load(progress=log)
-    import keras
+    from dance_tf.models import train_cache
 
     path = digits_model.model_dir() / f"digits_cnn_split{split_seed}.keras"
     if path.exists():
-        return keras.models.load_model(path, compile=False)
+        return train_cache.load_model(path, "delete it and it is trained again")
     log(f"training the digits CNN on split {split_seed} once (cached at {path}) ...")
     model, acc = digits_model.train(seed=split_seed)
     log(f"digits CNN (split {split_seed}) test accuracy: {acc:.3f}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    train_cache.save_model(model, path)
     return model
 
 

@@ -71,7 +71,7 @@ def _efficientnet(path: str | None = None):
 def load_model(spec: str | None, preprocessing: str | None = None):
     """Build a classifier from ``None`` / ``efficientnet_lite0[=PATH]`` (default), ``NET=PATH``,
     a ``.keras`` file or a SavedModel directory."""
-    import keras
+    from dance_tf.models import train_cache
 
     if spec is None or spec == EFFICIENTNET:
         return _efficientnet()
@@ -85,7 +85,7 @@ def load_model(spec: str | None, preprocessing: str | None = None):
 
         return load_classifier(spec, preprocessing=preprocessing or "slim_rgb")
     if spec.endswith(".keras") and os.path.isfile(spec):
-        model = keras.models.load_model(spec, compile=False)
+        model = train_cache.load_model(spec)
         model.preprocessing = preprocessing or getattr(model, "preprocessing", None) \
             or "slim_rgb"
         return model

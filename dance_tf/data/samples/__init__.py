@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -21,6 +22,7 @@ FILES = {
     "glove.6B.50d.sst.txt": "8794fd428e559a3c0c56c280eb5be3e4c195715e8ce5e45ad72fc1f4b7c34db0",
     "ids2018_sample.csv": "b73881832e8ce3613dd268e4c73d030e15f0d3e8f96075a99c18d711767b2726",
 }
+REINSTALL = "the install is damaged: reinstall dance-tf (pip install --force-reinstall dance-tf)"
 #: how a trained model's config names a packaged file (instead of a machine's path)
 PREFIX = "package:"
 
@@ -44,8 +46,10 @@ def path(name: str, directory: str | os.PathLike | None = None) -> Path:
     """The plain file of sample ``name`` (a key of :data:`FILES`, or ``package:NAME``),
     decompressed into ``directory`` (default :func:`cache_dir`) if not there yet.
 
-    Raises ValueError for an unknown name or a packaged file whose content does not match
-    its recorded SHA-256 (a damaged install).
+    Raises ValueError for an unknown name or a damaged install (a packaged file missing,
+    truncated or corrupt, or whose content does not match its recorded SHA-256); the
+    message names the packaged file. Nothing is left behind: the copy is written to a
+    private ``.part`` name, removed on any failure, and renamed into place when checked.
     """
     name = name[len(PREFIX):] if name.startswith(PREFIX) else name
     if name not in FILES:
@@ -55,17 +59,35 @@ def path(name: str, directory: str | os.PathLike | None = None) -> Path:
     if target.is_file() and _sha256(target) == FILES[name]:
         return target
     out.mkdir(parents=True, exist_ok=True)
+    source = HERE / f"{name}.gz"
     partial = target.with_name(f".{name}.{os.getpid()}.part")
-    with gzip.open(HERE / f"{name}.gz", "rb") as src, open(partial, "wb") as dst:
-        for block in iter(lambda: src.read(1 << 20), b""):
-            dst.write(block)
-    got = _sha256(partial)
-    if got != FILES[name]:
-        partial.unlink()
-        raise ValueError(f"{HERE / (name + '.gz')}: content SHA-256 {got} differs from the "
-                         f"recorded {FILES[name]}; the install is damaged, reinstall dance-tf")
-    os.replace(partial, target)
+    try:
+        _decompress(source, partial)
+        got = _sha256(partial)
+        if got != FILES[name]:
+            raise ValueError(f"{source}: content SHA-256 {got} differs from the recorded "
+                             f"{FILES[name]}; {REINSTALL}")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
+
+
+def _decompress(source: Path, partial: Path) -> None:
+    """gunzip ``source`` into ``partial``; a missing, truncated or corrupt archive is a
+    ValueError naming it (an error writing ``partial`` stays an OSError)."""
+    if not source.is_file():
+        raise ValueError(f"{source}: packaged sample is missing; {REINSTALL}")
+    with gzip.open(source, "rb") as src, open(partial, "wb") as dst:
+        while True:
+            try:
+                block = src.read(1 << 20)
+            except (EOFError, OSError, zlib.error) as err:  # BadGzipFile is an OSError
+                raise ValueError(f"{source}: packaged sample is damaged (cannot decompress "
+                                 f"it: {err or type(err).__name__}); {REINSTALL}") from err
+            if not block:
+                return
+            dst.write(block)
 
 
 def resolve(value: str | os.PathLike) -> Path:
