@@ -11,11 +11,11 @@ __version__ = "0.1.0"
 
 __all__ = ["BudgetError", "DanceError", "DecoyWarning", "Explainer", "Explanation",
            "ExportError", "InputError", "LayerError", "LayerWarning", "explain",
-           "explain_tokens", "split_at", "__version__"]
+           "explain_tokens", "split_at", "value_range_from", "__version__"]
 
 _LAZY = {"DecoyWarning", "Explainer", "Explanation", "explain"}
 _CONTRACT = {"split_at": "model_contract", "explain_tokens": "model_contract",
-             "LayerWarning": "layers"}
+             "LayerWarning": "layers", "value_range_from": "inputs"}
 _ERRORS = {"DanceError", "InputError", "LayerError", "BudgetError", "ExportError"}
 
 

@@ -47,7 +47,7 @@ class Explainer:
                  learning_rate: float = 0.1, init_noise: float = 0.01, patience: int = 2,
                  backoff: float = 0.5,
                  deviation_bound=None, constant=None, noise_level: float = 0.1,
-                 decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
+                 decoy_batch_size: int | None = None, memory_budget_mb: float | None = None,
                  use_crops: bool = True,
                  precision: str = "float32", seed: int = 0, output=None,
                  **extra_method_options):
@@ -78,7 +78,8 @@ class Explainer:
         self.settings = explainer_options.decoy_settings(opts)
         self.noise_level = float(opts["noise_level"])
         self.use_crops = bool(use_crops)
-        self.memory_budget_mb = float(opts["memory_budget_mb"])
+        budget = opts["memory_budget_mb"]
+        self.memory_budget_mb = sizing.device_budget_mb() if budget is None else float(budget)
         self.seed = int(opts["seed"])
         self._plans: dict[tuple, Plan] = {}
         self._f_l: dict[tuple, tuple] = {}

@@ -39,7 +39,8 @@ DOC = """
       deviation_bound: per-feature bound b, |x̃ − x| ≤ b (Proposition 1) [none].
       constant: value of the constant ablation [mean pixel / mean of x per channel].
       noise_level: σ of the noise ablation relative to x_max − x_min [0.1].
-      decoy_batch_size: decoys per optimised batch [fit to ``memory_budget_mb``, 1024].
+      decoy_batch_size: decoys per optimised batch [fit to ``memory_budget_mb``, in MB;
+        None: a share of the device's free memory, ``sizing.device_budget_mb``].
       use_crops: run the line search's layer-ℓ evaluations on crops around compact masks
         where that is exact and saves half the positions or more (``dance_tf.crops``;
         checked against the full input when planned) [True].

@@ -83,8 +83,11 @@ def legal_range(x: np.ndarray, value_range) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi) shaped like x from ``value_range`` (None: x's own [min, max], with a
     warning); refuses an x outside it by more than ``range_tolerance``."""
     if value_range is None:
-        warnings.warn("value_range not given: using the input's own [min, max] as the "
-                      "legal range of the decoys", stacklevel=4)
+        warnings.warn(f"value_range not given: one range, the input's own [min, max] = "
+                      f"[{x.min():.4g}, {x.max():.4g}], is shared by every feature as the "
+                      "decoys' legal range (a 0/1 feature may then be pushed to the largest "
+                      "value); give value_range, e.g. per feature from your data with "
+                      "dance_tf.value_range_from(train_x)", stacklevel=4)
         lo, hi = np.full_like(x, x.min()), np.full_like(x, x.max())
     else:
         lo, hi = validate.value_range_pair(value_range, x.shape)
@@ -163,3 +166,19 @@ def check_degenerate_maps(logits, xs: np.ndarray, maps: np.ndarray) -> None:
     if nan:
         raise FloatingPointError(f"saliency: the map of input(s) {nan} is not finite (NaN "
                                  "or inf in the method's gradients): no map is returned")
+
+
+def value_range_from(data, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature legal range (lo, hi), each of one input's shape (*S), from data
+    (N, *S): the minimum and maximum of every feature over the N rows, widened by
+    ``margin`` × (hi − lo). For tabular inputs, where one shared range would push a 0/1
+    flag to the largest value of another feature."""
+    arr = np.asarray(gather(data, None), np.float64)
+    if arr.ndim < 2 or len(arr) == 0:
+        raise InputError(f"data: expected rows (N, *S) with N ≥ 1, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError("data: contains NaN or Inf")
+    margin = validate.number("margin", margin, low=0.0)
+    lo, hi = arr.min(axis=0), arr.max(axis=0)
+    pad = margin * (hi - lo)
+    return (lo - pad).astype(np.float32), (hi + pad).astype(np.float32)

@@ -24,5 +24,5 @@ EXPLAINER = {
     "patches_per_mask": {**COUNT, "allow_none": True},
     "noise_level": NONNEG,
     "decoy_batch_size": {**COUNT, "allow_none": True},
-    "memory_budget_mb": POSITIVE,
+    "memory_budget_mb": {**POSITIVE, "allow_none": True},
 }

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from dance_tf import aggregate, perturbations
-from dance_tf.masks import masks_from_corners, paint
+from dance_tf.masks import masks_from_corners
 from dance_tf.reduce import feature_axes
 from dance_tf.sizing import evals_per_batch, sized
 
@@ -52,8 +52,8 @@ class Plan:
     @property
     def masks(self) -> np.ndarray:
         """(n, *S) 0/1 masks, built on first use (large for big images)."""
-        if self._masks is None:
-            self._masks = np.stack([paint(self.shape, g, self.patch) for g in self.groups])
+        if self._masks is None:   # built in TensorFlow (one op, not a loop over masks)
+            self._masks = masks_from_corners(self.corners, self.shape, self.patch).numpy()
         return self._masks
 
     def run(self, x, target, lo, hi, epsilon, constant, seed):

@@ -48,13 +48,14 @@ def build_plan(ex, shape: tuple[int, ...], lo=None, hi=None) -> Plan:
     groups = window_groups(shape, p, ex.stride, m, ex.packing, rf)
     n = len(groups)
     n_items = n if ex.perturbation == "constant" else 2 * n
-    chunk, base = chunk_size(ex, f_l, shape, n_items, variable=poly != shape)
     crop = None
     if (ex.use_crops and poly == shape and ex.perturbation == "decoys"
             and ex.settings.solver == "line_search"):
         lo_ = np.zeros(shape, np.float32) if lo is None else lo
         hi_ = np.ones(shape, np.float32) if hi is None else hi
         crop = plan_crop(f_loop, shape, groups, p, lo_, hi_)
+    # sized after the crops: the loop then holds crops, the certificate full inputs
+    chunk, base = chunk_size(ex, f_l, shape, n_items, variable=poly != shape, crop=crop)
     # one graph for every length of a variable axis: size by the poly shape (None → 64)
     key = (poly, chunk, base, p, evals_per_batch(ex, sized(poly)), crop)
     if key not in ex._compiled:

@@ -32,9 +32,73 @@ def balanced_chunks(n_items: int, fit: int, base_max: int) -> tuple[int, int]:
         n_chunks += 1
 
 
+#: shares of the device's free memory the default budget takes (accelerator, host)
+GPU_SHARE, HOST_SHARE = 0.5, 0.25
+#: the default budget's bounds (MB)
+MIN_BUDGET_MB, MAX_BUDGET_MB = 256.0, 65536.0
+
+
+def device_budget_mb() -> float:
+    """The default ``memory_budget_mb``: a share of the free memory of the first GPU
+    (``nvidia-smi``) when TensorFlow sees one, else of the host's available memory
+    (``/proc/meminfo`` MemAvailable, else ``os.sysconf``); bounded to [256 MB, 64 GB]."""
+
+    free = None
+    try:
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            free = _gpu_free_mb()
+            free = None if free is None else free * GPU_SHARE
+    except ImportError:
+        pass
+    if free is None:
+        host = _host_available_mb()
+        free = 1024.0 / HOST_SHARE if host is None else host
+        free *= HOST_SHARE
+    return float(min(MAX_BUDGET_MB, max(MIN_BUDGET_MB, free)))
+
+
+def _gpu_free_mb() -> float | None:
+    import shutil
+    import subprocess
+
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--query-gpu=memory.free", "--format=csv,noheader,"
+                              "nounits"], capture_output=True, text=True, timeout=10)
+        return float(out.stdout.split()[0])
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return None
+
+
+def _host_available_mb() -> float | None:
+    import os
+
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def activation_elems(model, shape: tuple = ()) -> int:
-    """Rough count of per-example activation elements in a model (for chunk sizing);
-    variable axes (None) count as the matching axis of ``shape`` or 64."""
+    """Count of per-example activation elements in a model (for chunk sizing). A model
+    with variable axes is traced on inputs of the concrete ``shape`` (its real layer
+    shapes: strides shrink them); without a concrete shape, variable axes count as the
+    matching axis of ``shape`` or 64."""
+    if shape and all(isinstance(s, int) for s in shape) and _variable(model):
+        traced = _traced_elems(model, tuple(shape))
+        if traced is not None:
+            return traced
     total = 0
     for lay in getattr(model, "layers", []):
         try:
@@ -53,13 +117,52 @@ def activation_elems(model, shape: tuple = ()) -> int:
 
 
 
+def _variable(model) -> bool:
+    try:
+        return any(d is None for d in model.inputs[0].shape[1:])
+    except (AttributeError, ValueError, IndexError, TypeError):
+        return False
+
+
+def _traced_elems(model, shape: tuple) -> int | None:
+    """Activation elements of ``model`` re-applied on a concrete input (every node)."""
+    import keras
+
+    from dance_tf.crops import crop_model
+
+    try:
+        traced = crop_model(model, shape)
+    except Exception:  # noqa: BLE001 - a graph that cannot be re-applied: the rough count
+        return None
+    nodes = getattr(traced, "_nodes_by_depth", {})
+    total = 0
+    for depth_nodes in nodes.values():
+        for node in depth_nodes:
+            if isinstance(node.operation, keras.layers.InputLayer):
+                continue
+            for t in node.output_tensors:
+                dims = tuple(t.shape)[1:]
+                if all(isinstance(d, int) for d in dims):
+                    total += math.prod(dims)
+    return max(total, 1)
+
+
 def decoy_bytes(f_l, shape) -> float:
     """Bytes one decoy holds in the optimisation loop (input-sized buffers and layers
     1..ℓ's activations)."""
     return 4.0 * (14 * math.prod(shape) + 3 * activation_elems(f_l, shape))
 
 
-def chunk_size(ex, f_l, shape, n_items: int, variable: bool = False
+def cropped_decoy_bytes(f_l, shape, crop) -> float:
+    """Bytes one decoy holds when the line search runs on crops (``dance_tf.crops``): the
+    loop's buffers at the crop's size, and one forward pass of the full input for the
+    certificate."""
+    crop_shape = tuple(crop.size) + tuple(shape[len(crop.size):])
+    return decoy_bytes(crop.f_crop, crop_shape) + 4.0 * (
+        4 * math.prod(shape) + activation_elems(f_l, shape))
+
+
+def chunk_size(ex, f_l, shape, n_items: int, variable: bool = False, crop=None
                 ) -> tuple[int, int]:
     """(decoys per optimised batch, decoys per base-method batch), from
     ``decoy_batch_size`` or the memory budget.
@@ -70,7 +173,8 @@ def chunk_size(ex, f_l, shape, n_items: int, variable: bool = False
     length (padding items are ignored).
     """
     budget = ex.memory_budget_mb * 2**20
-    per_decoy = decoy_bytes(f_l, shape)
+    per_decoy = decoy_bytes(f_l, shape) if crop is None else cropped_decoy_bytes(
+        f_l, shape, crop)
     per_map = per_map_bytes(ex, shape)
     if max(per_decoy, per_map) > budget:
         raise BudgetError(

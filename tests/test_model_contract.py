@@ -338,3 +338,48 @@ def test_keras_applications_matrix(name):
         assert model.get_layer(parts[0]).layers[-1].name == parts[-1]
     f_l = keras.Model(model.inputs, model.get_layer(parts[0]).output)
     _check_certificates(r, x, lambda z: np.asarray(f_l(z, training=False)))
+
+
+# ------------------------------------------------------------------ memory and tabular
+def test_variable_shape_memory_estimate_uses_real_shapes():
+    """An FCN with input (None, None, 3) at 128²: every layer's real size, summed by
+    hand, is what one decoy is charged for (the old estimate took every unknown size as
+    the whole input: ~100× too much)."""
+    from dance_tf import sizing
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((None, None, 3))
+    h = keras.layers.Conv2D(64, 3, strides=2, padding="same", name="c1")(inp)   # 64²×64
+    h = keras.layers.Conv2D(128, 3, strides=2, padding="same", name="c2")(h)    # 32²×128
+    h = keras.layers.MaxPooling2D(name="p")(h)                                  # 16²×128
+    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.GlobalMaxPooling2D()(h)))
+    f_l, _ = L.layer_model(model, "p", (None, None, 3))
+    by_hand = 64 * 64 * 64 + 32 * 32 * 128 + 16 * 16 * 128
+    assert sizing.activation_elems(f_l, (128, 128, 3)) == by_hand
+    x = RNG.random((128, 128, 3), dtype=np.float32)
+    maps = dance_tf.explain(model, x, layer="p", value_range=(0.0, 1.0), packing="tiles",
+                            patches_per_mask=2000, memory_budget_mb=64)
+    assert maps.shape == x.shape
+
+
+def test_default_budget_follows_the_device(monkeypatch):
+    from dance_tf import sizing
+
+    monkeypatch.setattr(sizing, "_host_available_mb", lambda: 8000.0)
+    assert sizing.device_budget_mb() == 8000.0 * sizing.HOST_SHARE
+    monkeypatch.setattr(sizing, "_host_available_mb", lambda: 10.0)
+    assert sizing.device_budget_mb() == sizing.MIN_BUDGET_MB
+
+
+def test_tabular_ranges_per_feature():
+    data = np.array([[0, 10.0, -1], [1, 30.0, 1], [0, 20.0, 0]], np.float32)
+    lo, hi = dance_tf.value_range_from(data)
+    np.testing.assert_array_equal(lo, [0, 10, -1])
+    np.testing.assert_array_equal(hi, [1, 30, 1])
+    keras.utils.set_random_seed(0)
+    tab = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"),
+                            keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+    r = dance_tf.explain(tab, data[0], value_range=(lo, hi), return_details=True)
+    assert np.all(r.decoys >= lo - 1e-6) and np.all(r.decoys <= hi + 1e-6)
+    with pytest.warns(UserWarning, match="shared by every feature"):
+        dance_tf.explain(tab, data[0])
