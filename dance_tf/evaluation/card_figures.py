@@ -13,6 +13,14 @@ from dance_tf.evaluation.variants import SHORT, VARIANTS
 
 LABELS = {**VARIANTS, "matched": "matched compute, mean", "matched_range":
           "matched compute, range"}
+ORDER = ("none", "decoys", "matched", "matched_range", "mean", "constant", "noise",
+         "covering")
+
+
+def variant_order(variant: str) -> tuple:
+    """Sort key: without decoys, with decoys, the matched variants, the ablations, then
+    any other by name."""
+    return (ORDER.index(variant) if variant in ORDER else len(ORDER), variant)
 
 
 def png(fig) -> bytes:
@@ -30,7 +38,7 @@ def boxplot_png(rows: list[dict], metric: str, direction: str) -> bytes:
     from dance_tf.plots.images import boxplot
 
     scores: dict = defaultdict(lambda: defaultdict(list))
-    for r in rows:
+    for r in sorted(rows, key=lambda r: variant_order(r["variant"])):
         if r["metric"] == metric and r["value"] is not None:
             scores[SHORT.get(r["method"], r["method"])][LABELS.get(r["variant"],
                                                                    r["variant"])].append(
@@ -70,7 +78,8 @@ def panel_png(x: np.ndarray, maps: dict, title: str) -> bytes:
     maps: {method: {variant: map}}."""
     from dance_tf.plots.images import panels
 
-    named = {SHORT.get(m, m): {LABELS.get(v, v): s for v, s in per.items()}
+    named = {SHORT.get(m, m): {LABELS.get(v, v): per[v] for v in sorted(per,
+                                                                       key=variant_order)}
              for m, per in maps.items()}
     image = x if x.ndim == 3 else x[..., None] if x.ndim == 2 else None
     if image is None:

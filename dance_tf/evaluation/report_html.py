@@ -19,7 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dance_tf.evaluation.card_figures import LABELS, boxplot_png, curves_png, panel_png
+from dance_tf.evaluation.card_figures import (
+    LABELS,
+    boxplot_png,
+    curves_png,
+    panel_png,
+    variant_order,
+)
 from dance_tf.evaluation.card_result import ALPHA, CardResult
 from dance_tf.evaluation.card_rows import CONFIG_FORMAT, ROWS_FILE, load_rows
 from dance_tf.evaluation.results import EvaluationError, regular_or_absent
@@ -55,7 +61,9 @@ def table_rows(result: CardResult) -> dict[str, list[tuple]]:
     """{metric: [cells of HEADER]} in method, variant order."""
     comps = {(c.method, c.metric, c.variant): c for c in result.comparisons}
     out: dict = {}
-    keys = sorted({(r["metric"], r["method"], r["variant"]) for r in result.rows})
+    order = {m: k for k, m in enumerate(dict.fromkeys(r["metric"] for r in result.rows))}
+    keys = sorted({(r["metric"], r["method"], r["variant"]) for r in result.rows},
+                  key=lambda k: (order[k[0]], k[1], variant_order(k[2])))
     for metric, m, v in keys:
         _, vals = result.values(m, v, metric)
         vals = vals[np.isfinite(vals)]
