@@ -61,7 +61,7 @@ def curves_png(rows: list[dict], metric: str) -> bytes | None:
     if not curves:
         return None
     fig, ax = subplots(figsize=(5.5, 3.6))
-    for (m, v), cs in sorted(curves.items()):
+    for (m, v), cs in sorted(curves.items(), key=lambda kv: (kv[0][0], variant_order(kv[0][1]))):
         mean = np.mean(np.asarray(cs, np.float64), axis=0)
         ax.plot(np.linspace(0, 1, len(mean)), mean,
                 label=f"{SHORT.get(m, m)}, {LABELS.get(v, v)}")
