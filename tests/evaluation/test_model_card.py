@@ -285,3 +285,40 @@ def test_matched_uses_two_n_times_the_samples(model, data, tmp_path):
     np.testing.assert_allclose(row["value"], features(want).max(), rtol=1e-5)
     wrong = smoothgrad(model, x[:1], y[:1], samples=n2, noise=0.1, seed=0)
     assert not np.isclose(row["value"], features(wrong).max(), rtol=1e-5)
+
+
+def test_command_line_on_a_keras_file_and_an_image_folder(tmp_path, monkeypatch, capsys):
+    """``dance-tf evaluate --model FILE.keras --input FOLDER`` runs through evaluate_model."""
+    from PIL import Image
+
+    import dance_tf.evaluation.model_card as model_card
+    from dance_tf.cli import main
+
+    model = small_cnn(size=8, channels=3, classes=3)
+    model.save(tmp_path / "m.keras")
+    (tmp_path / "imgs").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray((rng.random((8, 8, 3)) * 255).astype("uint8")).save(
+            tmp_path / "imgs" / f"im{i}.png")
+    calls = []
+    real = model_card.evaluate_model
+
+    def spy(model, inputs, labels=None, **kw):
+        calls.append((np.shape(inputs), kw["variants"], kw["metrics"]))
+        return real(model, inputs, labels, **kw)
+
+    monkeypatch.setattr(model_card, "evaluate_model", spy)
+    out = tmp_path / "out"
+    code = main(["evaluate", "--model", str(tmp_path / "m.keras"), "--input",
+                 str(tmp_path / "imgs"), "--out", str(out), "--methods", "gradient",
+                 "--variants", "none,decoys", "--metrics", "fidelity", "--option",
+                 "patch_size=2", "--option", "patches_per_mask=8", "--quiet",
+                 "--examples", "1"])
+    assert code == 0
+    assert calls == [((2, 8, 8, 3), ["none", "decoys"], {"fidelity": {"k": 0.2, "fill": 0.0}})]
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    assert sorted((r["index"], r["variant"]) for r in rows) == [
+        (0, "decoys"), (0, "none"), (1, "decoys"), (1, "none")]
+    assert "fidelity (lower is better)" in capsys.readouterr().out
+    assert (out / "report.html").is_file()
