@@ -154,6 +154,9 @@ class _Run:
         self.labels, self.masks, self.specs = labels, masks, specs
         self.table, self.variants, self.source = table, variants, source
         self.out = None if out is None else Path(out)
+        for m in table:   # a bad explainer option stops before anything is written
+            for v in variants:
+                source.explainer(m, v)
         if self.out is None:
             self.file, self.digest, self.done = None, config_digest(cfg), {}
         else:

@@ -322,3 +322,11 @@ def test_command_line_on_a_keras_file_and_an_image_folder(tmp_path, monkeypatch,
         (0, "decoys"), (0, "none"), (1, "decoys"), (1, "none")]
     assert "fidelity (lower is better)" in capsys.readouterr().out
     assert (out / "report.html").is_file()
+
+
+def test_a_bad_explainer_option_stops_before_the_folder_is_written(model, data, tmp_path):
+    x, _ = data
+    with pytest.raises(ValueError, match="patch_size"):
+        evaluate_model(model, x, metrics=["peak"], out=tmp_path / "o", quiet=True,
+                       **{**SMALL, "patch_size": -1})
+    assert not (tmp_path / "o").exists()
