@@ -166,8 +166,8 @@ class _Run:
     def compute(self, examples: int, quiet: bool) -> list[dict]:
         from dance_tf.progress import progress
 
-        todo = self._todo()
-        bar = progress(sum(len(t) for t in todo.values()), desc="evaluate_model",
+        pending = todo(self)
+        bar = progress(sum(len(t) for t in pending.values()), desc="evaluate_model",
                        unit="row", enabled=not quiet)
         store = None
         if self.out is not None:
@@ -175,7 +175,7 @@ class _Run:
 
             store = ExampleStore(self.out)
         try:
-            for (i, m, v), metrics in todo.items():
+            for (i, m, v), metrics in pending.items():
                 x, c = self.x[i], int(self.cs[i])
                 res = self.source.compute(i, m, v, x, c)
                 if store is not None and i < examples:
@@ -193,28 +193,6 @@ class _Run:
         keys = {(i, m, v, k) for i in range(len(self.x)) for m in self.table
                 for v in self.variants for k in self.specs}
         return [r for key, r in self.done.items() if key in keys]
-
-    def _todo(self) -> dict:
-        """{(input, method, variant): [metrics still to score]}; a finished row of another
-        input under the same index is an EvaluationError."""
-        todo: dict = {}
-        for i in range(len(self.x)):
-            digest = input_digest(self.x[i])
-            for m in self.table:
-                for v in self.variants:
-                    for metric in self.specs:
-                        row = self.done.get((i, m, v, metric))
-                        if row is None:
-                            todo.setdefault((i, m, v), []).append(metric)
-                            continue
-                        if row["input"] != digest:
-                            raise EvaluationError(
-                                f"{self.out}: the row of input {i} ({m}, {v}, {metric}) was "
-                                "computed on a different input (the data changed?); use "
-                                "another out folder")
-                        if v == "decoys" and row.get("n_decoys"):
-                            self.source.known_decoys(i, m, row["n_decoys"])
-        return todo
 
     def _row(self, i: int, m: str, v: str, metric: str, res) -> None:
         spec = METRICS[metric]
@@ -234,3 +212,27 @@ class _Run:
             self.file.write(row)
         else:
             self.done[(i, m, v, metric)] = row
+
+
+def todo(run: _Run) -> dict:
+    """{(input, method, variant): [metrics still to score]} of ``run``; a finished row of
+    another input under the same index is an EvaluationError. Records the 2n of each
+    finished decoys row (the matched variants of a resumed run need it)."""
+    out: dict = {}
+    for i in range(len(run.x)):
+        digest = input_digest(run.x[i])
+        for m in run.table:
+            for v in run.variants:
+                for metric in run.specs:
+                    row = run.done.get((i, m, v, metric))
+                    if row is None:
+                        out.setdefault((i, m, v), []).append(metric)
+                        continue
+                    if row["input"] != digest:
+                        raise EvaluationError(
+                            f"{run.out}: the row of input {i} ({m}, {v}, {metric}) was "
+                            "computed on a different input (the data changed?); use "
+                            "another out folder")
+                    if v == "decoys" and row.get("n_decoys"):
+                        run.source.known_decoys(i, m, row["n_decoys"])
+    return out
