@@ -36,11 +36,17 @@ Modules: ``config`` (EvalConfig), ``checks`` (the checks it shares with the comm
 ``variants`` (methods, variants, their options), ``results`` (the rows files),
 ``run_config`` (``OUT/config.json``), ``digests``, ``progress``, ``rows`` (one row),
 ``runner`` (evaluate), ``report``, ``attack_tables``, ``figures``, ``cli`` (the flags).
+
+``evaluate_model(model, inputs, labels, methods=..., variants=..., metrics=..., out=...)``
+(``model_card``) runs the same comparison on any Keras classifier and data, with the
+metrics of ``card_metrics``, the compute-matched variants of ``matched`` and the HTML
+report of ``report_html`` (modules ``card_*``).
 No module imports TensorFlow until it runs.
 """
 
 from dance_tf.evaluation.config import EvalConfig
+from dance_tf.evaluation.model_card import evaluate_model
 from dance_tf.evaluation.results import EvaluationError
 from dance_tf.evaluation.runner import evaluate, load_task
 
-__all__ = ["EvalConfig", "EvaluationError", "evaluate", "load_task"]
+__all__ = ["EvalConfig", "EvaluationError", "evaluate", "evaluate_model", "load_task"]

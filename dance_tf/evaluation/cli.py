@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dance_tf import validate
 from dance_tf.evaluation import checks
+from dance_tf.evaluation.card_cli import CARD_DEFAULT_VARIANTS, card_mode, check_variants
 from dance_tf.evaluation.config import EvalConfig
 from dance_tf.evaluation.report import report
 from dance_tf.evaluation.results import EvaluationError
@@ -52,7 +53,10 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
                     "and the ablations of §4.3 (defaults: the embedded digits task). One "
                     "--out folder holds one configuration (written to its config.json); a "
                     "rerun with other settings stops and names them.")
-    p.add_argument("--task", default="digits", help="digits (default), sst, ids, imagenet")
+    p.add_argument("--task", default=None,
+                   help="digits (default), sst, ids, imagenet; with no --task, --model "
+                        "FILE.keras and --input FOLDER of images run the model card "
+                        "(evaluate_model: rows.jsonl, report.html)")
     p.add_argument("--input", default=None, help="inputs: file or folder (task-specific)")
     p.add_argument("--model", default=None, help="model file or folder (task-specific)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -63,9 +67,13 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder [outputs/<task>]")
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"comma-separated base methods [{','.join(METHODS)}]")
-    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+    p.add_argument("--variants", default=None,
                    help=f"comma-separated variants, some of {','.join(VARIANTS)} "
-                        f"[{','.join(DEFAULT_VARIANTS)}]")
+                        f"[{','.join(DEFAULT_VARIANTS)}]; the model card also takes "
+                        f"matched,matched_range [{','.join(CARD_DEFAULT_VARIANTS)}]")
+    p.add_argument("--metrics", default=None,
+                   help="comma-separated metrics of the model card (evaluate_model; any "
+                        "task) [with --model FILE.keras --input FOLDER: those shipped]")
     p.add_argument("--k", default="0.2",
                    help="top-K fractions in (0, 1], comma-separated [0.2]; the first one also "
                         "binarises the maps of the attack sensitivity")
@@ -88,15 +96,24 @@ def parse(argv=None, prog: str | None = None, *, make_parser=None) -> argparse.N
     naming the flag (argparse's ``error``). ``make_parser``: builds the parser [parser]."""
     p = (make_parser or parser)(prog)
     args = p.parse_args(argv)
+    card = card_mode(args)
     try:
         args.methods = list(checks.methods(args.methods))
-        args.variants = list(checks.variants(args.variants))
+        if card:
+            args.variants = list(check_variants(args.variants or CARD_DEFAULT_VARIANTS))
+            args.metrics = None if args.metrics is None else list(
+                checks.names("--metrics", args.metrics))
+        else:
+            args.variants = list(checks.variants(args.variants or DEFAULT_VARIANTS))
         args.attacks = list(checks.attacks(args.attacks))
         args.k = list(checks.k_values(args.k))
         checks.shards(args.shard_index, args.num_shards)
     except (TypeError, ValueError) as err:
         p.error(str(err))
-    args.out = args.out or os.path.join("outputs", args.task)
+    args.card = card
+    if not card:
+        args.task = args.task or "digits"
+        args.out = args.out or os.path.join("outputs", args.task)
     args.options = {}
     for text in args.option:
         try:
@@ -112,8 +129,11 @@ def parse(argv=None, prog: str | None = None, *, make_parser=None) -> argparse.N
 def main(argv=None, prog: str | None = None, *, make_parser=None) -> int:
     """Run the evaluation command; returns the exit status (2: refused input, message on
     stderr)."""
-    config = EvalConfig.from_namespace(parse(argv, prog, make_parser=make_parser))
+    args = parse(argv, prog, make_parser=make_parser)
     name = prog or "evaluate.py"
+    if args.card:
+        return _card(args, name)
+    config = EvalConfig.from_namespace(args)
     cpus = int(os.environ.get("DANCE_TF_LOGICAL_CPUS", "0") or 0)
     if cpus > 1:
         from dance_tf.distribute import split_cpu
@@ -138,4 +158,20 @@ def main(argv=None, prog: str | None = None, *, make_parser=None) -> int:
         return 2
     print(text)
     log(f"report: {out / 'report.md'}; figures: {out}")
+    return 0
+
+
+def _card(args, name: str) -> int:
+    """The model card (evaluate_model) of the parsed flags; returns the exit status."""
+    from dance_tf.evaluation.card_cli import run
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    try:
+        out = run(args, log)
+    except (ValueError, OSError) as err:   # bad path, model, setting, folder
+        print(f"{name}: error: {err}", file=sys.stderr)
+        return 2
+    print((out / "report.md").read_text(encoding="utf-8"))
     return 0

@@ -51,9 +51,11 @@ def row_problem(row) -> str | None:
     return None
 
 
-def read_rows(paths, check=None) -> list[dict]:
+def read_rows(paths, check=None, key=row_key, problem=row_problem) -> list[dict]:
     """All complete rows of the given files; a later row of the same key replaces an
-    earlier one (a row recomputed for a new K). ``check(row, where)`` may refuse a row.
+    earlier one (a row recomputed for a new K). ``check(row, where)`` may refuse a row;
+    ``key(row)`` and ``problem(row)`` say what identifies a row and why a line is not one
+    (defaults: the rows of ``evaluate``; ``evaluate_model`` passes its own).
 
     A partial last line (a kill during a write) is ignored; any other line that is not a
     results row is an EvaluationError naming the file and line.
@@ -67,21 +69,21 @@ def read_rows(paths, check=None) -> list[dict]:
             for number, line in enumerate(handle, start=1):
                 if not line.endswith("\n"):
                     break
-                row = _parse_line(line, f"{path}: line {number}", check)
-                rows[row_key(row)] = row
+                row = _parse_line(line, f"{path}: line {number}", check, problem)
+                rows[key(row)] = row
     return list(rows.values())
 
 
-def _parse_line(line: str, where: str, check) -> dict:
+def _parse_line(line: str, where: str, check, problem=row_problem) -> dict:
     try:
         row = json.loads(line)
     except json.JSONDecodeError as err:
         raise EvaluationError(f"{where}: not a JSON results row ({err.msg}); the file was "
                               "edited or written by something else - remove the line or "
                               "use another --out") from None
-    problem = row_problem(row)
-    if problem:
-        raise EvaluationError(f"{where}: {problem}; remove the line or use another --out")
+    why = problem(row)
+    if why:
+        raise EvaluationError(f"{where}: {why}; remove the line or use another --out")
     if check is not None:
         check(row, where)
     return row
@@ -90,12 +92,12 @@ def _parse_line(line: str, where: str, check) -> dict:
 class ResultsFile:
     """Append-only JSON-lines file of finished rows, safe against a kill at any moment."""
 
-    def __init__(self, path: Path, check=None):
-        self.path = path
+    def __init__(self, path: Path, check=None, key=row_key, problem=row_problem):
+        self.path, self.key = path, key
         path.parent.mkdir(parents=True, exist_ok=True)
         regular_or_absent(path, "results file")
         self._repair()
-        self.done = {row_key(r): r for r in read_rows([path], check)}
+        self.done = {key(r): r for r in read_rows([path], check, key, problem)}
         self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
 
     def _repair(self) -> None:
@@ -117,7 +119,7 @@ class ResultsFile:
         self._handle.write(json.dumps(row, sort_keys=True) + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
-        self.done[row_key(row)] = row
+        self.done[self.key(row)] = row
 
     def close(self) -> None:
         self._handle.close()

@@ -74,8 +74,9 @@ def differences(old: dict, new: dict) -> list[str]:
     return out
 
 
-def read_config(out: Path) -> dict | None:
-    """The configuration of the results folder ``out``, or None if it has none yet."""
+def read_config(out: Path, fmt: str = CONFIG_FORMAT) -> dict | None:
+    """The configuration of the results folder ``out`` (of format ``fmt``), or None if it
+    has none yet."""
     path = out / CONFIG_FILE
     if not regular_or_absent(path, "configuration file"):
         return None
@@ -84,20 +85,22 @@ def read_config(out: Path) -> dict | None:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise EvaluationError(f"{path}: not a readable configuration ({err}); use another "
                               "--out") from None
-    if not isinstance(cfg, dict) or cfg.get("format") != CONFIG_FORMAT:
-        raise EvaluationError(f"{path}: not a {CONFIG_FORMAT!r} file; use another --out")
+    if not isinstance(cfg, dict) or cfg.get("format") != fmt:
+        raise EvaluationError(f"{path}: not a {fmt!r} file; use another --out")
     return cfg
 
 
-def ensure_config(out: Path, cfg: dict) -> str:
+def ensure_config(out: Path, cfg: dict, rows_glob: str = "results*.jsonl") -> str:
     """Write ``cfg`` as the folder's configuration on the first run, or check that it is
-    the folder's; returns its digest. Raises EvaluationError listing what differs."""
+    the folder's; returns its digest. Raises EvaluationError listing what differs.
+    ``cfg["format"]`` names the kind of folder; ``rows_glob``: its rows files."""
     if out.exists() and not out.is_dir():
         raise EvaluationError(f"{out}: --out is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    have = read_config(out)
+    fmt = cfg.get("format", CONFIG_FORMAT)
+    have = read_config(out, fmt)
     if have is None:
-        if list(out.glob("results*.jsonl")):
+        if list(out.glob(rows_glob)):
             raise EvaluationError(
                 f"{out}: holds results but no {CONFIG_FILE} (written by an older version, "
                 "or the file was removed), so their configuration is unknown; use another "
@@ -110,7 +113,7 @@ def ensure_config(out: Path, cfg: dict) -> str:
             pass
         finally:
             tmp.unlink()
-        have = read_config(out)
+        have = read_config(out, fmt)
     diffs = differences(have, cfg)
     if diffs:
         raise EvaluationError(

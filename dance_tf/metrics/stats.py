@@ -1,4 +1,5 @@
-"""Paired comparison statistics of (ours − baseline) (S14, Tables S4–S11)."""
+"""Paired comparison statistics of (ours − baseline) (S14, Tables S4–S11), the two-sided
+form with its confidence interval, and Holm's correction over a family of tests."""
 
 from __future__ import annotations
 
@@ -47,3 +48,57 @@ def paired_stats(ours, baseline) -> PairedStats:
     else:
         p = float(stats.ttest_1samp(diff, 0.0, alternative="less").pvalue)
     return PairedStats(mean, se, p, n, int(a.size - n))
+
+
+class PairedTest(tuple):
+    """(mean, low, high, p) of diff = ours − baseline: the mean difference, its two-sided
+    confidence interval and the two-sided paired t-test p; also ``.se``, ``.n`` and
+    ``.dropped`` as in :class:`PairedStats`."""
+
+    def __new__(cls, mean: float, low: float, high: float, p: float, se: float, n: int,
+                dropped: int = 0):
+        obj = super().__new__(cls, (mean, low, high, p))
+        obj.se, obj.n, obj.dropped = se, n, dropped
+        return obj
+
+    mean = property(lambda self: self[0])
+    low = property(lambda self: self[1])
+    high = property(lambda self: self[2])
+    p = property(lambda self: self[3])
+
+
+def paired_test(ours, baseline, confidence: float = 0.95) -> PairedTest:
+    """Two-sided paired t-test of diff = ours − baseline and the ``confidence`` interval
+    mean ± t_{(1+confidence)/2, n−1} · s.e. (Student 1908; S14's test, both sides).
+
+    ours, baseline: (N,) scores of the same inputs (pairs with a NaN or Inf dropped, as
+    in :func:`paired_stats`). p = 2 · min(one-sided p's); every difference the same
+    non-zero value gives p = 0 and the interval [mean, mean]; all zero or N < 2: p and
+    the interval are NaN.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a fraction in (0, 1), got {confidence}")
+    st = paired_stats(ours, baseline)
+    p = float("nan") if not np.isfinite(st.p) else min(1.0, 2.0 * min(st.p, 1.0 - st.p))
+    if st.n < 2 or not np.isfinite(p):
+        low = high = float("nan")
+    else:
+        half = float(stats.t.ppf(0.5 + confidence / 2, st.n - 1)) * st.se
+        low, high = st.mean - half, st.mean + half
+    return PairedTest(st.mean, low, high, p, st.se, st.n, st.dropped)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (Holm 1979), in the order given: the i-th
+    smallest p times (m − i + 1), made monotone and capped at 1. pvalues: (m,) finite."""
+    p = np.asarray(pvalues, np.float64)
+    if p.ndim != 1 or not np.all(np.isfinite(p)):
+        raise ValueError("pvalues: expected a list of finite p-values")
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    adj = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adj[i] = running
+    return adj

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dance_tf.metrics.stats import holm  # moved there from here; the name stays
 from dance_tf.study import claims as cl
 from dance_tf.study import sanity_run
 from dance_tf.study.conditions import Condition, load_rows, read_runs
@@ -338,20 +339,6 @@ def sanity_section(study: Study, conds, lines: list[str]) -> None:
                 lines.append("(The default line-search decoys have no random start, so two "
                              "seeds give the same map and the floor is 1.)")
         lines.append("")
-
-
-def holm(pvalues) -> np.ndarray:
-    """Holm–Bonferroni adjusted p-values (same order as given): p_(i) × (m − i + 1),
-    made monotone and capped at 1."""
-    p = np.asarray(pvalues, np.float64)
-    order = np.argsort(p)
-    m = len(p)
-    adj = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        adj[i] = running
-    return adj
 
 
 def multiplicity_section(study: Study) -> list[str]:

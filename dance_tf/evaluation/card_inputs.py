@@ -1,0 +1,93 @@
+"""The inputs, labels and targets of ``evaluate_model``: numpy, a tensor or a tf.data
+dataset of inputs or of (x, y) pairs (single elements or batches)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dance_tf.errors import InputError
+
+
+def _dataset_arrays(data, input_ndim: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+    xs, ys = [], []
+    for element in data.as_numpy_iterator():
+        if isinstance(element, tuple):
+            if len(element) != 2:
+                raise InputError(f"inputs: expected dataset elements x or (x, y), got a "
+                                 f"tuple of {len(element)}")
+            xs.append(np.asarray(element[0]))
+            ys.append(np.asarray(element[1]))
+        else:
+            xs.append(np.asarray(element))
+    if not xs:
+        raise InputError("inputs: the dataset is empty")
+    if len({x.ndim for x in xs}) != 1:
+        raise InputError("inputs: the dataset mixes single inputs and batches")
+    if input_ndim is not None:
+        batched = xs[0].ndim == input_ndim + 1
+    else:   # no declared shape: batches when the labels are, else single inputs
+        batched = bool(ys) and ys[0].ndim >= 1 and len(ys[0]) == len(xs[0])
+    if batched:
+        return np.concatenate(xs), (np.concatenate(ys) if ys else None)
+    return np.stack(xs), (np.stack(ys) if ys else None)
+
+
+def gather(model, inputs, labels) -> tuple[np.ndarray, np.ndarray | None]:
+    """(x (N, *S) float32 finite, labels (N,) int64 or None). Labels may be class indices
+    or one-hot / score rows (argmax); a dataset of (x, y) pairs gives its y as labels
+    (``labels`` must then be None)."""
+    import tensorflow as tf
+
+    from dance_tf.inputs import model_input_shape
+
+    shape = model_input_shape(model)
+    if isinstance(inputs, tf.data.Dataset):
+        x, y = _dataset_arrays(inputs, None if shape is None else len(shape))
+        if y is not None:
+            if labels is not None:
+                raise InputError("labels: the dataset already holds (x, y) pairs; give "
+                                 "labels=None")
+            labels = y
+    else:
+        x = inputs.numpy() if tf.is_tensor(inputs) else np.asarray(inputs)
+    if x.dtype.kind not in "fiu":
+        raise InputError(f"inputs: expected numbers, got dtype {x.dtype}")
+    x = x.astype(np.float32)
+    if shape is not None and x.ndim == len(shape):
+        x = x[None]
+    if x.ndim < 2 or len(x) == 0:
+        raise InputError(f"inputs: expected a non-empty batch (N, *S), got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise InputError("inputs: contain NaN or Inf")
+    return x, None if labels is None else _labels(labels, len(x))
+
+
+def _labels(labels, n: int) -> np.ndarray:
+    import tensorflow as tf
+
+    y = labels.numpy() if tf.is_tensor(labels) else np.asarray(labels)
+    if y.ndim == 2:
+        y = np.argmax(y, axis=1)
+    if y.ndim != 1 or len(y) != n:
+        raise InputError(f"labels: expected {n} class indices (N,) or one-hot rows (N, K), "
+                         f"got shape {np.shape(labels)}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
+        raise InputError("labels: expected whole class indices")
+    if y.dtype.kind not in "fiu" or np.any(y < 0):
+        raise InputError("labels: expected class indices ≥ 0")
+    return y.astype(np.int64)
+
+
+def targets(logits, x: np.ndarray, labels: np.ndarray | None, batch_size: int = 64
+            ) -> np.ndarray:
+    """The class explained for each input: its label, else the predicted class. A label
+    beyond the model's classes is an InputError."""
+    outs = [np.asarray(logits(x[i:i + batch_size], training=False))
+            for i in range(0, len(x), batch_size)]
+    scores = np.concatenate(outs)
+    if labels is None:
+        return np.argmax(scores, axis=1).astype(np.int64)
+    if np.any(labels >= scores.shape[1]):
+        raise InputError(f"labels: expected class indices < {scores.shape[1]} (the model's "
+                         f"classes), got {int(labels.max())}")
+    return labels
