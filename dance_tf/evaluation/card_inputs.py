@@ -38,9 +38,9 @@ def gather(model, inputs, labels) -> tuple[np.ndarray, np.ndarray | None]:
     (``labels`` must then be None)."""
     import tensorflow as tf
 
-    from dance_tf.inputs import model_input_shape
+    from dance_tf.model_contract import contract, declares_input
 
-    shape = model_input_shape(model)
+    shape = contract(model).input_shape if declares_input(model) else None
     if isinstance(inputs, tf.data.Dataset):
         x, y = _dataset_arrays(inputs, None if shape is None else len(shape))
         if y is not None:

@@ -84,13 +84,27 @@ class MapSource:
     def explain_fn(self, i: int, m: str, v: str, x: np.ndarray, c: int):
         """``f(xs, targets) -> maps`` (N, *S) of method m, variant v (the matched variants
         keep input i's 2n)."""
-        if v == "none":
-            base = self.explainer(m, v)
-            return lambda xs, ts: np.asarray(base.base_map(np.asarray(xs), np.asarray(ts)))
-        if v in MATCHED:
-            n = self.n_decoys(i, m, x, c)
-            return lambda xs, ts: np.stack([self._matched(m, v, xj, int(tj), n)
-                                            for xj, tj in zip(np.asarray(xs),
-                                                              np.asarray(ts))])
         ex = self.explainer(m, v)
-        return lambda xs, ts: np.asarray(ex(np.asarray(xs), np.asarray(ts)))
+        n = self.n_decoys(i, m, x, c) if v in MATCHED else None
+
+        def fn(xs, ts):
+            xs, ts = self._inside(ex, np.asarray(xs, np.float32)), np.asarray(ts)
+            if v == "none":
+                return np.asarray(ex.base_map(xs, ts))
+            if v in MATCHED:
+                return np.stack([self._matched(m, v, xj, int(tj), n)
+                                 for xj, tj in zip(xs, ts)])
+            return np.asarray(ex(xs, ts))
+
+        return fn
+
+    @staticmethod
+    def _inside(ex, xs: np.ndarray) -> np.ndarray:
+        """Perturbed inputs (a robustness metric's draws) clipped into the explainer's
+        value range: a decoy explainer refuses inputs outside it."""
+        if ex.value_range is None:
+            return xs
+        from dance_tf.validate import value_range_pair
+
+        lo, hi = value_range_pair(ex.value_range, xs.shape[1:])
+        return np.clip(xs, lo, hi).astype(np.float32)

@@ -72,8 +72,8 @@ class MetricSpec:
 METRICS: dict[str, MetricSpec] = {s.name: s for s in (
     MetricSpec("fidelity", "model", "lower", options={"k": 0.2}),
     MetricSpec("fidelity_continuous", "model", "lower"),
-    MetricSpec("deletion_auc", "model"),
-    MetricSpec("insertion_auc", "model"),
+    MetricSpec("deletion_auc", "model", curves="return_curve"),
+    MetricSpec("insertion_auc", "model", curves="return_curve"),
     MetricSpec("mufidelity", "model", features=False),
     MetricSpec("road", "model"),
     MetricSpec("max_sensitivity", "explain", features=False),
