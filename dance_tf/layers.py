@@ -16,11 +16,13 @@ from keras import layers as kl
 
 from dance_tf.errors import DanceError, LayerError
 
-#: the paper's ℓ (Table S1) for models known by name (EfficientNet-Lite0: not in the paper;
-#: its block 2a output, stride 4 like ResNet's ℓ = 2, see ``models.efficientnet_lite``);
-#: other models default to index 2
+#: the paper's ℓ (Table S1) for models known by name (EfficientNet-Lite0/1/2: not in the
+#: paper; their block 2a output, stride 4 like ResNet's ℓ = 2, see
+#: ``models.efficientnet_lite``); other models default to index 2
 PAPER_LAYER: dict[str, int | str] = {
     "efficientnet_lite0": "block2a_project_bn",
+    "efficientnet_lite1": "block2a_project_bn",
+    "efficientnet_lite2": "block2a_project_bn",
     "vgg_16": 3,
     "alexnet_v2": 6,
     "resnet_v1_50": 2,
