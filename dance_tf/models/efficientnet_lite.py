@@ -10,8 +10,8 @@ variants; a variant is a width multiplier w, a depth multiplier d and an input s
 variant  w      d      input  blocks      parameters      top-1 / top-5, 210 images
 =======  =====  =====  =====  ==========  ==============  ===========================
 lite0    1.0    1.0    224²   16          4,694,024       0.867 / 0.971
-lite1    1.0    1.1    240²   21          5,470,344       TODO1
-lite2    1.1    1.2    260²   21          6,150,168       TODO2
+lite1    1.0    1.1    240²   21          5,470,344       0.871 / 0.976
+lite2    1.1    1.2    260²   21          6,150,168       0.871 / 0.976
 =======  =====  =====  =====  ==========  ==============  ===========================
 
 (parameters include the BatchNorm statistics and equal the float tensors of each

