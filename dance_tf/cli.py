@@ -136,8 +136,9 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
-                   help="digits; efficientnet_lite0 (trained ImageNet net, the [imagenet] "
-                        "extra); sst or ids (the packaged tasks' models); a .keras file; "
+                   help=f"digits; {', '.join(_packaged_photo_models())} (trained ImageNet "
+                        "nets, the [imagenet] extra); sst or ids (the packaged tasks' "
+                        "models); a .keras file; "
                         f"a zoo name ({', '.join(ZOO)}) with --checkpoint; or a trained "
                         "SST / IDS folder [images: efficientnet_lite0 for a colour or large "
                         "picture when its extra is installed, else digits; --sentence: sst; "

@@ -32,6 +32,8 @@ from dance_tf.errors import LayerError
 #: the paper's ℓ (Table S1) and Keras' own copies of its nets, by model name
 PAPER_LAYER: dict[str, int | str] = {
     "efficientnet_lite0": "block2a_project_bn",
+    "efficientnet_lite1": "block2a_project_bn",
+    "efficientnet_lite2": "block2a_project_bn",
     "vgg_16": 3,
     "alexnet_v2": 6,
     "resnet_v1_50": 2,

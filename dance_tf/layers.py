@@ -17,8 +17,8 @@ from keras import layers as kl
 from dance_tf import default_layer as _default
 from dance_tf.errors import LayerError
 
-#: the paper's ℓ (Table S1) for models known by name (EfficientNet-Lite0: not in the paper;
-#: its block 2a output, stride 4 like ResNet's ℓ = 2, see ``models.efficientnet_lite``);
+#: the paper's ℓ (Table S1) for models known by name (EfficientNet-Lite0/1/2: not in the
+#: paper; their block 2a output, stride 4 like ResNet's ℓ = 2, see ``models.efficientnet_lite``);
 #: other models: ``dance_tf.default_layer.choose``
 PAPER_LAYER = _default.PAPER_LAYER
 DEFAULT_INDEX = 2

