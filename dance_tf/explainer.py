@@ -32,7 +32,7 @@ __all__ = ["DecoyWarning", "Explainer", "Explanation", "explain", "range_toleran
 class Explainer:
     """DANCE explainer for a Keras classifier that outputs logits (§3): configured once,
     called on one input or a batch (``__call__``). The options, with the paper's defaults
-    in brackets (Table S1), are listed below (``dance_tf.explainer_options.DOC``).
+    in brackets (Table S1), are listed below (the table ``dance_tf.options``).
     """
 
     def __init__(self, model, *, method="gradient", base=None, method_options=None,
@@ -49,11 +49,10 @@ class Explainer:
                  deviation_bound=None, constant=None, noise_level: float = 0.1,
                  decoy_batch_size: int | None = None, memory_budget_mb: float = 1024,
                  use_crops: bool = True,
-                 precision: str = "float32", seed: int = 0, **extra_method_options):
+                 precision: str = "float32", seed: int = 0, output=None,
+                 **extra_method_options):
         opts = explainer_options.checked({k: v for k, v in locals().items()
-                                          if k not in ("self", "model", "method", "base",
-                                                       "method_options", "layer",
-                                                       "extra_method_options")})
+                                          if k not in ("self", "model", "extra_method_options")})
         if not hasattr(model, "layers") or not callable(model):
             raise TypeError(f"model: expected a Keras model, got {type(model).__name__}")
         inputs.check_model_io(model)
@@ -72,7 +71,7 @@ class Explainer:
                      "patches_per_mask", "packing", "deviation_bound", "constant",
                      "decoy_batch_size", "precision"):
             setattr(self, name, opts[name])
-        self.settings = explainer_options.decoy_settings(opts)
+        self.settings = opts.settings
         self.noise_level = float(opts["noise_level"])
         self.use_crops = bool(use_crops)
         self.memory_budget_mb = float(opts["memory_budget_mb"])
