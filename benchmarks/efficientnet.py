@@ -16,7 +16,7 @@ counts, fraction certified and steps come from the explanation's diagnostics.
 
     python benchmarks/efficientnet.py [--quick] [--repeat N] [--out DIR]
 
-``--quick`` is a smoke run (stride 6, max_steps 2, no repeats): 2n = 28 (paper) and 2n = 8
+``--quick`` is a smoke run (stride 6, no repeats): 2n = 28 (paper) and 2n = 8
 (tiles); its times say nothing about the full setting.
 """
 
@@ -80,7 +80,7 @@ def explain_times(model, x, value_range, packing: str, m: int, options: dict,
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="smoke run: stride 6, max_steps 2")
+    p.add_argument("--quick", action="store_true", help="smoke run: stride 6")
     p.add_argument("--repeat", type=int, default=1,
                    help="timed calls of each explanation after the first (≥ 0)")
     p.add_argument("--only", default="paper,tiles", help="packings to run: paper,tiles")
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     model = efficientnet_lite.load()
     x = load_image(IMAGE, mode=model)
     vr = value_range(model)
-    options = {"stride": 6, "max_steps": 2} if args.quick else {}
+    options = {"stride": 6} if args.quick else {}
     repeat = 0 if args.quick else args.repeat
     env = common.environment()
     rows = {"environment": env, "quick": args.quick, "layer": efficientnet_lite.DEFAULT_LAYER,

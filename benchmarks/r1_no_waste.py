@@ -118,11 +118,10 @@ def run(quick: bool = False, vgg: bool = True) -> dict:
         # memory that takes (its default 1 GB budget runs vgg_16 gradients 4 at a time)
         for budget in (8192, 1024):
             r = measure(vgg, x, vr, rounds=1 if quick else 2, layer="pool1",
-                        patch_size=3, patches_per_mask=6200, max_steps=4, decoy_batch_size=16,
+                        patch_size=3, patches_per_mask=6200, decoy_batch_size=16,
                         memory_budget_mb=budget)
-            rows.append({"model": "vgg_16 224×224 (random weights), ℓ=pool1, P=3, m=6200, "
-                                  "max_steps=4 (2n=16: overhead is per step, not per decoy), "
-                                  f"memory_budget_mb={budget}", "input": 0, **r})
+            rows.append({"model": "vgg_16 224×224 (random weights), ℓ=pool1, P=3, m=6200 "
+                                  f"(2n=16), memory_budget_mb={budget}", "input": 0, **r})
     digits = [r["R1"] for r in rows if r["model"].startswith("digits")]
     summary = [{"ratio": "R1 digits (median over inputs)", "value": float(np.median(digits)),
                 "target": f"≤ {TARGET}", "pass": bool(np.median(digits) <= TARGET)},

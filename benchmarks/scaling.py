@@ -5,8 +5,8 @@ Peak memory is the peak of TensorFlow's allocator above the bytes in use before 
 (``tf.config.experimental.get_memory_info``), measured on a warm (already compiled) call.
 Decoys are processed in chunks with a running max / min (§3.4), so with a fixed chunk size
 peak memory must stay flat in 2n while time grows linearly. Models: the digits CNN
-architecture (random weights at other sizes; the trained one at 32²). ``max_steps`` is
-capped at 5–10 to keep the sweep short; time per step is what scales.
+architecture (random weights at other sizes; the trained one at 32²), the default (line
+search) solver.
 """
 
 from __future__ import annotations
@@ -31,23 +31,23 @@ def run(quick: bool = False, vgg: bool = True) -> dict:
         model = common.digits_like(size)
         x = rng.random((size, size, 1)).astype(np.float32)
         ex = common.explainer(model, (0.0, 1.0), layer="pool1", patch_size=3,
-                              patches_per_mask=100, max_steps=5, decoy_batch_size=64)
+                              patches_per_mask=100, decoy_batch_size=64)
         t, mem, n2 = _measure(ex, x)
         rows.append({"sweep": "input size", "size": f"{size}×{size}", "decoys_2n": n2,
-                     "chunk": 64, "max_steps": 5, "t_s": t, "peak_mb": mem})
+                     "chunk": 64, "t_s": t, "peak_mb": mem})
     model, xs, vr = common.digits_model(1)
     for m in (100, 50, 20, 10) if quick else (100, 50, 20, 10, 5):
         ex = common.explainer(model, vr, layer="pool1", patch_size=3, patches_per_mask=m,
-                              max_steps=10, decoy_batch_size=18)
+                              decoy_batch_size=18)
         t, mem, n2 = _measure(ex, xs[0])
         rows.append({"sweep": "2n (chunk 18)", "size": "32×32", "decoys_2n": n2, "chunk": 18,
-                     "max_steps": 10, "t_s": t, "peak_mb": mem, "t_per_decoy_ms": 1e3 * t / n2})
+                     "t_s": t, "peak_mb": mem, "t_per_decoy_ms": 1e3 * t / n2})
     for steps in (10, 25, 50) if quick else (10, 25, 50, 100, 200):
         ex = common.explainer(model, vr, method="integrated_gradients", steps=steps,
-                              layer="pool1", patch_size=3, patches_per_mask=100, max_steps=10)
+                              layer="pool1", patch_size=3, patches_per_mask=100)
         t, mem, n2 = _measure(ex, xs[0])
         rows.append({"sweep": "IG steps", "size": "32×32", "decoys_2n": n2, "ig_steps": steps,
-                     "max_steps": 10, "t_s": t, "peak_mb": mem})
+                     "t_s": t, "peak_mb": mem})
     dec = [r for r in rows if r["sweep"].startswith("2n")]
     growth = dec[-1]["peak_mb"] - dec[0]["peak_mb"]
     summary = [{"ratio": f"peak memory growth from 2n={dec[0]['decoys_2n']} to "

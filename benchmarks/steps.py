@@ -33,7 +33,7 @@ def run(quick: bool = False, vgg: bool = True) -> dict:
     configs = [(b, default) for b in BUDGETS] + [(100, 1)]
     for budget, patience in configs:
         ex = common.explainer(model, vr, layer="pool1", patch_size=3, patches_per_mask=100,
-                              max_steps=budget, patience=patience)
+                              solver="adam", max_steps=budget, patience=patience)
         details = [ex.explain(x, return_details=True) for x in xs]
         t = float(np.median([common.timeit(lambda x=x, ex=ex: ex.explain(x), repeat=3)
                              for x in xs[:4]]))

@@ -1,10 +1,12 @@
 """dance_tf: DANCE decoy-enhanced saliency maps (Lu, Guo, Xing, Noble, ICML 2021).
 
 ``dance_tf.explain(model, x)`` explains one input; ``dance_tf.Explainer`` is the reusable,
-compiled-once explainer behind it; ``dance_tf.saliency`` holds the base methods.
+compiled-once explainer behind it; ``dance_tf.saliency`` holds the base methods,
+``dance_tf.models`` the model registry, ``dance_tf.metrics`` the evaluation metrics.
 
-The names below are imported on first use (PEP 562), so that ``import dance_tf.cli`` —
-the ``dance-tf`` command — parses its arguments before TensorFlow is imported.
+The names below and the subpackages are imported on first use (PEP 562), so that
+``import dance_tf.cli`` — the ``dance-tf`` command — parses its arguments before
+TensorFlow is imported.
 """
 
 __version__ = "0.1.0"
@@ -17,6 +19,8 @@ _LAZY = {"DecoyWarning", "Explainer", "Explanation", "explain"}
 _CONTRACT = {"split_at": "model_contract", "explain_tokens": "model_contract",
              "LayerWarning": "layers", "value_range_from": "inputs"}
 _ERRORS = {"DanceError", "InputError", "LayerError", "BudgetError", "ExportError"}
+#: subpackages and modules reachable as attributes after ``import dance_tf``
+_SUBMODULES = {"saliency", "models", "metrics", "options"}
 
 
 def __getattr__(name: str):
@@ -32,8 +36,12 @@ def __getattr__(name: str):
         from dance_tf import explainer
 
         return getattr(explainer, name)
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"dance_tf.{name}")
     raise AttributeError(f"module 'dance_tf' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _LAZY | _ERRORS | set(_CONTRACT))
+    return sorted(set(globals()) | _LAZY | _ERRORS | _SUBMODULES | set(_CONTRACT))

@@ -38,6 +38,7 @@ import re
 import sys
 from pathlib import Path
 
+from dance_tf import option_flags
 from dance_tf.models import registry
 
 #: the slim / Caffe nets (with --checkpoint), from the model registry
@@ -69,10 +70,6 @@ class CLIError(Exception):
 
 
 # --------------------------------------------------------------------------- parsing
-def _layer(value: str):
-    return int(value) if value.lstrip("-").isdigit() else value
-
-
 def _method(value: str) -> str:
     name = ALIASES.get(value.lower(), value.lower())
     if name not in METHODS:
@@ -82,44 +79,10 @@ def _method(value: str) -> str:
 
 
 def _add_dance_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("DANCE options (paper defaults, Table S1 / §3.3 / S1.2)")
-    g.add_argument("--method", type=_method, default="gradient",
-                   help="base method: " + ", ".join(METHODS) + " (the paper's main three "
-                        "are the first three; aliases: ig, sg, eg, grad-cam, ...)")
-    g.add_argument("--layer", type=_layer, default=None,
-                   help="ℓ: layer name or 1-based conv/pool/dense index [Table S1: vgg_16 3, "
-                        "alexnet 6, resnet_v1_50 2, SST/IDS 2, digits pool1]")
-    g.add_argument("--patch-size", type=int, default=None,
-                   help="P [images 3, text and tabular 1]")
-    g.add_argument("--stride", type=int, default=1, help="patch stride")
-    g.add_argument("--patches-per-mask", type=int, default=None,
-                   help="m, patches packed per mask [images 100, text and tabular 1]")
-    g.add_argument("--packing", default="paper", choices=("paper", "tiles", "receptive_field"),
-                   help="paper: raster groups of m (S1.1); tiles: one compact block of ~m "
-                        "patches per mask (vgg_16 224² with m 500: 2n = 200); "
-                        "receptive_field: independent patches share a mask (never more "
-                        "masks than paper)")
-    g.add_argument("--aggregation", default="range",
-                   choices=("range", "mean", "range_covering"),
-                   help="range = max − min over decoys (Eq. 3); mean (ablation); range_covering = "
-                        "max − min over the decoys whose mask covers the feature")
-    g.add_argument("--perturbation", default="decoys", choices=("decoys", "constant", "noise"),
-                   help="decoys, or the §4.3 ablations")
-    g.add_argument("--lambda0", type=float, default=1e4, help="λ₀, initial Lagrange multiplier")
-    g.add_argument("--tau0", type=float, default=1.0, help="τ₀ of the C&W schedule (S1.2)")
-    g.add_argument("--max-steps", type=int, default=20,
-                   help="decoy optimisation steps, at most (the paper gives none; 20 keeps "
-                        "maps within 10%% of 100 steps, BENCHMARKS.md)")
-    g.add_argument("--learning-rate", type=float, default=0.1, help="Adam step (tanh space)")
-    g.add_argument("--patience", type=int, default=2,
-                   help="violating steps before a decoy that met the bound stops")
-    g.add_argument("--epsilon", type=float, default=None,
-                   help="absolute L∞ bound at layer ℓ [epsilon-rel × max|F_ℓ(x)|]")
-    g.add_argument("--epsilon-rel", type=float, default=0.05, help="relative L∞ bound")
-    g.add_argument("--memory-budget-mb", type=float, default=1024.0,
-                   help="memory for one chunk of decoys")
-    g.add_argument("--decoy-batch-size", type=int, default=None,
-                   help="decoys per chunk [fit to --memory-budget-mb]")
+    """Every explainer option as a flag (generated from ``dance_tf.options``), and the
+    base methods' step / sample / noise flags."""
+    g = option_flags.add(p, _method, "base method: " + ", ".join(METHODS) + " (the paper's "
+                     "main three are the first three; aliases: ig, sg, eg, grad-cam, ...)")
     g.add_argument("--ig-steps", type=int, default=None,
                    help="path steps of integrated_gradients [50, the paper's] and "
                         "ig_uniform [its own default, 25]")
@@ -129,9 +92,6 @@ def _add_dance_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--sg-noise", type=float, default=None,
                    help="relative noise level of smoothgrad, vargrad, smoothgrad_range "
                         "[0.15]")
-    g.add_argument("--precision", default="float32", choices=("float32", "bfloat16"),
-                   help="dtype of the decoy optimisation loop (certificates stay float32)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the decoy starts")
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -146,9 +106,6 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default=None, help="slim checkpoint for a zoo model")
     p.add_argument("--random-weights", action="store_true",
                    help="allow a zoo model without --checkpoint (timing / smoke tests only)")
-    p.add_argument("--value-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
-                   help="legal input range [digits and .keras images: 0 1; zoo: the "
-                        "mean-subtracted pixel range; SST: the embedding table's range]")
     p.add_argument("--force", action="store_true",
                    help="write into an output folder that holds files dance-tf did not "
                         "write (the input itself is never overwritten)")
@@ -167,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  dance-tf explain 'a gripping film .' --sentence --model sst\n"
                "  dance-tf evaluate --task sst --count 8\n"
                "  dance-tf export --out exported/digits      (then tf.saved_model.load)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                parser_class=option_flags.OptionParser)
     ex = sub.add_parser("explain", formatter_class=fmt,
                         help="explain one image / sentence / CSV row",
                         description="Explain one input: an image file, a sentence "
@@ -202,18 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def explainer_options(args) -> dict:
-    """Explainer keyword arguments from parsed DANCE options."""
-    opts = dict(method=args.method, layer=args.layer, patch_size=args.patch_size,
-                stride=args.stride, patches_per_mask=args.patches_per_mask,
-                packing=args.packing, aggregation=args.aggregation,
-                perturbation=args.perturbation, lambda0=args.lambda0, tau0=args.tau0,
-                max_steps=args.max_steps, learning_rate=args.learning_rate,
-                patience=args.patience, epsilon=args.epsilon, epsilon_rel=args.epsilon_rel,
-                memory_budget_mb=args.memory_budget_mb,
-                decoy_batch_size=args.decoy_batch_size, precision=args.precision,
-                seed=args.seed)
+    """Explainer keyword arguments from parsed DANCE options (every option that differs
+    from its default; the paper's steps / samples of IG and SmoothGrad unless given)."""
+    opts = option_flags.explainer_kwargs(args)
     name = ALIASES.get(args.method.lower(), args.method.lower())
-    extra = dict(PAPER_DEFAULTS.get(name, {}))
+    given = opts.get("method_options", {})
+    extra = {k: v for k, v in PAPER_DEFAULTS.get(name, {}).items() if k not in given}
     if name in STEP_METHODS and args.ig_steps is not None:
         extra["steps"] = args.ig_steps
     if name in NOISE_METHODS:

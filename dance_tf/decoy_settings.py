@@ -1,69 +1,65 @@
-"""The decoy solver's settings (§3.3, S1.2, Table S1): each field with its default and the
-rule it is checked by (keywords of ``dance_tf.validate.number``), side by side. No
-TensorFlow here: the evaluation's command line checks ``--option`` values with the same
-rules (``dance_tf.option_rules``) before the heavy imports."""
+"""The decoy solver's settings (§3.3, S1.2, Table S1): the solver's slice of the options
+table (``dance_tf.options``: defaults and rules declared there), plus the two settings
+the explainer derives rather than takes. No TensorFlow here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
-from dance_tf import validate
-from dance_tf.validate import COUNT, NONNEG, POSITIVE, SHARE
+from dance_tf import options
+from dance_tf.options import DEFAULTS, SOLVERS  # noqa: F401 - SOLVERS re-exported
+from dance_tf.validate import POSITIVE, SHARE, number
 
-SOLVERS = ("line_search", "adam")
-
-GRID = {"high": 64, "integer": True}                    # grid points, halvings
-
-
-def _setting(default, **rule):
-    """A field with its default and its check (``validate.number`` keywords)."""
-    return field(default=default, metadata={"rule": rule})
+#: settings the explainer derives rather than takes, name → (default, rule): λ's cap
+#: (None: λ₀ · 2^20, at least 1e4 · 2^20), τ's decay per step that meets the bound
+#: (Table S1's rate)
+DERIVED = {"lambda_max": (None, POSITIVE), "tau_decay": (0.95, SHARE)}
+LAMBDA_MAX = 1e4 * 2.0 ** 20
 
 
 @dataclass(frozen=True)
 class DecoySettings:
-    """Solver settings.
+    """Solver settings; each field is the option of the same name (``dance_tf.options``:
+    its default, rule and help), checked here once, when the settings are made.
 
-    solver: ``line_search`` [default] or ``adam`` (S1.2). epsilon: absolute L∞ bound on the
-    layer-ℓ deviation; None → ``epsilon_rel`` × max|F_ℓ(x)|.
-    Line search: line_grid (geometric grid points around the slope estimate), line_bisect
-    (halvings of the bracket), refine_steps (refinement rounds), refine_grid (grid points of
-    each refinement's line search).
-    Adam (Table S1: λ₀ = 1e4, τ₀ = 1): learning_rate (Adam step on w, tanh space),
-    init_noise (σ of the one-sided random start, [0, 1] units), max_steps, patience
-    (consecutive violating steps before a decoy that has met the bound stops; 1 = the
-    paper's rule), backoff (step-size factor after a violating step, which is undone;
-    1 = plain Adam, no undo). lambda_max caps λ's doubling (at least lambda0).
+    solver: ``line_search`` or ``adam`` (S1.2). epsilon / epsilon_rel: the layer-ℓ L∞
+    bound. Line search: line_grid, line_bisect, refine_steps, refine_grid. Adam: lambda0,
+    tau0, max_steps, learning_rate, init_noise, patience, backoff; lambda_max caps λ's
+    doubling (at least lambda0; None: λ₀ · 2^20, at least 1e4 · 2^20), tau_decay is τ's
+    factor per step that meets the bound.
     """
 
-    solver: str = "line_search"
-    epsilon: float | None = _setting(None, allow_none=True, **POSITIVE)
-    epsilon_rel: float = _setting(0.05, **POSITIVE)
-    # the line search (decoy_line_search.py)
-    line_grid: int = _setting(8, low=1, **GRID)
-    line_bisect: int = _setting(8, low=0, **GRID)
-    refine_steps: int = _setting(0, low=0, integer=True)
-    refine_grid: int = _setting(6, low=1, **GRID)
-    # Adam (decoy_adam.py, Table S1): the penalty's λ and τ schedules, steps, step sizes
-    lambda0: float = _setting(1e4, **POSITIVE)
-    lambda_max: float = _setting(1e4 * 2.0 ** 20, **POSITIVE)
-    tau0: float = _setting(1.0, **POSITIVE)
-    tau_decay: float = _setting(0.95, **SHARE)
-    max_steps: int = _setting(20, **COUNT)
-    learning_rate: float = _setting(0.1, **POSITIVE)
-    init_noise: float = _setting(0.01, **NONNEG)
-    patience: int = _setting(2, **COUNT)
-    backoff: float = _setting(0.5, **SHARE)
+    solver: str = DEFAULTS["solver"]
+    epsilon: float | None = DEFAULTS["epsilon"]
+    epsilon_rel: float = DEFAULTS["epsilon_rel"]
+    line_grid: int = DEFAULTS["line_grid"]
+    line_bisect: int = DEFAULTS["line_bisect"]
+    refine_steps: int = DEFAULTS["refine_steps"]
+    refine_grid: int = DEFAULTS["refine_grid"]
+    lambda0: float = DEFAULTS["lambda0"]
+    lambda_max: float | None = DERIVED["lambda_max"][0]
+    tau0: float = DEFAULTS["tau0"]
+    tau_decay: float = DERIVED["tau_decay"][0]
+    max_steps: int = DEFAULTS["max_steps"]
+    learning_rate: float = DEFAULTS["learning_rate"]
+    init_noise: float = DEFAULTS["init_noise"]
+    patience: int = DEFAULTS["patience"]
+    backoff: float = DEFAULTS["backoff"]
 
     def __post_init__(self):
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver: expected one of {SOLVERS}, got {self.solver!r}")
-        for name, rule in RULES.items():   # checked, and ints as ints
-            object.__setattr__(self, name, validate.number(name, getattr(self, name), **rule))
+        for f in fields(self):   # checked, and ints as ints
+            value = getattr(self, f.name)
+            if f.name == "lambda_max" and value is None:
+                value = max(LAMBDA_MAX, self.lambda0 * 2.0 ** 20)
+            elif f.name in DERIVED:
+                value = number(f.name, value, **DERIVED[f.name][1])
+            else:
+                value = options.check(f.name, value)
+            object.__setattr__(self, f.name, value)
         if self.lambda_max < self.lambda0:
             raise ValueError(f"lambda_max: expected at least lambda0 = {self.lambda0}, "
                              f"got {self.lambda_max}")
 
 
-#: field name → its rule (every field but ``solver``)
-RULES = {f.name: f.metadata["rule"] for f in fields(DecoySettings) if "rule" in f.metadata}
+#: the fields that are explainer options (all but the derived ones)
+FIELDS = tuple(f.name for f in fields(DecoySettings) if f.name not in DERIVED)

@@ -32,7 +32,7 @@ __all__ = ["DecoyWarning", "Explainer", "Explanation", "explain", "range_toleran
 class Explainer:
     """DANCE explainer for a Keras classifier that outputs logits (§3): configured once,
     called on one input or a batch (``__call__``). The options, with the paper's defaults
-    in brackets (Table S1), are listed below (``dance_tf.explainer_options.DOC``).
+    in brackets (Table S1), are listed below (the table ``dance_tf.options``).
     """
 
     def __init__(self, model, *, method="gradient", base=None, method_options=None,
@@ -52,9 +52,7 @@ class Explainer:
                  precision: str = "float32", seed: int = 0, output=None,
                  **extra_method_options):
         opts = explainer_options.checked({k: v for k, v in locals().items()
-                                          if k not in ("self", "model", "method", "base",
-                                                       "method_options", "layer",
-                                                       "extra_method_options", "output")})
+                                          if k not in ("self", "model", "extra_method_options")})
         self.model = model
         self.output = output
         self._contract = None
@@ -75,7 +73,7 @@ class Explainer:
                      "patches_per_mask", "packing", "deviation_bound", "constant",
                      "decoy_batch_size", "precision"):
             setattr(self, name, opts[name])
-        self.settings = explainer_options.decoy_settings(opts)
+        self.settings = opts.settings
         self.noise_level = float(opts["noise_level"])
         self.use_crops = bool(use_crops)
         budget = opts["memory_budget_mb"]

@@ -9,9 +9,9 @@ minus [123.68, 116.78, 103.94] at 224×224; Caffe: BGR minus [103.939, 116.779, 
 at 227×227) and its Table S1 layer ℓ.
 
 Defaults are CPU-friendly, NOT the paper's: patch stride 3 (non-overlapping 3×3
-patches) and 30 optimisation steps. The paper's settings (Table S1: P = 3, stride 1,
-m = 100, λ₀ = 1e4, τ₀ = 1, ℓ per net) are ``--paper``; expect hours per image on a CPU
-(~1000 decoys of 224×224 for stride 1).
+patches). The paper's windows (Table S1: P = 3, stride 1, m = 100, ℓ per net) are
+``--paper``; expect a long run per image on a CPU (~1000 decoys of 224×224 for stride
+1). Both use the package's default decoy solver (the line search).
 
 Example::
 
@@ -33,8 +33,8 @@ from dance_tf.models import registry
 
 #: the zoo nets loaded from a local weights file (the model registry)
 NETS = registry.names("image", task="imagenet", weights="file")
-PAPER = {"patch_size": 3, "stride": 1, "patches_per_mask": 100, "max_steps": 100}
-CPU = {"patch_size": 3, "stride": 3, "patches_per_mask": 100, "max_steps": 30}
+PAPER = {"patch_size": 3, "stride": 1, "patches_per_mask": 100}
+CPU = {"patch_size": 3, "stride": 3, "patches_per_mask": 100}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -60,7 +60,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--patch-size", type=int, default=None)
     p.add_argument("--stride", type=int, default=None)
     p.add_argument("--patches-per-mask", type=int, default=None)
-    p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--classes", default=None, help="class CSV [the packaged ImageNet table]")
     p.add_argument("--out", default=None, help="PNG path [outputs/<image>_<net>.png]; an "

@@ -66,7 +66,7 @@ def image_model(tmp_path_factory):
     return saved_tiny_cnn(tmp_path_factory.mktemp("m"), (12, 12, 1), 3, "tiny_cli")
 
 
-FAST = ["--max-steps", "8", "--patches-per-mask", "30", "--layer", "pool1"]
+FAST = ["--patches-per-mask", "30", "--layer", "pool1"]
 
 
 def test_explain_image_writes_png_npy_and_matches_the_library(image_model, tmp_path, capsys):
@@ -83,7 +83,7 @@ def test_explain_image_writes_png_npy_and_matches_the_library(image_model, tmp_p
     with Image.open(img) as im:
         x = np.asarray(im.convert("L").resize((12, 12), Image.BILINEAR), np.float32) / 255
     model = keras.models.load_model(image_model, compile=False)
-    want = dance_tf.Explainer(model, layer="pool1", value_range=(0.0, 1.0), max_steps=8,
+    want = dance_tf.Explainer(model, layer="pool1", value_range=(0.0, 1.0),
                               patches_per_mask=30).explain(x[..., None])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
     info = json.loads((tmp_path / "o" / "summary.json").read_text())
@@ -102,8 +102,7 @@ def test_explain_sentence_writes_html(tmp_path, capsys):
     model = sst.build(6, 2, filters=4)
     sst.SSTModel(model, EmbeddingTable(words, vectors), ("neg", "pos"), {}).save(tmp_path / "s")
     code, _, err = _run(["explain", "a good movie .", "--sentence", "--model",
-                         str(tmp_path / "s"), "--out", str(tmp_path / "sent"),
-                         "--max-steps", "5"], capsys)
+                         str(tmp_path / "s"), "--out", str(tmp_path / "sent")], capsys)
     assert code == 0, err
     text = (tmp_path / "sent" / "words.html").read_text()
     assert "good" in text and "movie" in text and "class:" in text
@@ -128,7 +127,7 @@ def test_explain_csv_row_writes_ranked_features(tmp_path, capsys):
         np.zeros(len(names)), np.full(len(names), 100.0)), names, ("benign", "attack"), {})
     bundle.save(tmp_path / "ids")
     code, _, err = _run(["explain", str(csv), "--row", "1", "--model", str(tmp_path / "ids"),
-                         "--out", str(tmp_path / "row"), "--max-steps", "5"], capsys)
+                         "--out", str(tmp_path / "row")], capsys)
     assert code == 0, err
     html = (tmp_path / "row" / "features.html").read_text()
     assert html.count("<tr>") == 21  # header + top 20 features
@@ -143,7 +142,7 @@ def test_export_command_writes_a_loadable_savedmodel(image_model, tmp_path, caps
     x = np.random.default_rng(3).random((2, 12, 12, 1)).astype(np.float32)
     maps = loaded.explain(x).numpy()
     model = keras.models.load_model(image_model, compile=False)
-    live = dance_tf.Explainer(model, layer="pool1", value_range=(0.0, 1.0), max_steps=8,
+    live = dance_tf.Explainer(model, layer="pool1", value_range=(0.0, 1.0),
                               patches_per_mask=30)
     np.testing.assert_allclose(maps, live.explain_batch(x), rtol=1e-5, atol=1e-7)
 

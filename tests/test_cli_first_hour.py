@@ -30,7 +30,7 @@ def grey_model(tmp_path_factory):
     return saved_tiny_cnn(tmp_path_factory.mktemp("m"), (12, 12, 1), 3, "tiny_grey")
 
 
-FAST = ["--max-steps", "3", "--patches-per-mask", "30", "--layer", "pool1"]
+FAST = ["--patches-per-mask", "30", "--layer", "pool1"]
 
 
 def _grey_png(path, size=(16, 16), seed=0):

@@ -49,16 +49,16 @@ def _cases():
     return [
         ("grad_range", dance_tf.Explainer(
             _image_model(), layer="pool1", value_range=(0.0, 1.0), patches_per_mask=16,
-            max_steps=15, decoy_batch_size=4, seed=3), img, None),
+            decoy_batch_size=4, seed=3), img, None),
         ("ig_own_range_rf_bound", dance_tf.Explainer(
             _image_model(), method="integrated_gradients", steps=6, layer=1,
-            packing="receptive_field", max_steps=10, deviation_bound=0.2,
+            packing="receptive_field", deviation_bound=0.2,
             aggregation="mean"), img * 2.0 - 0.5, np.array([2, -1, 0], np.int32)),
         ("constant_ablation", dance_tf.Explainer(
             _image_model(), layer="pool1", value_range=(0.0, 1.0), patches_per_mask=30,
             packing="tiles", perturbation="constant"), img, None),
         ("text", dance_tf.Explainer(
-            _text_model(), layer="conv", value_range=(-3.0, 3.0), max_steps=10), txt, None),
+            _text_model(), layer="conv", value_range=(-3.0, 3.0)), txt, None),
     ]
 
 
@@ -194,7 +194,7 @@ def test_method_that_cannot_be_traced_is_a_clear_error(tmp_path):
         return np.asarray(x) * 0.0
 
     explainer = dance_tf.Explainer(_image_model(), method=numpy_method, layer="pool1",
-                                   value_range=(0.0, 1.0), patches_per_mask=50, max_steps=2)
+                                   value_range=(0.0, 1.0), patches_per_mask=50)
     with pytest.raises(export.ExportError, match="graph-safe"):
         export.save(explainer, tmp_path / "before")
     with pytest.warns(UserWarning, match="eagerly"):
@@ -209,7 +209,7 @@ def test_one_decoy_per_chunk_exports_and_matches_larger_chunks():
     maps = {}
     for chunk in (1, 8):
         explainer = dance_tf.Explainer(_image_model(), layer="pool1", value_range=(0.0, 1.0),
-                                       patches_per_mask=30, max_steps=6,
+                                       patches_per_mask=30,
                                        decoy_batch_size=chunk)
         fn = export.batch_function(explainer)
         maps[chunk] = fn(x, np.full(2, -1, np.int32))["saliency"].numpy()

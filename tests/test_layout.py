@@ -11,11 +11,12 @@ TESTED_IN = {
     "ablations": "test_decoys.py",                     # test_ablation_inputs
     "decoy_adam": "test_decoys_quality.py",            # against feasible points
     "decoy_line_search": "test_decoys_quality.py",
-    "decoy_settings": "test_option_rules.py",          # every field's rule, hand cases
+    "decoy_settings": "test_options_table.py",         # the solver's slice, hand cases
+    "option_flags": "test_options_table.py",           # flags derived from the table
     "errors": "test_explainer_api.py",                 # test_errors_are_typed
     "explain_cache": "test_explainer_api.py",
     "without_decoys": "test_explainer_api.py",         # base_map
-    "explainer_options": "test_inputs_hostile.py",     # every option checked, named
+    "explainer_options": "test_options_table.py",      # checked once, frozen, solvers
     "explanation": "test_explainer.py",
     "layers": "test_explainer.py",
     "planning": "test_pipeline.py",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dance_tf import option_rules, validate
+from dance_tf import option_flags, validate
+from dance_tf import options as table
 from dance_tf.evaluation.variants import ATTACKS, VARIANTS
 
 INT1, NONNEG = validate.COUNT, validate.NONNEG
@@ -23,8 +24,9 @@ NUMBERS = {
     "shard_index": {"integer": True, "low": 0},
 }
 #: numeric --option keys and how each is checked (dance_tf.validate): the explainer's own
-#: table, plus the per-feature bound and the base methods' batch size as scalars
-OPTION_NUMBERS = {**option_rules.EXPLAINER, "deviation_bound": NONNEG, "batch_size": INT1}
+#: table (dance_tf.options), plus the per-feature bound and the base methods' batch size
+#: as scalars; the table's other options are checked by its rules too
+OPTION_NUMBERS = {**table.NUMBERS, "deviation_bound": NONNEG, "batch_size": INT1}
 #: --option keys that another flag sets (giving both would be ambiguous)
 OPTION_RESERVED = {
     "seed": "--seed", "method": "--methods", "perturbation": "--variants",
@@ -119,6 +121,8 @@ def option(key, value):
         raise ValueError(f"{key}: set it with {OPTION_RESERVED[key]}, not --option")
     if key in OPTION_NUMBERS:
         return validate.number(key, value, **OPTION_NUMBERS[key])
+    if key in table.BY_NAME:
+        return table.check(key, value)
     if isinstance(value, float):
         return validate.number(key, value)   # nan / inf refused
     return value
@@ -128,7 +132,9 @@ def options(value) -> dict:
     """The explainer options (a mapping of key → value), each checked by :func:`option`."""
     if not isinstance(value, Mapping):
         raise TypeError(f"options: expected a mapping of explainer options, got {value!r}")
-    return {key: option(key, v) for key, v in value.items()}
+    out = {key: option(key, v) for key, v in value.items()}
+    table.refuse_misplaced(out)   # an option of a solver not in use
+    return out
 
 
 def option_from_text(text: str) -> tuple[str, object]:
@@ -144,6 +150,8 @@ def option_from_text(text: str) -> tuple[str, object]:
         raise ValueError(f"{key}: set it with {OPTION_RESERVED[key]}, not --option")
     if key in OPTION_NUMBERS:
         return key, validate.number_from_text(key, value, **OPTION_NUMBERS[key])
+    if key in table.BY_NAME:
+        return key, option_flags.from_text(key, value)
     words = {"true": True, "false": False, "none": None}
     if value.lower() in words:
         return key, words[value.lower()]

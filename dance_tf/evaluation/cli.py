@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from dance_tf import validate
+from dance_tf import options, validate
 from dance_tf.evaluation import checks
 from dance_tf.evaluation.card_cli import CARD_DEFAULT_VARIANTS, card_mode, check_variants
 from dance_tf.evaluation.config import EvalConfig
@@ -60,8 +60,12 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--input", default=None, help="inputs: file or folder (task-specific)")
     p.add_argument("--model", default=None, help="model file or folder (task-specific)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="explainer setting for the task, e.g. stride=3, max_steps=30 "
-                        "(repeatable; numbers are checked: max_steps=nan is refused)")
+                   help="explainer setting for the task, e.g. stride=3, packing=tiles "
+                        "(repeatable; checked by the options table: stride=nan is refused, "
+                        "as is an option of a solver not in use): "
+                        + ", ".join(o.name for o in options.OPTIONS if o.kind != "method"
+                                    and o.name not in checks.OPTION_RESERVED)
+                        + "; or an option of the base methods")
     p.add_argument("--count", type=_number_type("count"), default=None,
                    help="number of inputs, ≥ 1 [task default]")
     p.add_argument("--out", default=None, help="output folder [outputs/<task>]")
@@ -123,6 +127,10 @@ def parse(argv=None, prog: str | None = None, *, make_parser=None) -> argparse.N
         if key in args.options:
             p.error(f"--option {key}: given twice")
         args.options[key] = value
+    try:
+        options.refuse_misplaced(args.options)
+    except ValueError as err:
+        p.error(f"--option {err}")
     return args
 
 

@@ -21,7 +21,7 @@ are two inputs).
 
 Settings default to the paper's (Table S1: P = 3, stride 1, m = 100, ℓ per net;
 EfficientNet-Lite0: ℓ = ``block2a_project_bn``); on a CPU pass e.g.
-``--option stride=3 --option max_steps=30``, or ``--option packing=tiles --option
+``--option stride=3``, or ``--option packing=tiles --option
 patches_per_mask=500``. Dropped features for fidelity are set to 0, i.e. the mean pixel.
 """
 

@@ -30,7 +30,7 @@ def tiny_task(name="digits", n=3, seed=0, model=None):
                 inputs=list(rng.random((n, 8, 8, 1), dtype=np.float32)),
                 ids=[f"x{i}" for i in range(n)], value_range=(0.0, 1.0),
                 explainer_options={"layer": "pool1", "patch_size": 3,
-                                   "patches_per_mask": 100, "max_steps": 3},
+                                   "patches_per_mask": 100},
                 labels=[0] * n, feature_ndim=2)
 
 
@@ -51,7 +51,7 @@ def result_lines(out):
 
 @pytest.mark.parametrize("first,second,named", [
     ((), ("--seed", "1"), "seed"),
-    ((), ("--option", "max_steps=2"), "max_steps"),
+    ((), ("--option", "line_grid=2"), "line_grid"),
     ((), ("--sg-samples", "7"), "sg_samples"),
     ((), ("--ig-steps", "9"), "ig_steps"),
 ])
@@ -203,11 +203,12 @@ def test_bad_numbers_are_refused_at_parse_time(argv, named, capsys):
 
 
 def test_valid_options_are_typed():
-    args = ev.parse(["--option", "max_steps=5", "--option", "epsilon=none",
+    args = ev.parse(["--option", "max_steps=5", "--option", "epsilon=none", "--option",
+                     "solver=adam",
                      "--option", "packing=tiles", "--option", "layer=2",
                      "--option", "learning_rate=1e-2"])
-    assert args.options == {"max_steps": 5, "epsilon": None, "packing": "tiles", "layer": 2,
-                            "learning_rate": 0.01}
+    assert args.options == {"max_steps": 5, "epsilon": None, "solver": "adam",
+                            "packing": "tiles", "layer": 2, "learning_rate": 0.01}
     assert type(args.options["max_steps"]) is int
 
 
@@ -398,8 +399,7 @@ def test_convert_caffe_alexnet_never_writes_over_a_file(tmp_path):
 def _explainer(model=None, **kw):
     import dance_tf
 
-    kw = {"layer": "pool1", "value_range": (0.0, 1.0), "patches_per_mask": 100,
-          "max_steps": 3, **kw}
+    kw = {"layer": "pool1", "value_range": (0.0, 1.0), "patches_per_mask": 100, **kw}
     return dance_tf.Explainer(model or small_cnn(size=8, classes=3), **kw)
 
 

@@ -39,24 +39,24 @@ def test_python_config_equals_the_parsed_command_line():
     argv = ["--task", "sst", "--count", "4", "--methods", "gradient, smoothgrad",
             "--variants", "none,decoys", "--k", "0.5,0.2", "--attacks", "topk",
             "--ig-steps", "8", "--sg-samples", "8", "--sg-noise", "0", "--seed", "3",
-            "--option", "max_steps=5", "--option", "epsilon=none", "--out", "o",
+            "--option", "line_grid=5", "--option", "epsilon=none", "--out", "o",
             "--num-shards", "2", "--shard-index", "1", "--quiet"]
     built = EvalConfig(task="sst", count=4, methods=["gradient", "smoothgrad"],
                        variants="none,decoys", k=[0.5, 0.2], attacks=("topk",), ig_steps=8,
                        sg_samples=8, sg_noise=0, seed=3,
-                       options={"max_steps": 5.0, "epsilon": None}, out="o", num_shards=2,
+                       options={"line_grid": 5.0, "epsilon": None}, out="o", num_shards=2,
                        shard_index=1, quiet=True)
     assert built == EvalConfig.from_namespace(ev.parse(argv))
-    assert type(built.options["max_steps"]) is int and type(built.sg_noise) is float
+    assert type(built.options["line_grid"]) is int and type(built.sg_noise) is float
     assert built.out == Path("o") and built.k == (0.5, 0.2)
 
 
 def test_config_is_frozen_copyable_and_pickles():
-    config = EvalConfig(count=2, options={"max_steps": 5})
+    config = EvalConfig(count=2, options={"line_grid": 5})
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.count = 3
     with pytest.raises(TypeError):
-        config.options["max_steps"] = float("nan")   # read-only: no way around the checks
+        config.options["line_grid"] = float("nan")   # read-only: no way around the checks
     assert pickle.loads(pickle.dumps(config)) == config
     assert copy.deepcopy(config) == config
     assert dataclasses.replace(config, count=3).count == 3
@@ -142,11 +142,11 @@ def _rows(out: Path) -> list[dict]:
 
 def test_runner_with_a_config_writes_the_rows_of_the_namespace(digits_model_path, tmp_path):
     argv = ["--model", str(digits_model_path), "--count", "1", "--methods", "gradient",
-            "--variants", "none,decoys", "--option", "max_steps=5", "--quiet",
+            "--variants", "none,decoys", "--option", "line_grid=5", "--quiet",
             "--examples", "1", "--out", str(tmp_path / "cli")]
     args = ev.parse(argv)
     config = EvalConfig(model=digits_model_path, count=1, methods=("gradient",),
-                        variants=("none", "decoys"), options={"max_steps": 5}, quiet=True,
+                        variants=("none", "decoys"), options={"line_grid": 5}, quiet=True,
                         examples=1, out=tmp_path / "py")
     quiet = lambda *_: None   # noqa: E731
     ev.evaluate(runner.load_task(EvalConfig.from_namespace(args), quiet), args, log=quiet)

@@ -417,7 +417,7 @@ def test_dance_gradient_at_the_default_layer(model):
     lo, hi = inet.value_range(model)
     # tiles of 111 × 111 windows: 4 masks over the 222 × 222 windows, 2n = 8
     explainer = dance_tf.Explainer(model, layer=eff.DEFAULT_LAYER, value_range=(lo, hi),
-                                   packing="tiles", patches_per_mask=111 * 111, max_steps=3)
+                                   packing="tiles", patches_per_mask=111 * 111)
     res = explainer.explain(x, return_details=True)
     assert res.layer == eff.DEFAULT_LAYER
     assert res.saliency.shape == x.shape and res.feature_saliency.shape == x.shape[:2]

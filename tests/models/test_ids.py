@@ -76,8 +76,8 @@ def test_dance_on_tabular_one_feature_per_patch_certified(trained):
     bundle = ids_model.load(trained[0])
     X, _, _ = ids2018.load_csv(SAMPLE)
     x = bundle.transform(X[30])
-    res = Explainer(bundle.model, method="gradient", layer=2, value_range=(0.0, 1.0),
-                    max_steps=30).explain(x, return_details=True)
+    res = Explainer(bundle.model, method="gradient", layer=2,
+                    value_range=(0.0, 1.0)).explain(x, return_details=True)
     F = 78
     assert res.saliency.shape == (F,) and res.feature_saliency.shape == (F,)
     assert res.masks.shape == (F, F) and res.decoys.shape == (2 * F, F)

@@ -97,7 +97,7 @@ def test_dance_on_text_one_word_per_patch_certified(trained):
     tokens = "-lrb- a -rrb- shapeless blob of desperate entertainment .".split()
     x = bundle.embed_one(tokens)
     explainer = Explainer(bundle.model, method="gradient", layer=2,
-                          value_range=bundle.value_range, max_steps=30)
+                          value_range=bundle.value_range)
     res = explainer.explain(x, return_details=True)
     T = len(tokens)
     assert res.saliency.shape == x.shape and res.feature_saliency.shape == (T,)

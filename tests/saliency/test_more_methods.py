@@ -209,5 +209,5 @@ def test_extra_methods_run_under_dance():
             "gradcam": {"layer": "c1"}}
     for name, opts in runs.items():
         e = dance_tf.explain(model, x, method=name, value_range=(0.0, 1.0),
-                             patches_per_mask=8, max_steps=5, **opts)
+                             patches_per_mask=8, **opts)
         assert e.shape == x.shape and np.all(np.isfinite(e)) and np.all(e >= 0), name

@@ -26,7 +26,7 @@ def test_explain_image_writes_panels(tmp_path):
     result = load_script("explain_image").main([
         os.path.join(FIXTURES, "n03445777_golf_ball.jpg"), "--net", "resnet_v1_50",
         "--checkpoint", prefix, "--stride", "16", "--patches-per-mask", "1000",
-        "--max-steps", "2", "--out", str(out), "--save-maps"])
+        "--out", str(out), "--save-maps"])
     assert out.stat().st_size > 0 and result["out"] == str(out)
     maps = result["maps"]["gradient"]
     assert maps["with decoys"].shape == maps["without decoys"].shape == (224, 224, 3)
