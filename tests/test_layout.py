@@ -8,6 +8,18 @@ from tests.conftest import ROOT, TESTS
 
 #: modules tested through another module's test file (paths under tests/)
 TESTED_IN = {
+    "evaluation/card_cli": "evaluation/test_model_card.py",
+    "evaluation/card_examples": "evaluation/test_model_card.py",
+    "evaluation/card_figures": "evaluation/test_model_card.py",
+    "evaluation/card_inputs": "evaluation/test_model_card.py",
+    "evaluation/card_maps": "evaluation/test_model_card.py",
+    "evaluation/card_metrics": "evaluation/test_model_card.py",
+    "evaluation/card_result": "evaluation/test_model_card.py",
+    "evaluation/card_rows": "evaluation/test_model_card.py",
+    "evaluation/matched": "evaluation/test_model_card.py",
+    "metrics/class_scores": "metrics/test_deletion.py",    # every model-based metric
+    "metrics/imputation": "metrics/test_road.py",          # against a dense solve
+    "metrics/metric_inputs": "metrics/test_deletion.py",   # argument checks
     "ablations": "test_decoys.py",                     # test_ablation_inputs
     "decoy_adam": "test_decoys_quality.py",            # against feasible points
     "decoy_line_search": "test_decoys_quality.py",
@@ -41,7 +53,6 @@ TESTED_IN = {
     "evaluation/digests": "evaluation/test_runner.py",
     "evaluation/figures": "evaluation/test_runner.py",
     "evaluation/progress": "evaluation/test_runner.py",
-    "evaluation/report": "evaluation/test_runner.py",
     "evaluation/results": "evaluation/test_runner.py",
     "evaluation/rows": "evaluation/test_runner.py",
     "evaluation/run_config": "evaluation/test_config.py",

@@ -6,7 +6,6 @@ weights (numpy), layer ℓ's ancestry walked over the Keras graph, a bound recom
 sub-model built in the test, or the exact error the contract promises.
 """
 
-import os
 import warnings
 
 import keras
@@ -159,79 +158,6 @@ def test_opaque_savedmodel_layer_is_named(tmp_path):
         dance_tf.explain(layer, x)
 
 
-# ------------------------------------------------------------------ the default ℓ
-def _ancestors(model, layer) -> set:
-    """Every layer on a path from the input to ``layer`` (walked over inbound nodes of
-    the model's own graph, nested models opened), independently of dance_tf."""
-    seen, todo = set(), [layer]
-    while todo:
-        lay = todo.pop()
-        for node in lay._inbound_nodes:
-            for t in node.input_tensors:
-                op = t._keras_history.operation
-                if op is not None and id(op) not in seen:
-                    seen.add(id(op))
-                    todo.append(op)
-    return seen
-
-
-def _global_layers(model):
-    out = []
-    for lay in model._flatten_layers(include_self=False, recursive=True):
-        name = type(lay).__name__
-        if isinstance(lay, keras.Model):
-            continue
-        if ("Global" in name or "Attention" in name or isinstance(
-                lay, (keras.layers.Flatten, keras.layers.Reshape))):
-            out.append(lay)
-    return out
-
-
-APPS = {
-    "VGG16": ("block1_pool", lambda: keras.applications.VGG16),
-    "ResNet50": ("pool1_pool", lambda: keras.applications.ResNet50),
-    "DenseNet121": ("pool1", lambda: keras.applications.DenseNet121),
-    "MobileNetV2": ("block_1_project_BN", lambda: keras.applications.MobileNetV2),
-    "EfficientNetB0": ("stem_activation", lambda: keras.applications.EfficientNetB0),
-    "ConvNeXtTiny": ("convnext_tiny_stem/convnext_tiny_stem_layernorm",
-                     lambda: keras.applications.ConvNeXtTiny),
-}
-
-
-@pytest.mark.parametrize("name", sorted(APPS))
-def test_default_layer_of_keras_applications(name):
-    expected, ctor = APPS[name]
-    model = ctor()(weights=None, input_shape=(32, 32, 3), classes=4)
-    choice = L.resolve_layer(model, None, (32, 32, 3))
-    assert choice.path_name.endswith(expected), choice.path_name
-    ancestors = _ancestors(model, choice.layer)
-    assert not [g.name for g in _global_layers(model) if id(g) in ancestors]
-
-
-def test_default_layer_of_a_keras_hub_vit_is_the_patch_embedding():
-    keras_hub = pytest.importorskip("keras_hub")
-    bb = keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=8, num_layers=1,
-                                      num_heads=1, hidden_dim=8, mlp_dim=8)
-    clf = keras_hub.models.ViTImageClassifier(backbone=bb, num_classes=3,
-                                              activation="softmax")
-    x = RNG.random((16, 16, 3), dtype=np.float32)
-    r = dance_tf.explain(clf, x, **FAST)
-    assert r.layer.endswith("/vit_patching_and_embedding")
-    assert r.explained == "logits (final softmax stripped)"
-    f_l = keras.Model(bb.inputs, bb.get_layer("vit_patching_and_embedding").output)
-    _check_certificates(r, x, lambda z: np.asarray(f_l(z)))
-    with pytest.raises(LayerError, match="after the logits"):   # its softmax Dense
-        dance_tf.explain(clf, x, layer="predictions", value_range=(0.0, 1.0))
-
-
-def test_layer_at_the_logits_warns():
-    from tests.conftest import small_cnn
-
-    with pytest.warns(dance_tf.LayerWarning, match="logits"):
-        dance_tf.explain(small_cnn(), RNG.random((12, 12, 1), dtype=np.float32),
-                         layer="logits", value_range=(0.0, 1.0))
-
-
 def _check_certificates(r, x, f_l):
     """Every certified decoy: inside the range, equal to x off its mask, and within ε of
     x at layer ℓ — recomputed with the test's own F_ℓ."""
@@ -270,51 +196,6 @@ def test_variable_shape_fcn_is_explained():
     _check_certificates(r, x, lambda z: np.asarray(f_l(z)))
 
 
-# ------------------------------------------------------------------ crops
-def _window_attention_model(size=32):
-    """Patch conv (stride 4), then attention inside 2×2-patch windows (a Swin-like block)."""
-    keras.utils.set_random_seed(0)
-    inp = keras.Input((size, size, 3))
-    h = keras.layers.Conv2D(8, 4, strides=4, name="patch")(inp)          # (8, 8, 8)
-    g = size // 4
-    w = keras.layers.Reshape((g // 2, 2, g // 2, 2, 8))(h)
-    w = keras.layers.Permute((1, 3, 2, 4, 5))(w)
-    w = keras.layers.Reshape(((g // 2) ** 2 * 4 // 4, 4, 8))(w)
-    w = keras.layers.Reshape((-1, 8))(w)
-    a = keras.layers.MultiHeadAttention(2, 4, name="attn")(w, w)
-    a = keras.layers.Reshape((g, g, 8))(a)
-    h = keras.layers.Add()([h, a])
-    h = keras.layers.Conv2D(8, 3, padding="same", name="after")(h)
-    out = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(h))
-    return keras.Model(inp, out)
-
-
-def test_window_attention_before_l_means_no_crops_and_a_warning():
-    model = _window_attention_model()
-    ex = dance_tf.Explainer(model, layer="after", value_range=(0.0, 1.0), packing="tiles",
-                            patches_per_mask=64, use_crops=True)
-    with pytest.warns(dance_tf.LayerWarning, match="comes after .reshape"):
-        plan = ex.plan((32, 32, 3), np.zeros((32, 32, 3), np.float32),
-                       np.ones((32, 32, 3), np.float32))
-    assert plan.crop is None
-    # the default ℓ stops before the attention
-    assert L.resolve_layer(model, None, (32, 32, 3)).name == "patch"
-
-
-def test_crops_equal_full_inputs_where_planned():
-    from tests.conftest import small_cnn
-
-    model = small_cnn(size=48, channels=1)
-    x = RNG.random((48, 48, 1), dtype=np.float32)
-    opts = dict(value_range=(0.0, 1.0), packing="tiles", patches_per_mask=36)
-    with_crops = dance_tf.Explainer(model, use_crops=True, **opts)
-    lo, hi = np.zeros_like(x), np.ones_like(x)
-    assert with_crops.plan(x.shape, lo, hi).crop is not None
-    a = with_crops(x)
-    b = dance_tf.Explainer(model, use_crops=False, **opts)(x)
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * np.abs(b).max())
-
-
 def test_any_failed_certificate_warns_with_its_count():
     cert = np.array([True] * 6 + [False] * 2)
     with pytest.warns(DecoyWarning, match="2 of 8 decoys failed"):
@@ -322,22 +203,6 @@ def test_any_failed_certificate_warns_with_its_count():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_informative("decoys", np.ones(8, bool), np.ones(8))
-
-
-@pytest.mark.skipif(os.environ.get("DANCE_TF_MODEL_MATRIX") != "1",
-                    reason="the full keras.applications explanation matrix: set "
-                           "DANCE_TF_MODEL_MATRIX=1 (release checks; minutes on a CPU)")
-@pytest.mark.parametrize("name", sorted(APPS))
-def test_keras_applications_matrix(name):
-    expected, ctor = APPS[name]
-    model = ctor()(weights=None, input_shape=(32, 32, 3), classes=4)
-    x = RNG.random((32, 32, 3), dtype=np.float32)
-    r = dance_tf.explain(model, x, **FAST)
-    parts = r.layer.split("/")
-    if len(parts) > 1:   # ℓ is the last layer of a nested model: that model's output
-        assert model.get_layer(parts[0]).layers[-1].name == parts[-1]
-    f_l = keras.Model(model.inputs, model.get_layer(parts[0]).output)
-    _check_certificates(r, x, lambda z: np.asarray(f_l(z, training=False)))
 
 
 # ------------------------------------------------------------------ memory and tabular
