@@ -109,8 +109,7 @@ def _before_global(leaves, head_layer):
     for path, lay in leaves:
         if lay is head_layer:
             return out, None
-        k = locality.kind(lay)
-        if k in (locality.GLOBAL, locality.OPAQUE) and not locality.is_patch_embedding(lay):
+        if locality.blocks_default(lay):
             return out, (path, lay)
         out.append((path, lay))
     return out, None
@@ -177,7 +176,6 @@ def first_global_before(model, path_layer) -> object | None:
     for _, lay in _leaves(model):
         if lay is path_layer:
             return None
-        if locality.kind(lay) in (locality.GLOBAL, locality.OPAQUE) and not (
-                locality.is_patch_embedding(lay)):
+        if locality.blocks_default(lay):
             return lay
     return None

@@ -11,7 +11,8 @@ space, recurrent layers — mixes every position. Anything this module does not 
 
 ``kind(layer)`` returns one of ``LOCAL`` (crop-safe), ``TOKENS`` (keeps per-position
 structure but changes the grid: an embedding, a patch embedding, a transposed
-convolution, cropping, resizing), ``GLOBAL`` or ``OPAQUE`` (a ``TFSMLayer``).
+convolution, cropping, resizing), ``GLOBAL``, ``OPAQUE`` (a ``TFSMLayer``) or ``UNKNOWN``
+(a ``Lambda`` or custom layer: never crop-safe; see ``blocks_default``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from __future__ import annotations
 import keras
 from keras import layers as kl
 
-LOCAL, TOKENS, GLOBAL, OPAQUE = "local", "tokens", "global", "opaque"
+LOCAL, TOKENS, GLOBAL, OPAQUE, UNKNOWN = "local", "tokens", "global", "opaque", "unknown"
+#: custom layers with these words in their class name mix positions (attention blocks)
+_MIXING_WORDS = ("Attention", "Transformer", "Encoder", "Decoder", "Block", "Mixer", "RNN",
+                 "LSTM", "GRU")
 
 #: base classes (by name, anywhere in the MRO) of local layers
 _LOCAL_BASES = {
@@ -95,7 +99,28 @@ def kind(layer) -> str:
         return LOCAL
     if bases & _TOKEN_BASES or any(p in type(layer).__name__ for p in _PATCH_EMBEDDINGS):
         return TOKENS
-    return GLOBAL
+    if "BaseRNN" in bases or "Bidirectional" in bases or isinstance(
+            layer, (kl.Flatten, kl.Reshape, kl.Permute, kl.RepeatVector)):
+        return GLOBAL
+    if any(w in type(layer).__name__ for w in _MIXING_WORDS) or "MultiHeadAttention" in bases:
+        return GLOBAL
+    return UNKNOWN
+
+
+def blocks_default(layer) -> bool:
+    """Whether the default ℓ must come before ``layer``: a global or opaque layer, or an
+    unknown one (a ``Lambda``, a custom layer) that changes its input's shape; a
+    shape-preserving unknown layer (a scaling ``Lambda``, ConvNeXt's LayerScale) does not
+    block the default, though it turns crops off."""
+    k = kind(layer)
+    if k in (GLOBAL, OPAQUE):
+        return not is_patch_embedding(layer)
+    if k != UNKNOWN:
+        return False
+    try:
+        return tuple(layer.input.shape) != tuple(layer.output.shape)
+    except (AttributeError, ValueError, TypeError):
+        return True
 
 
 def _per_position(layer) -> bool:
