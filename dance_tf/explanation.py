@@ -102,9 +102,7 @@ def check_informative(perturbation: str, certified: np.ndarray, objective: np.nd
 def pack(ex, plan, args: tuple, outputs, return_details: bool):
     """Turn the outputs of ``plan.run`` for explainer ``ex`` into a map (*S) or an
     ``Explanation``; a non-finite model output or map is an error, not a result."""
-    (sal, inputs, dev, cert, steps, target, epsilon, objective, pinned, against,
-     finite) = outputs
-    sal = sal.numpy()
+    sal, finite = outputs["saliency"].numpy(), outputs["finite"]
     if not bool(finite.numpy()):
         raise InputError("x: the model computes non-finite values at this input (its "
                          "logits or layer ℓ overflow or hold NaN): the explanation "
@@ -114,7 +112,7 @@ def pack(ex, plan, args: tuple, outputs, return_details: bool):
                                  "at this input (NaN or inf in the base method's "
                                  "gradients): no map is returned")
     check_degenerate_maps(ex.logits_model(sal.shape), args[0].numpy()[None], sal[None])
-    cert_np, objective_np = cert.numpy(), objective.numpy()
+    cert_np, objective_np = outputs["certified"].numpy(), outputs["objective"].numpy()
     uninformative = check_informative(ex.perturbation, cert_np, objective_np)
     if not return_details:
         return sal
@@ -123,16 +121,16 @@ def pack(ex, plan, args: tuple, outputs, return_details: bool):
         saliency=sal,
         feature_saliency=feature_scores(sal, feature_axes(shape), "abs_mean"),
         masks=plan.masks,
-        decoys=inputs.numpy(),
-        max_deviation=dev.numpy(),
+        decoys=outputs["decoys"].numpy(),
+        max_deviation=outputs["max_deviation"].numpy(),
         certified=cert_np,
-        steps=steps.numpy(),
+        steps=outputs["steps"].numpy(),
         objective=objective_np,
-        pinned=pinned.numpy(),
-        against=against.numpy(),
+        pinned=outputs["pinned"].numpy(),
+        against=outputs["against"].numpy(),
         informative=not uninformative,
-        epsilon=float(epsilon.numpy()),
-        target=int(target.numpy()),
+        epsilon=float(outputs["epsilon"].numpy()),
+        target=int(outputs["target"].numpy()),
         layer=plan.layer,
         layer_reason=plan.layer_reason,
         explained=ex.explained,

@@ -26,6 +26,9 @@ from dance_tf.sizing import evals_per_batch, sized
 
 #: per-decoy diagnostics the compiled pipeline returns, with their dtypes
 PER_DECOY = perturbations.PER_ITEM
+#: the names of the compiled pipeline's outputs (a dict)
+OUTPUTS = ("saliency", "decoys", "max_deviation", "certified", "steps", "target", "epsilon",
+           "objective", "pinned", "against", "finite")
 
 
 @dataclass
@@ -110,9 +113,9 @@ def pipeline_body(ex, logits, f_l, poly_shape, patch, chunk, base, f_loop=None, 
     """The pipeline of explainer ``ex`` as a Python graph function (trace it inside a
     ``tf.function``): f(xs (G, *S), targets (G,) int32 (−1: predicted), lo, hi (G, *S),
     epsilon scalar (≤ 0: ``epsilon_rel`` × max|F_ℓ(x)| per input), constants (G, *S),
-    seed, corners, details) → (saliency (G, *S), inputs (G, 2n, *S) or (G, 0),
-    max_deviation, certified, steps, objective, pinned, against (G, 2n), target (G,),
-    epsilon (G,), finite (G,)) in the order of ``single_input``'s outputs."""
+    seed, corners, details) → a dict keyed by ``OUTPUTS``: saliency (G, *S), decoys
+    (G, 2n, *S) or (G, 0), max_deviation, certified, steps, objective, pinned, against
+    (G, 2n), target (G,), epsilon (G,), finite (G,)."""
     method = ex._method
     opts = method_options(ex, sized(poly_shape))
     eager_method = ex._eager_method
@@ -208,22 +211,21 @@ def pipeline_body(ex, logits, f_l, poly_shape, patch, chunk, base, f_loop=None, 
         per_decoy = [item_major(a.concat()) for a in out[2:2 + len(PER_DECOY)]]
         dev, cert, steps, objective, pinned, against = per_decoy
         inputs = item_major(out[-1].concat(), rank) if details else tf.zeros([group, 0])
-        return (sal, inputs, dev, cert, steps, targets, epsilon, objective, pinned,
-                against, finite)
+        return dict(zip(OUTPUTS, (sal, inputs, dev, cert, steps, targets, epsilon,
+                                  objective, pinned, against, finite)))
 
     return run
 
 
 def single_input(body, poly_shape, details: bool):
     """One tf.function for every input of ``poly_shape`` (None = variable axis):
-    f(x, target, lo, hi, epsilon, constant, seed, corners) → (saliency, decoys,
-    max_deviation, certified, steps, target, epsilon, objective, pinned, against, finite)
-    — ``body`` for a group of one input."""
+    f(x, target, lo, hi, epsilon, constant, seed, corners) → a dict keyed by ``OUTPUTS``
+    (saliency, decoys, max_deviation, ...) — ``body`` for a group of one input."""
 
     def run(x, target, lo, hi, epsilon, constant, seed, corners):
         out = body(x[None], target[None], lo[None], hi[None], epsilon, constant[None], seed,
                    corners, details)
-        return tuple(o[0] for o in out)
+        return {name: value[0] for name, value in out.items()}
 
     spec = tf.TensorSpec(poly_shape, tf.float32)
     signature = [spec, tf.TensorSpec([], tf.int32), spec, spec,

@@ -100,8 +100,9 @@ def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
                    "refusing to explain it")]
         with tf.control_dependencies(checks):
             out = plan.body(xs, c, lo_b, hi_b, eps, constants, seed, plan.corners)
-        sal, dev, cert, c, eps_used = out[0], out[2], out[3], out[5], out[6]
-        moved = tf.reduce_mean(tf.cast(out[7] > 0, tf.float32), axis=1)
+        sal, dev, cert = out["saliency"], out["max_deviation"], out["certified"]
+        c, eps_used = out["target"], out["epsilon"]
+        moved = tf.reduce_mean(tf.cast(out["objective"] > 0, tf.float32), axis=1)
         checks = [
             tf.debugging.assert_all_finite(
                 sal, "saliency: non-finite map for this input (the model computes NaN or "
