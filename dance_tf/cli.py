@@ -9,7 +9,7 @@
         (T, D) + DIR/words.npy (T,); a CSV row (``--row N``, model = a trained IDS folder
         or ``ids``) → DIR/features.html (ranked features, S8) + DIR/dance.npy (F,).
         DIR defaults to ``outputs/explain/<input stem>/``.
-    dance-tf evaluate ...     the batch evaluation (``dance_tf.evaluate``; see its --help)
+    dance-tf evaluate ...     the batch evaluation (``dance_tf.evaluation``; see its --help)
     dance-tf export --out DIR [--model M] [DANCE options]   SavedModel (dance_tf.export)
     dance-tf bench ...        the benchmarks of ``benchmarks/`` (source checkout)
     dance-tf reproduce ...    the reproduction study (``scripts/reproduce.py``; see its --help)
@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(exp)
     _add_dance_options(exp)
     sub.add_parser("evaluate", add_help=False,
-                   help="batch evaluation (dance_tf.evaluate; 'dance-tf evaluate --help')")
+                   help="batch evaluation (dance_tf.evaluation; 'dance-tf evaluate --help')")
     sub.add_parser("bench", add_help=False,
                    help="run the benchmarks (benchmarks/run.py; 'dance-tf bench --help')")
     sub.add_parser("reproduce", add_help=False,
@@ -755,24 +755,12 @@ def cmd_export(args) -> int:
 
 # --------------------------------------------------------------------------- delegates
 def cmd_evaluate(argv) -> int:
-    try:
-        import dance_tf.evaluate as evaluate
-    except ModuleNotFoundError as err:
-        raise CLIError(f"evaluate: dance_tf.evaluate is not available ({err})") from err
+    """The batch evaluation (dance_tf.evaluation.cli; parses before importing TensorFlow)."""
+    from dance_tf.evaluation.cli import main as evaluate_main
+
     if "--help" not in argv and "-h" not in argv:
         quiet_tensorflow("--verbose" in argv)
-    make_parser = evaluate.parser
-
-    def named_parser(*a, **kw):  # usage: dance-tf evaluate ...
-        p = make_parser(*a, **kw)
-        p.prog = "dance-tf evaluate"
-        return p
-
-    evaluate.parser = named_parser
-    try:
-        return int(evaluate.main(argv) or 0)
-    finally:
-        evaluate.parser = make_parser
+    return int(evaluate_main(argv, prog="dance-tf evaluate") or 0)
 
 
 def cmd_reproduce(argv) -> int:

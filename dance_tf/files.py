@@ -264,14 +264,19 @@ class Staging:
     def __exit__(self, *exc) -> None:
         self.discard()
 
-    def path(self, name: str) -> Path:
-        """Where to write ``name`` (relative to the output folder) before the commit."""
+    def root(self) -> Path:
+        """The staging folder (created on first use): a file written at ``root() / name``
+        is committed as ``name``."""
         if self._dir is None:
             self._make_folder(self.folder.path)
             self._dir = Path(os.path.realpath(self.folder.path)) / (
                 _STAGING + f"{os.getpid()}-{secrets.token_hex(4)}")
             os.mkdir(self._dir, 0o700)
-        p = self._dir / name
+        return self._dir
+
+    def path(self, name: str) -> Path:
+        """Where to write ``name`` (relative to the output folder) before the commit."""
+        p = self.root() / name
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 

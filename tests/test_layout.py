@@ -24,7 +24,6 @@ TESTED_IN = {
     "reduce": "test_aggregate.py",
     "progress": "test_cli_first_hour.py",
     "distribute": "evaluation/test_runner.py",
-    "evaluate": "evaluation/test_config.py",           # the compatibility module
     "attacks/_common": "attacks/test_attacks.py",
     "attacks/mass_center": "attacks/test_attacks.py",
     "attacks/report": "attacks/test_attacks.py",
@@ -37,10 +36,8 @@ TESTED_IN = {
     "data/tokenize": "data/test_sst.py",
     "evaluation/attack_tables": "evaluation/test_runner.py",   # test_attack_rows_and_report
     "evaluation/cli": "evaluation/test_checks_hostile.py",
-    "evaluation/digests": "evaluation/test_runner.py",
     "evaluation/figures": "evaluation/test_runner.py",
     "evaluation/progress": "evaluation/test_runner.py",
-    "evaluation/report": "evaluation/test_runner.py",
     "evaluation/results": "evaluation/test_runner.py",
     "evaluation/rows": "evaluation/test_runner.py",
     "evaluation/run_config": "evaluation/test_config.py",

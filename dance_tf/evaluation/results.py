@@ -10,6 +10,14 @@ from pathlib import Path
 
 #: fields every results row must have, with their types
 KEY_FIELDS = {"task": str, "id": str, "method": str, "variant": str, "sf": dict}
+#: files of a results folder that their own format checks (rows, configuration; the
+#: reproduction study's packed rows, sittings and example maps): not in the manifest
+MANAGED = ("config.json", "results*.jsonl", "results.jsonl.gz", "runs.jsonl",
+           "examples.npz", ".config.json.*.tmp", ".results.jsonl.gz.*.tmp")
+#: what an evaluation writes through the manifest (dance_tf.files.OutputFolder); an older
+#: dance_tf wrote them without one, so they are adopted in a folder with a config.json
+#: and no manifest yet
+OUTPUTS = ("report.md", "fidelity_k*.png", "sensitivity.png", "examples/*", "maps/*")
 
 
 class EvaluationError(ValueError):
@@ -30,6 +38,17 @@ def regular_or_absent(path: Path, what: str) -> bool:
         raise EvaluationError(f"{path}: the {what} is not a regular file (a FIFO, device or "
                               "folder); remove it or choose another --out")
     return True
+
+
+def output_folder(out: Path, force: bool = False):
+    """The output folder ``out`` of an evaluation (dance_tf.files.OutputFolder): refused
+    when it holds files dance-tf did not write, unless ``force`` (a file of an output's
+    name that dance-tf did not write, or a link, is refused even then)."""
+    from dance_tf.files import OutputFolder
+
+    out = Path(out)
+    return OutputFolder(out, force=force, managed=MANAGED, legacy=OUTPUTS,
+                        adopt_legacy=(out / "config.json").is_file())
 
 
 def row_key(row: dict) -> tuple:
@@ -93,10 +112,15 @@ class ResultsFile:
     def __init__(self, path: Path, check=None):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            raise EvaluationError(f"{path}: the results file is a symbolic link; dance-tf "
+                                  "never writes through a link - use another --out")
         regular_or_absent(path, "results file")
         self._repair()
         self.done = {row_key(r): r for r in read_rows([path], check)}
-        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                     | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        self._handle = open(fd, "a", encoding="utf-8")  # noqa: SIM115 - kept open
 
     def _repair(self) -> None:
         """Drop a partial last line left by a kill during a write."""
