@@ -61,7 +61,6 @@ TESTED_IN = {
     "saliency/vargrad": "saliency/test_more_methods.py",
     "study/claims": "study/test_reproduce.py",
     "study/cli": "study/test_reproduce.py",
-    "study/conditions": "study/test_reproduce.py",
     "study/report": "study/test_reproduce.py",
     "study/verdicts": "study/test_reproduce.py",
     "tasks/base": "evaluation/test_checks_hostile.py",

@@ -112,10 +112,10 @@ class ResultsFile:
     def __init__(self, path: Path, check=None):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        regular_or_absent(path, "results file")
         if path.is_symlink():
             raise EvaluationError(f"{path}: the results file is a symbolic link; dance-tf "
                                   "never writes through a link - use another --out")
-        regular_or_absent(path, "results file")
         self._repair()
         self.done = {row_key(r): r for r in read_rows([path], check)}
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
