@@ -288,12 +288,11 @@ class OutputFolder(files.OutputFolder):
 
     def commit(self) -> list[Path]:
         """Move the claimed files into place (all checked first); their final paths."""
+        staging, self._staging = self._staging, None
         try:
-            return self._staging.commit() if self._staging is not None else []
-        except OutputError as err:
+            return staging.commit() if staging is not None else []
+        except OutputError as err:   # the staging removed itself: nothing changed
             raise CLIError(str(err)) from None
-        finally:
-            self._staging = None
 
     def discard(self) -> None:
         """Drop claimed files not committed (nothing is left on disk)."""

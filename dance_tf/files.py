@@ -304,6 +304,13 @@ class Staging:
     def commit(self) -> list[Path]:
         """Check every destination, then move every staged file into place and record it
         in the manifest; returns the final paths. Nothing moves if one is refused."""
+        try:
+            return self._commit()
+        except BaseException:
+            self.discard()
+            raise
+
+    def _commit(self) -> list[Path]:
         folder, names = self.folder, self.names()
         folder.check(*names)
         records = {}

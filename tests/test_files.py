@@ -75,6 +75,17 @@ def test_commit_refuses_every_file_if_one_is_foreign(tmp_path):
     assert _tree(tmp_path) == before   # a.txt not moved in either, no manifest
 
 
+def test_a_refused_commit_removes_its_staging_without_a_with_block(tmp_path):
+    folder = files.OutputFolder(tmp_path, force=True)
+    st = folder.stage()
+    st.path("a.txt").write_text("new")
+    (tmp_path / "a.txt").write_text("appeared meanwhile")   # after the first check
+    with pytest.raises(OutputError, match="not written by dance-tf"):
+        st.commit()
+    assert os.listdir(tmp_path) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "appeared meanwhile"
+
+
 def test_manifest_records_digests_and_a_replaced_file_is_refused(tmp_path):
     folder = files.OutputFolder(tmp_path)
     folder.write("sub/a.npy", lambda p: np.save(p, np.arange(3)))
