@@ -90,3 +90,20 @@ def test_an_unknown_option_is_one_line_exit_2_and_nothing_written(model_path, tm
     # the corrected rerun is not "another configuration"
     assert _main(model_path, out, "--option", "patch_size=3") == 0
     assert (out / "config.json").is_file()
+
+
+def test_a_results_folder_of_an_older_dance_tf_is_adopted_a_users_folder_is_not(tmp_path):
+    from dance_tf.errors import OutputError
+    from dance_tf.evaluation.results import output_folder
+
+    old, users = tmp_path / "old", tmp_path / "users"
+    for folder in (old, users):
+        (folder / "maps").mkdir(parents=True)
+        (folder / "report.md").write_text("report")
+        (folder / "maps" / "a__gradient__none.npy").write_bytes(b"map")
+    (old / "config.json").write_text("{}")   # written by dance-tf evaluate, no manifest yet
+    assert output_folder(old).check("report.md", "maps/a__gradient__none.npy")
+    with pytest.raises(OutputError, match="holds files dance-tf did not write"):
+        output_folder(users)
+    with pytest.raises(OutputError, match="not written by dance-tf"):
+        output_folder(users, force=True).check("report.md")
