@@ -45,7 +45,7 @@ def regular_or_absent(path, what: str = "file") -> bool:
         return False
     if not stat.S_ISREG(mode):
         raise OutputError(f"{path}: the {what} is not a regular file (a FIFO, device or "
-                          "folder); give a regular file")
+                          "folder)")
     return True
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 
 #: fields every results row must have, with their types
@@ -26,18 +25,16 @@ class EvaluationError(ValueError):
 
 
 def regular_or_absent(path: Path, what: str) -> bool:
-    """True if ``path`` is a regular file, False if absent; refuse anything else (a FIFO
-    would hang the reader, /dev/full would be read without end)."""
+    """True if ``path`` is a regular file, False if absent; EvaluationError for anything
+    else (dance_tf.files.regular_or_absent: a FIFO would hang the reader, /dev/full would
+    be read without end)."""
+    from dance_tf.errors import OutputError
+    from dance_tf.files import regular_or_absent as check
+
     try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        if os.path.islink(path):
-            raise EvaluationError(f"{path}: the {what} is a dangling symbolic link") from None
-        return False
-    if not stat.S_ISREG(mode):
-        raise EvaluationError(f"{path}: the {what} is not a regular file (a FIFO, device or "
-                              "folder); remove it or choose another --out")
-    return True
+        return check(path, what)
+    except OutputError as err:
+        raise EvaluationError(f"{err}; remove it or choose another --out") from None
 
 
 def output_folder(out: Path, force: bool = False):
