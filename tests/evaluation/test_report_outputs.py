@@ -5,21 +5,17 @@ written. Checked on the disk itself (every byte and link under the folder)."""
 
 from __future__ import annotations
 
-import keras
 import pytest
 
 from dance_tf.evaluation import cli as ev_cli
+from tests.evaluation.test_config import digits_model_path  # noqa: F401 - a fixture
 from tests.test_files import _tree
 
 
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    from dance_tf.models import digits as digits_model
-
-    keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("model") / "digits.keras"
-    digits_model.build().save(path)   # untrained but fixed: enough for the machinery
-    return path
+@pytest.fixture
+def model_path(request):
+    """The untrained digits CNN file of test_config (one per test session module)."""
+    return request.getfixturevalue("digits_model_path")
 
 
 def _main(model_path, out, *extra):
