@@ -9,7 +9,7 @@
         (T, D) + DIR/words.npy (T,); a CSV row (``--row N``, model = a trained IDS folder
         or ``ids``) → DIR/features.html (ranked features, S8) + DIR/dance.npy (F,).
         DIR defaults to ``outputs/explain/<input stem>/``.
-    dance-tf evaluate ...     the batch evaluation (``dance_tf.evaluate``; see its --help)
+    dance-tf evaluate ...     the batch evaluation (``dance_tf.evaluation``; see its --help)
     dance-tf export --out DIR [--model M] [DANCE options]   SavedModel (dance_tf.export)
     dance-tf bench ...        the benchmarks of ``benchmarks/`` (source checkout)
     dance-tf reproduce ...    the reproduction study (``scripts/reproduce.py``; see its --help)
@@ -38,7 +38,8 @@ import re
 import sys
 from pathlib import Path
 
-from dance_tf import option_flags
+from dance_tf import files, option_flags
+from dance_tf.errors import OutputError
 from dance_tf.models import registry
 
 #: the slim / Caffe nets (with --checkpoint), from the model registry
@@ -62,7 +63,7 @@ NOISE_METHODS = ("smoothgrad", "vargrad", "smoothgrad_range")
 PAPER_DEFAULTS = {"integrated_gradients": {"steps": 50},
                   "smoothgrad": {"samples": 50, "noise": 0.15}}
 
-MANIFEST = ".dance-tf.json"
+MANIFEST = files.MANIFEST
 
 
 class CLIError(Exception):
@@ -151,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(exp)
     _add_dance_options(exp)
     sub.add_parser("evaluate", add_help=False,
-                   help="batch evaluation (dance_tf.evaluate; 'dance-tf evaluate --help')")
+                   help="batch evaluation (dance_tf.evaluation; 'dance-tf evaluate --help')")
     sub.add_parser("bench", add_help=False,
                    help="run the benchmarks (benchmarks/run.py; 'dance-tf bench --help')")
     sub.add_parser("reproduce", add_help=False,
@@ -210,60 +211,46 @@ def quiet_tensorflow(verbose: bool = False) -> None:
 
 
 # --------------------------------------------------------------------------- output folder
-class OutputFolder:
-    """A folder dance-tf writes into, never over a file it did not write.
-
-    ``.dance-tf.json`` in the folder lists the files dance-tf wrote there. Opening refuses
-    a folder holding anything else unless ``force``; :meth:`claim` refuses any name that
-    is one of the ``protect`` paths (the inputs), even with ``force``.
-    """
+class OutputFolder(files.OutputFolder):
+    """The explain command's output folder (:class:`dance_tf.files.OutputFolder`, whose
+    refusals become CLIError): :meth:`claim` gives staging paths to write, :meth:`commit`
+    moves them into place together, :meth:`discard` drops them (a failed run changes
+    nothing). ``.dance-tf.json`` lists what dance-tf wrote, with sizes and digests."""
 
     def __init__(self, path, force: bool = False, protect=(), option: str = "--out"):
-        self.path = Path(path)
-        self.force = force
-        self.option = option
-        self.protect = {Path(p).resolve() for p in protect}
-        if self.path.exists() and not self.path.is_dir():
-            raise CLIError(f"{option} {self.path}: exists and is not a folder; give a folder")
-        self.owned = self._owned()
-        if self.path.is_dir() and not force:
-            foreign = sorted(p.name for p in self.path.iterdir()
-                             if p.name != MANIFEST and p.name not in self.owned)
-            if foreign:
-                shown = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
-                raise CLIError(f"{option} {self.path}: holds files dance-tf did not write "
-                               f"({shown}); choose another {option}, or pass --force to "
-                               "write there anyway")
-
-    def _owned(self) -> set:
-        manifest = self.path / MANIFEST
-        if not manifest.is_file():
-            return set()
         try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-            return {str(name) for name in data.get("written", [])}
-        except (OSError, ValueError, AttributeError):
-            return set()
+            super().__init__(path, force=force, protect=protect, option=option)
+        except OutputError as err:
+            raise CLIError(str(err)) from None
+        self._staging = None
 
     def check(self, *names: str) -> list[Path]:
-        """Paths for ``names`` in the folder; CLIError if one is an input or a folder."""
-        paths = [self.path / name for name in names]
-        for path in paths:
-            if path.resolve() in self.protect:
-                raise CLIError(f"{path}: is the input; dance-tf never writes over its input "
-                               f"(choose another {self.option})")
-            if path.is_dir():
-                raise CLIError(f"{path}: is a folder; choose another {self.option}")
-        return paths
+        """Final paths for ``names``; CLIError if one is the input, a folder, a link, or a
+        file dance-tf did not write (or one it wrote that was since replaced)."""
+        try:
+            return super().check(*names)
+        except OutputError as err:
+            raise CLIError(str(err)) from None
 
     def claim(self, *names: str) -> list[Path]:
-        """Paths for ``names`` in the folder, recorded as written by dance-tf."""
-        paths = self.check(*names)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.owned.update(names)
-        (self.path / MANIFEST).write_text(
-            json.dumps({"written": sorted(self.owned)}, indent=1) + "\n", encoding="utf-8")
-        return paths
+        """Staging paths to write ``names`` at; :meth:`commit` moves them into place."""
+        self.check(*names)
+        self._staging = self._staging or self.stage()
+        return [self._staging.path(name) for name in names]
+
+    def commit(self) -> list[Path]:
+        """Move the claimed files into place (all checked first); their final paths."""
+        staging, self._staging = self._staging, None
+        try:
+            return staging.commit() if staging is not None else []
+        except OutputError as err:   # the staging removed itself: nothing changed
+            raise CLIError(str(err)) from None
+
+    def discard(self) -> None:
+        """Drop claimed files not committed (nothing is left on disk)."""
+        if self._staging is not None:
+            self._staging.discard()
+            self._staging = None
 
 
 def _slug(text: str, limit: int = 40) -> str:
@@ -280,6 +267,7 @@ def _out_folder(args, stem: str, names, protect=()) -> OutputFolder:
     path = args.out or os.path.join("outputs", "explain", stem)
     folder = OutputFolder(path, force=args.force, protect=protect)
     folder.check(*names)
+    args.output_folder = folder   # cmd_explain discards what a failed run staged
     return folder
 
 
@@ -473,6 +461,15 @@ def _class_name(model, kind: str, index: int, classes=None) -> str:
 
 # --------------------------------------------------------------------------- explain
 def cmd_explain(args) -> int:
+    try:
+        return _cmd_explain(args)
+    finally:   # a refused or failed run leaves nothing it staged
+        folder = getattr(args, "output_folder", None)
+        if folder is not None:
+            folder.discard()
+
+
+def _cmd_explain(args) -> int:
     if args.sentence and args.row is not None:
         raise CLIError("use either --sentence or --row, not both")
     if args.sentence:
@@ -533,7 +530,7 @@ def _explain_image(args, path: Path) -> int:
     _summary(summary, details, extra={"input": str(path), "model": args.model,
                                       "probability": float(probs[details.target]),
                                       "label": args.label})
-    _log(f"wrote {png}, {dance}, {base_npy}, {summary}")
+    _log("wrote " + ", ".join(map(str, folder.commit())))
     return 0
 
 
@@ -583,7 +580,7 @@ def _explain_sentence(args) -> int:
     page.write_text(words_html(tokens, words, title), encoding="utf-8")
     _summary(summary, details, extra={"tokens": tokens, "model": args.model,
                                       "probability": float(probs[details.target])})
-    _log(f"wrote {page}, {dance}, {words_npy}, {summary}")
+    _log("wrote " + ", ".join(map(str, folder.commit())))
     return 0
 
 
@@ -618,7 +615,7 @@ def _explain_row(args) -> int:
                     encoding="utf-8")
     _summary(summary, details, extra={"row": args.row, "label": labels[args.row],
                                       "probability": float(probs[details.target])})
-    _log(f"wrote {page}, {dance}, {summary}")
+    _log("wrote " + ", ".join(map(str, folder.commit())))
     return 0
 
 
@@ -705,24 +702,12 @@ def cmd_export(args) -> int:
 
 # --------------------------------------------------------------------------- delegates
 def cmd_evaluate(argv) -> int:
-    try:
-        import dance_tf.evaluate as evaluate
-    except ModuleNotFoundError as err:
-        raise CLIError(f"evaluate: dance_tf.evaluate is not available ({err})") from err
+    """The batch evaluation (dance_tf.evaluation.cli; parses before importing TensorFlow)."""
+    from dance_tf.evaluation.cli import main as evaluate_main
+
     if "--help" not in argv and "-h" not in argv:
         quiet_tensorflow("--verbose" in argv)
-    make_parser = evaluate.parser
-
-    def named_parser(*a, **kw):  # usage: dance-tf evaluate ...
-        p = make_parser(*a, **kw)
-        p.prog = "dance-tf evaluate"
-        return p
-
-    evaluate.parser = named_parser
-    try:
-        return int(evaluate.main(argv) or 0)
-    finally:
-        evaluate.parser = make_parser
+    return int(evaluate_main(argv, prog="dance-tf evaluate") or 0)
 
 
 def cmd_reproduce(argv) -> int:

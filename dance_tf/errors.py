@@ -25,3 +25,8 @@ class BudgetError(DanceError):
 
 class ExportError(DanceError):
     """A SavedModel export or reload cannot be done as asked."""
+
+
+class OutputError(DanceError):
+    """An output file or folder dance_tf will not write (a file it did not write, a
+    symbolic link, a special file); nothing was changed on disk."""

@@ -24,8 +24,11 @@ of the SavedModel fail with ``InvalidArgumentError`` ("x: ... finite ..."), and 
 model that computes a non-finite output, layer-ℓ deviation or map for an input (e.g. a NaN
 weight) — no map, and no ``fraction_certified``, is returned for them.
 
-``save`` refuses an export folder that is not empty unless it holds an earlier dance_tf
-export and ``overwrite=True`` is passed; ``value_range``, ``deviation_bound`` and
+``save`` writes the SavedModel into a new folder beside ``path`` (its files listed with
+their digests in ``.dance-tf.json``) and renames it into place (dance_tf.files), so a
+failed export leaves nothing; it refuses a link, and a folder that is not empty unless it
+holds an earlier dance_tf export, unchanged and nothing else, and ``overwrite=True`` is
+passed; ``value_range``, ``deviation_bound`` and
 ``constant`` must be finite (:mod:`dance_tf.validate`).
 """
 
@@ -37,7 +40,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from dance_tf import errors, validate
+from dance_tf import errors, files, validate
 from dance_tf.pipeline_batch import batch_graph, static_range
 
 #: where the explainer's settings are written, inside the SavedModel folder
@@ -167,14 +170,19 @@ def config(explainer, plan, shape) -> dict:
     }
 
 
-#: what a SavedModel export writes into its folder (removed before an overwrite)
-_EXPORT_ENTRIES = ("saved_model.pb", "fingerprint.pb", "variables", "assets", CONFIG_FILE)
+#: what a SavedModel export of an older dance_tf (no manifest) holds at its top level
+_EXPORT_ENTRIES = ("saved_model.pb", "fingerprint.pb", "variables", "assets",
+                   os.path.dirname(CONFIG_FILE))
 
 
 def _check_target(path: Path, overwrite: bool) -> bool:
-    """Refuse a target that is a file, or a non-empty folder that is not an earlier export
-    (or is one, without ``overwrite``); returns True if an earlier export is replaced."""
-    if not (path.exists() or path.is_symlink()):
+    """Refuse a target that is a link or a file, or a non-empty folder that is not an
+    earlier export written entirely by dance_tf (or is one, without ``overwrite``);
+    returns True if an earlier export is replaced."""
+    if path.is_symlink():
+        raise FileExistsError(f"{path}: is a symbolic link; export never writes through a "
+                              "link - give the real path")
+    if not path.exists():
         return False
     if not path.is_dir():
         raise FileExistsError(f"{path}: exists and is not a folder; a SavedModel is a folder "
@@ -184,21 +192,15 @@ def _check_target(path: Path, overwrite: bool) -> bool:
     if not ((path / CONFIG_FILE).is_file() and (path / "saved_model.pb").is_file()):
         raise FileExistsError(f"{path}: folder is not empty and is not a dance_tf export; "
                               "export never writes into it - choose a new or empty folder")
+    problem = files.folder_problem(path, legacy=_EXPORT_ENTRIES)
+    if problem:
+        raise FileExistsError(f"{path}: holds a dance_tf export and files it did not write "
+                              f"({problem}); export never replaces them - choose a new or "
+                              "empty folder")
     if not overwrite:
         raise FileExistsError(f"{path}: holds a dance_tf export already; pass "
                               "overwrite=True to replace it")
     return True
-
-
-def _remove_export(path: Path) -> None:
-    import shutil
-
-    for name in _EXPORT_ENTRIES:
-        entry = path / name
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        elif entry.exists() or entry.is_symlink():
-            entry.unlink()
 
 
 def save(explainer, path, input_shape=None, *, overwrite: bool = False) -> Path:
@@ -231,11 +233,11 @@ def save(explainer, path, input_shape=None, *, overwrite: bool = False) -> Path:
         raise ExportError(f"export: the pipeline of method {explainer.method_name!r} cannot "
                           f"be traced into a graph ({type(err).__name__}: {err}); export a "
                           "graph-safe base method") from err
-    if replace:
-        _remove_export(path)
-    tf.saved_model.save(module, str(path), signatures=signatures)
-    plan = explainer.plan(shape)
-    cfg_path = path / CONFIG_FILE
-    cfg_path.parent.mkdir(parents=True, exist_ok=True)
-    cfg_path.write_text(json.dumps(config(explainer, plan, shape), indent=2), encoding="utf-8")
-    return path
+    settings = json.dumps(config(explainer, explainer.plan(shape), shape), indent=2)
+
+    def write(folder: Path) -> None:   # a new folder beside path, renamed into place
+        tf.saved_model.save(module, str(folder), signatures=signatures)
+        (folder / CONFIG_FILE).parent.mkdir(parents=True, exist_ok=True)
+        files.write_text(folder / CONFIG_FILE, settings)
+
+    return files.write_folder(path, write, replace=replace, legacy=_EXPORT_ENTRIES)

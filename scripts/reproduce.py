@@ -4,7 +4,7 @@
     python scripts/reproduce.py --only digits,imagenet
     python scripts/reproduce.py --report-only        # tables and figures from the rows
 
-Rows stream to ``reproduction/<condition>/results.jsonl`` through dance_tf.evaluate
+Rows stream to ``reproduction/<condition>/results.jsonl`` through dance_tf.evaluation
 (resumable: a rerun skips what is done) and are packed to ``results.jsonl.gz`` after each
 condition; see dance_tf.study.
 """

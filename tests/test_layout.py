@@ -37,7 +37,6 @@ TESTED_IN = {
     "reduce": "test_aggregate.py",
     "progress": "test_cli_first_hour.py",
     "distribute": "evaluation/test_runner.py",
-    "evaluate": "evaluation/test_config.py",           # the compatibility module
     "attacks/_common": "attacks/test_attacks.py",
     "attacks/mass_center": "attacks/test_attacks.py",
     "attacks/report": "attacks/test_attacks.py",
@@ -50,7 +49,6 @@ TESTED_IN = {
     "data/tokenize": "data/test_sst.py",
     "evaluation/attack_tables": "evaluation/test_runner.py",   # test_attack_rows_and_report
     "evaluation/cli": "evaluation/test_checks_hostile.py",
-    "evaluation/digests": "evaluation/test_runner.py",
     "evaluation/figures": "evaluation/test_runner.py",
     "evaluation/progress": "evaluation/test_runner.py",
     "evaluation/results": "evaluation/test_runner.py",
@@ -75,7 +73,6 @@ TESTED_IN = {
     "saliency/vargrad": "saliency/test_more_methods.py",
     "study/claims": "study/test_reproduce.py",
     "study/cli": "study/test_reproduce.py",
-    "study/conditions": "study/test_reproduce.py",
     "study/report": "study/test_reproduce.py",
     "study/verdicts": "study/test_reproduce.py",
     "tasks/base": "evaluation/test_checks_hostile.py",

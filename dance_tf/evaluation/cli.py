@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 from dance_tf import options, validate
+from dance_tf.errors import OutputError
 from dance_tf.evaluation import checks
 from dance_tf.evaluation.card_cli import CARD_DEFAULT_VARIANTS, card_mode, check_variants
 from dance_tf.evaluation.config import EvalConfig
 from dance_tf.evaluation.report import report
-from dance_tf.evaluation.results import EvaluationError
+from dance_tf.evaluation.results import EvaluationError, output_folder
 from dance_tf.evaluation.runner import evaluate, load_task
 from dance_tf.evaluation.variants import DEFAULT_VARIANTS, METHODS, VARIANTS
 
@@ -91,14 +92,17 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
                    help="none; mirrored: one input per local GPU replica; multi-worker: "
                         "this TF_CONFIG task's shard of the inputs (and its local GPUs)")
     p.add_argument("--report-only", action="store_true", help="rebuild the report only")
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out folder that holds files dance-tf did not "
+                        "write (never over those files, never through a symbolic link)")
     p.add_argument("--quiet", action="store_true", help="no progress")
     return p
 
 
-def parse(argv=None, prog: str | None = None, *, make_parser=None) -> argparse.Namespace:
+def parse(argv=None, prog: str | None = None) -> argparse.Namespace:
     """Parse and validate the command line; a bad value exits with status 2 and a message
-    naming the flag (argparse's ``error``). ``make_parser``: builds the parser [parser]."""
-    p = (make_parser or parser)(prog)
+    naming the flag (argparse's ``error``). ``prog``: the program name [evaluate.py]."""
+    p = parser(prog)
     args = p.parse_args(argv)
     card = card_mode(args)
     try:
@@ -134,10 +138,10 @@ def parse(argv=None, prog: str | None = None, *, make_parser=None) -> argparse.N
     return args
 
 
-def main(argv=None, prog: str | None = None, *, make_parser=None) -> int:
+def main(argv=None, prog: str | None = None) -> int:
     """Run the evaluation command; returns the exit status (2: refused input, message on
-    stderr)."""
-    args = parse(argv, prog, make_parser=make_parser)
+    stderr). ``prog``: the program name in usage and messages [evaluate.py]."""
+    args = parse(argv, prog)
     name = prog or "evaluate.py"
     if args.card:
         return _card(args, name)
@@ -152,7 +156,8 @@ def main(argv=None, prog: str | None = None, *, make_parser=None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     out = Path(config.out)
-    try:
+    try:   # the output folder is checked before any work (a model may train first)
+        output_folder(out, config.force).check("report.md")
         task = load_task(config, log)
     except (ValueError, OSError) as err:   # bad path, count, file: the task says which
         print(f"{name}: error: {err}", file=sys.stderr)
@@ -160,8 +165,8 @@ def main(argv=None, prog: str | None = None, *, make_parser=None) -> int:
     try:
         if not config.report_only:
             evaluate(task, config, log=log)
-        text = report(out, task, log=log)
-    except EvaluationError as err:
+        text = report(out, task, log=log, force=config.force)
+    except (EvaluationError, OutputError) as err:
         print(f"{name}: error: {err}", file=sys.stderr)
         return 2
     print(text)

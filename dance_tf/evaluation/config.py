@@ -20,6 +20,8 @@ class EvalConfig:
     explainer options of ``--option`` (read-only). A bad value raises TypeError or
     ValueError naming the setting, e.g.
     ``EvalConfig(task="digits", count=4, methods=("gradient",), k=(0.2, 0.5))``.
+    ``force``: write into an ``out`` that holds files dance-tf did not write (never over
+    them, never through a link).
     """
 
     task: str = "digits"
@@ -44,6 +46,7 @@ class EvalConfig:
     strategy: str = "none"
     report_only: bool = False
     quiet: bool = False
+    force: bool = False
 
     def __post_init__(self):
         for name, value in _checked(self).items():
@@ -95,4 +98,5 @@ def _checked(c: EvalConfig) -> dict:
         "strategy": checks.choice("strategy", c.strategy, checks.STRATEGIES),
         "report_only": checks.flag("report_only", c.report_only),
         "quiet": checks.flag("quiet", c.quiet),
+        "force": checks.flag("force", c.force),
     }

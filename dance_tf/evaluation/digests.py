@@ -21,13 +21,23 @@ def digest(value) -> str | None:
     return h.hexdigest()[:16]
 
 
+def weight_name(model, weight) -> str:
+    """The weight's path inside ``model`` (``conv1/kernel``). Keras 3 prefixes the paths of
+    a model built in this process with the model's name (``digits_cnn/conv1/kernel``) but
+    not those of the same model loaded from a ``.keras`` file, so the prefix is dropped:
+    a model trained here and the same model reloaded get one digest."""
+    path = str(getattr(weight, "path", None) or getattr(weight, "name", ""))
+    prefix = f"{getattr(model, 'name', '')}/"
+    return path[len(prefix):] if prefix != "/" and path.startswith(prefix) else path
+
+
 def model_digest(model) -> str:
-    """Digest of the model's weights (names, shapes, values) and its class name."""
+    """Digest of what the model computes with: its class name and, in order, every weight's
+    name inside the model (:func:`weight_name`), shape, dtype and values."""
     h = hashlib.sha256(type(model).__name__.encode())
     for w in getattr(model, "weights", []):
         arr = np.ascontiguousarray(np.asarray(w))
-        h.update(f"{getattr(w, 'path', getattr(w, 'name', ''))}{arr.shape}{arr.dtype}"
-                 .encode())
+        h.update(f"{weight_name(model, w)}{arr.shape}{arr.dtype}".encode())
         h.update(arr.tobytes())
     return h.hexdigest()[:16]
 

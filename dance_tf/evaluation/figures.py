@@ -19,8 +19,10 @@ def fidelity_boxplot(out: Path, table: dict, k: str) -> None:
                  title=f"Fidelity, top {float(k):.0%} kept")
 
 
-def panels(out: Path, rows: list[dict], task) -> None:
-    """``OUT/examples/<id>.png``: the task's drawing of every input with saved maps."""
+def panels(out: Path, rows: list[dict], task, into: Path | None = None) -> None:
+    """``INTO/examples/<id>.png``: the task's drawing of every input with maps saved in
+    ``OUT/maps`` (``into``: where to draw [out])."""
+    into = out if into is None else into
     maps_dir = out / "maps"
     ids = sorted({r["id"] for r in rows if (maps_dir / f"{r['id']}__{r['method']}__"
                                                       f"{r['variant']}.npy").exists()})
@@ -33,5 +35,6 @@ def panels(out: Path, rows: list[dict], task) -> None:
             if per:
                 maps[SHORT.get(m, m)] = per
         if tid in index:
-            task.render(out / "examples" / f"{tid}.png", np.asarray(task.inputs[index[tid]]),
+            (into / "examples").mkdir(parents=True, exist_ok=True)
+            task.render(into / "examples" / f"{tid}.png", np.asarray(task.inputs[index[tid]]),
                         dict(maps), tid)

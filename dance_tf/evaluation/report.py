@@ -10,7 +10,7 @@ import numpy as np
 
 from dance_tf.evaluation.attack_tables import attack_tables, mean_se
 from dance_tf.evaluation.figures import fidelity_boxplot, panels
-from dance_tf.evaluation.results import EvaluationError, read_rows
+from dance_tf.evaluation.results import EvaluationError, output_folder, read_rows
 from dance_tf.evaluation.run_config import CONFIG_FILE, config_digest, read_config, row_checker
 from dance_tf.evaluation.variants import SHORT, VARIANTS
 
@@ -40,9 +40,14 @@ def summarise(rows: list[dict], k: str) -> tuple[dict, list[str]]:
     return {m: dict(vs) for m, vs in table.items() if vs}, notes
 
 
-def report(out: Path, task=None, log=print) -> str:
-    """Tables (mean ± s.e.; paired decoys − variant, one-sided p), box plots, panels."""
+def report(out: Path, task=None, log=print, force: bool = False) -> str:
+    """Tables (mean ± s.e.; paired decoys − variant, one-sided p), box plots, panels:
+    ``OUT/report.md``, ``OUT/fidelity_k<K>.png``, ``OUT/sensitivity.png``,
+    ``OUT/examples/``. Written together through dance_tf.files (never over a file
+    dance-tf did not write, never through a link; ``force``: into a folder that holds
+    other files too); the text is returned."""
     out = Path(out)
+    outputs = output_folder(out, force) if out.is_dir() else None
     cfg = read_config(out) if out.is_dir() else None
     paths = sorted(out.glob("results*.jsonl")) if out.is_dir() else []
     if cfg is None:
@@ -56,6 +61,14 @@ def report(out: Path, task=None, log=print) -> str:
     rows = read_rows(paths, row_checker(cfg, config_digest(cfg)))
     if not rows:
         return "no results"
+    with outputs.stage() as staging:
+        text = _write(out, staging.root(), cfg, rows, task, log)
+        staging.commit()
+    return text
+
+
+def _write(out: Path, into: Path, cfg: dict, rows: list[dict], task, log) -> str:
+    """Draw the figures and write ``report.md`` into ``into``; returns the text."""
     ks = sorted({k for r in rows for k in r["sf"]}, key=float)
     lines = [f"# Evaluation report: {cfg['task']}", ""]
     if task is not None and task.description:
@@ -69,13 +82,13 @@ def report(out: Path, task=None, log=print) -> str:
         if not table:
             continue
         lines += _fidelity_lines(table, k, notes)
-        fidelity_boxplot(out, table, k)
-    lines += attack_tables(out, rows)
+        fidelity_boxplot(into, table, k)
+    lines += attack_tables(into, rows)
     lines += _timing_lines(rows)
     if task is not None and task.render is not None:
-        panels(out, rows, task)
+        panels(out, rows, task, into=into)
     text = "\n".join(lines) + "\n"
-    (out / "report.md").write_text(text, encoding="utf-8")
+    (into / "report.md").write_text(text, encoding="utf-8")
     return text
 
 

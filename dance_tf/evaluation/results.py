@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 
 #: fields every results row must have, with their types
 KEY_FIELDS = {"task": str, "id": str, "method": str, "variant": str, "sf": dict}
+#: files of a results folder that their own format checks (rows, configuration; the
+#: reproduction study's packed rows, sittings and example maps): not in the manifest
+MANAGED = ("config.json", "results*.jsonl", "results.jsonl.gz", "runs.jsonl",
+           "examples.npz", ".config.json.*.tmp", ".results.jsonl.gz.*.tmp")
+#: what an evaluation writes through the manifest (dance_tf.files.OutputFolder); an older
+#: dance_tf wrote them without one, so they are adopted in a folder with a config.json
+#: and no manifest yet
+OUTPUTS = ("report.md", "fidelity_k*.png", "sensitivity.png", "examples/*", "maps/*")
 
 
 class EvaluationError(ValueError):
@@ -18,18 +25,27 @@ class EvaluationError(ValueError):
 
 
 def regular_or_absent(path: Path, what: str) -> bool:
-    """True if ``path`` is a regular file, False if absent; refuse anything else (a FIFO
-    would hang the reader, /dev/full would be read without end)."""
+    """True if ``path`` is a regular file, False if absent; EvaluationError for anything
+    else (dance_tf.files.regular_or_absent: a FIFO would hang the reader, /dev/full would
+    be read without end)."""
+    from dance_tf.errors import OutputError
+    from dance_tf.files import regular_or_absent as check
+
     try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        if os.path.islink(path):
-            raise EvaluationError(f"{path}: the {what} is a dangling symbolic link") from None
-        return False
-    if not stat.S_ISREG(mode):
-        raise EvaluationError(f"{path}: the {what} is not a regular file (a FIFO, device or "
-                              "folder); remove it or choose another --out")
-    return True
+        return check(path, what)
+    except OutputError as err:
+        raise EvaluationError(f"{err}; remove it or choose another --out") from None
+
+
+def output_folder(out: Path, force: bool = False):
+    """The output folder ``out`` of an evaluation (dance_tf.files.OutputFolder): refused
+    when it holds files dance-tf did not write, unless ``force`` (a file of an output's
+    name that dance-tf did not write, or a link, is refused even then)."""
+    from dance_tf.files import OutputFolder
+
+    out = Path(out)
+    return OutputFolder(out, force=force, managed=MANAGED, legacy=OUTPUTS,
+                        adopt_legacy=(out / "config.json").is_file())
 
 
 def row_key(row: dict) -> tuple:
@@ -96,9 +112,14 @@ class ResultsFile:
         self.path, self.key = path, key
         path.parent.mkdir(parents=True, exist_ok=True)
         regular_or_absent(path, "results file")
+        if path.is_symlink():
+            raise EvaluationError(f"{path}: the results file is a symbolic link; dance-tf "
+                                  "never writes through a link - use another --out")
         self._repair()
         self.done = {key(r): r for r in read_rows([path], check, key, problem)}
-        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                     | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        self._handle = open(fd, "a", encoding="utf-8")  # noqa: SIM115 - kept open
 
     def _repair(self) -> None:
         """Drop a partial last line left by a kill during a write."""

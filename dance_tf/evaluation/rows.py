@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -17,14 +16,15 @@ from dance_tf.evaluation.results import ResultsFile
 @dataclass(frozen=True)
 class RunContext:
     """What every row of one run shares: the task, its settings, the folder's
-    configuration digest, the results file, the model's logits and the maps folder."""
+    configuration digest, the results file, the model's logits and the output folder
+    (dance_tf.files.OutputFolder) the example maps go to."""
 
     task: object
     config: EvalConfig
     digest: str
     results: ResultsFile
     logits: object
-    maps_dir: Path
+    outputs: object
 
 
 def write_row(run: RunContext, i: int, m: str, v: str, c: int, res, seconds: float) -> None:
@@ -48,8 +48,7 @@ def write_row(run: RunContext, i: int, m: str, v: str, c: int, res, seconds: flo
           for k in run.config.k}
     extra["sf_continuous"] = float(fidelity_continuous(logits, x[None], feat[None], [c])[0])
     if i < run.config.examples:
-        run.maps_dir.mkdir(parents=True, exist_ok=True)
-        np.save(run.maps_dir / f"{task.ids[i]}__{m}__{v}.npy", sal)
+        run.outputs.write(f"maps/{task.ids[i]}__{m}__{v}.npy", lambda p: np.save(p, sal))
     old = run.results.done.get((task.ids[i], m, v))
     if old is not None:   # recomputed for a new K: same configuration, keep the other Ks
         sf = {**old["sf"], **sf}

@@ -12,7 +12,7 @@ import numpy as np
 from dance_tf.evaluation.config import EvalConfig
 from dance_tf.evaluation.digests import input_digest
 from dance_tf.evaluation.progress import Progress
-from dance_tf.evaluation.results import EvaluationError, ResultsFile
+from dance_tf.evaluation.results import EvaluationError, ResultsFile, output_folder
 from dance_tf.evaluation.rows import RunContext, attack_row, write_row
 from dance_tf.evaluation.run_config import ensure_config, row_checker, run_config
 from dance_tf.evaluation.variants import EXPLAINER_VARIANTS, method_options
@@ -51,6 +51,8 @@ def evaluate(task, config: EvalConfig, log=print) -> Path:
     for m in config.methods:   # an unknown method stops before anything is written
         resolve_method(m)
     out = Path(config.out)
+    outputs = output_folder(out, config.force)   # refuses before anything is written
+    explainers = explainers_of(task, config)     # so does every bad option
     cfg = run_config(task, config)
     digest = ensure_config(out, cfg)
     shard = f".shard-{shard_index}-of-{num_shards}" if num_shards > 1 else ""
@@ -60,10 +62,12 @@ def evaluate(task, config: EvalConfig, log=print) -> Path:
     progress = Progress(len(todo), task.name, enabled=not config.quiet)
     shape0 = tuple(np.asarray(task.inputs[0]).shape)
     logits, _ = logits_model(task.model, shape0)
-    run = RunContext(task, config, digest, results, logits, out / "maps")
-    _compute(run, todo, strategy, progress)
-    progress.close()
-    results.close()
+    run = RunContext(task, config, digest, results, logits, outputs)
+    try:
+        _compute(run, explainers, todo, strategy, progress)
+    finally:
+        progress.close()
+        results.close()
     tf.keras.backend.clear_session()
     return results.path
 
@@ -105,11 +109,10 @@ def _todo(task, config: EvalConfig, results: ResultsFile, indices: list[int],
     return todo
 
 
-def _compute(run: RunContext, todo: list[tuple[int, str, str]], strategy,
+def _compute(run: RunContext, explainers: dict, todo: list[tuple[int, str, str]], strategy,
              progress: Progress) -> None:
     """Compute the rows of ``todo``, one group of inputs per step (one input per replica
     of ``strategy``), every (method, variant) of the group in turn."""
-    explainers: dict[tuple, object] = {}
     pending = defaultdict(list)
     for i, m, v in todo:
         pending[i].append((m, v))
@@ -125,19 +128,28 @@ def _compute(run: RunContext, todo: list[tuple[int, str, str]], strategy,
             _compute_rows(run, explainers, strategy, progress, m, v, members, xs, cs)
 
 
-def _explainer(run: RunContext, cache: dict, m: str, variant: str):
-    """One explainer per (method, variant) for every input shape: it plans each shape once
-    and shares one compiled graph across lengths of a variable axis (SST)."""
+def explainers_of(task, config: EvalConfig) -> dict:
+    """One explainer per (method, variant) the run needs (the without-decoys maps and the
+    attacks use the ``decoys`` one), built before anything is written so that a bad
+    ``--option`` (an unknown name, a value out of range) is an EvaluationError naming it.
+    Each plans every input shape once and shares one compiled graph across lengths of a
+    variable axis (SST)."""
     from dance_tf import Explainer
 
-    key = (m, variant)
-    if key not in cache:
-        task = run.task
-        cache[key] = Explainer(
-            task.model, method=m, value_range=task.value_range, seed=run.config.seed,
-            constant=task.constant, **EXPLAINER_VARIANTS[variant],
-            **task.explainer_options, **method_options(m, run.config))
-    return cache[key]
+    wanted = {"decoys" if v == "none" else v for v in config.variants}
+    if config.attacks:
+        wanted.add("decoys")
+    cache = {}
+    for m in config.methods:
+        for variant in sorted(wanted):
+            try:
+                cache[(m, variant)] = Explainer(
+                    task.model, method=m, value_range=task.value_range, seed=config.seed,
+                    constant=task.constant, **EXPLAINER_VARIANTS[variant],
+                    **task.explainer_options, **method_options(m, config))
+            except (TypeError, ValueError) as err:
+                raise EvaluationError(f"--option / method {m!r}: {err}") from None
+    return cache
 
 
 def _compute_rows(run, explainers, strategy, progress, m, v, members, xs, cs) -> None:
@@ -148,16 +160,16 @@ def _compute_rows(run, explainers, strategy, progress, m, v, members, xs, cs) ->
         opts = method_options(m, run.config)
         for i in members:
             row = attack_row(run, i, m, v, xs[i], cs[i], opts,
-                             _explainer(run, explainers, m, "decoys"))
+                             explainers[(m, "decoys")])
             run.results.write(row)
             progress.step(note=f"{run.task.ids[i]} {m} {v}")
         return
     t0 = time.perf_counter()
     if v == "none":
-        base = _explainer(run, explainers, m, "decoys")
+        base = explainers[(m, "decoys")]
         outs = [base.base_map(xs[i], cs[i]) for i in members]
     else:
-        outs = explain_replicated(_explainer(run, explainers, m, v), strategy,
+        outs = explain_replicated(explainers[(m, v)], strategy,
                                   [xs[i] for i in members], [cs[i] for i in members],
                                   return_details=True)
     seconds = (time.perf_counter() - t0) / len(members)

@@ -1,4 +1,4 @@
-"""The reproduction study (issue 14): the paper's claims run through ``dance_tf.evaluate``.
+"""The reproduction study (issue 14): the paper's claims run through ``dance_tf.evaluation``.
 
 ``claims``: the paper's numbers and which rows answer each claim; ``verdicts``: the halves
 split, paired statistics and verdict words; ``conditions``: the runs (one evaluate folder

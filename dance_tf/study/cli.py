@@ -18,7 +18,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog or "reproduce.py",
         description="Reproduction study of DANCE: runs the paper's protocols through "
-                    "dance_tf.evaluate (rows resumable, packed to results.jsonl.gz) and writes "
+                    "dance_tf.evaluation (rows resumable, packed to results.jsonl.gz) and writes "
                     "REPRODUCTION.md with its figures.")
     p.add_argument("--root", default="reproduction",
                    help="folder of the condition folders [reproduction]")
@@ -40,6 +40,29 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 MARK = "# Reproduction of DANCE"
+
+
+def report_problem(path: Path, force: bool) -> str | None:
+    """Why ``--report`` cannot be written, or None: a symbolic link (never written
+    through), anything but a regular file (a FIFO would block the check forever,
+    /dev/zero be read until memory runs out: dance_tf.files.regular_or_absent, the guard
+    the evaluation uses too), or a file this script did not write (unless ``force``)."""
+    from dance_tf.files import regular_or_absent
+
+    if path.is_symlink():
+        return (f"{path}: is a symbolic link; the report is never written through a link "
+                "- give the real path")
+    try:
+        if not regular_or_absent(path, "report"):
+            return None
+    except ValueError as err:
+        return str(err)
+    with open(path, "rb") as handle:   # a regular file: read only its first line's start
+        head = handle.read(len(MARK.encode()))
+    if not force and head.decode("utf-8", errors="replace") != MARK:
+        return (f"{path} exists and was not written by this script; pass --force or "
+                "another --report")
+    return None
 
 
 def _stop(fired: threading.Event) -> None:
@@ -87,10 +110,9 @@ def main(argv=None, prog: str | None = None) -> int:
     if args.minutes is not None and not (args.minutes > 0 and args.minutes < 1e6):
         parser(prog).error(f"--minutes: expected a number > 0, got {args.minutes}")
     report_path = Path(args.report)
-    if (report_path.exists() and not args.force
-            and not report_path.read_text(encoding="utf-8", errors="replace").startswith(MARK)):
-        print(f"{prog or 'reproduce.py'}: error: {report_path} exists and was not written by "
-              "this script; pass --force or another --report", file=sys.stderr)
+    problem = report_problem(report_path, args.force)
+    if problem:
+        print(f"{prog or 'reproduce.py'}: error: {problem}", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from dance_tf.study import conditions as cd

@@ -1,8 +1,9 @@
-"""The runs of the reproduction study: one ``dance_tf.evaluate`` folder per condition.
+"""The runs of the reproduction study: one evaluation folder per condition.
 
 A condition is a task plus the evaluate settings of one table (methods, variants, K, the
 explainer options, the fidelity fill, which inputs). It runs through
-``dance_tf.evaluate.evaluate`` (rows stream to ``ROOT/<name>/results.jsonl``, resumable);
+``dance_tf.evaluation.runner.evaluate`` (rows stream to ``ROOT/<name>/results.jsonl``,
+resumable);
 after a run the rows are packed to ``results.jsonl.gz`` (the committed raw rows) and the
 wall time is appended to ``runs.jsonl``. A fresh checkout resumes from the packed rows.
 """
@@ -10,9 +11,9 @@ wall time is appended to ``runs.jsonl``. A fresh checkout resumes from the packe
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dance_tf import files
+from dance_tf.errors import OutputError
+from dance_tf.evaluation.results import EvaluationError, read_rows, regular_or_absent
+from dance_tf.evaluation.run_config import config_digest, read_config, row_checker
 from dance_tf.study.verdicts import halves
 
 ALL_VARIANTS = ("none", "decoys", "constant", "noise", "mean")
@@ -250,46 +255,96 @@ def packed_path(folder: Path) -> Path:
     return Path(folder) / "results.jsonl.gz"
 
 
-def unpack(folder: Path) -> None:
-    """Restore the working rows from the packed ones (a fresh checkout resumes)."""
-    plain, packed = rows_path(folder), packed_path(folder)
-    if not plain.exists() and packed.exists():
-        with gzip.open(packed, "rb") as src, open(plain, "wb") as dst:
-            shutil.copyfileobj(src, dst)
+def _read_packed(folder: Path) -> bytes:
+    """The packed rows' text (b"" when absent); a packed file that is not a regular file
+    is refused (a FIFO would block, a device be read without end)."""
+    path = packed_path(folder)
+    if not regular_or_absent(path, "packed results file"):
+        return b""
+    with gzip.open(path, "rb") as handle:
+        return handle.read()
+
+
+def _keys(data: bytes, where: Path) -> dict:
+    """{row key: the row's line} of complete JSON-lines rows (no configuration check)."""
+    out = {}
+    for number, line in enumerate(data.split(b"\n")[:-1], start=1):
+        try:
+            row = json.loads(line)
+            out[(row["id"], row["method"], row["variant"])] = line
+        except (ValueError, KeyError, TypeError):
+            raise EvaluationError(f"{where}: line {number} is not a results row") from None
+    return out
+
+
+def working_state(folder: Path) -> str:
+    """Which rows of a condition folder are current: ``none``, ``working`` (the
+    git-ignored ``results.jsonl`` holds every packed row, maybe more), ``packed``
+    (``results.jsonl.gz`` holds every working row and more: the working file is stale).
+    EvaluationError when each holds rows the other lacks (the message names both)."""
+    plain = rows_path(folder)
+    has_plain = regular_or_absent(plain, "results file")
+    packed = _keys(_read_packed(folder), packed_path(folder))
+    if not has_plain:
+        return "packed" if packed else "none"
+    working = _keys(plain.read_bytes(), plain)
+    if set(packed) <= set(working):
+        return "working"
+    if set(working) < set(packed) and all(packed[k] == v for k, v in working.items()):
+        return "packed"
+    raise EvaluationError(
+        f"{folder}: {plain.name} ({len(working)} rows) and {packed_path(folder).name} "
+        f"({len(packed)} rows) each hold rows the other lacks; keep the one you want "
+        "(move the other away) and run again")
+
+
+def unpack(folder: Path, log=print) -> None:
+    """Restore the working rows from the packed ones when they are absent or stale (a
+    fresh checkout, or an old git-ignored ``results.jsonl`` beside newer packed rows)."""
+    if working_state(folder) != "packed":
+        return
+    if rows_path(folder).exists():
+        log(f"{rows_path(folder)}: older than {packed_path(folder).name} (fewer rows); "
+            "replaced by the packed rows")
+    files.write_bytes(rows_path(folder), _read_packed(folder))
 
 
 def pack(folder: Path) -> None:
-    """Write the working rows to ``results.jsonl.gz`` (complete lines only; atomic)."""
+    """Write the working rows to ``results.jsonl.gz`` (complete lines only; atomic). Never
+    drops a row: EvaluationError if the packed file holds a row the working one lacks."""
     plain = rows_path(folder)
-    if not plain.exists():
+    if not regular_or_absent(plain, "results file"):
         return
     data = plain.read_bytes()
     data = data[: data.rfind(b"\n") + 1]
-    tmp = Path(folder) / f".results.jsonl.gz.{os.getpid()}.tmp"
-    with gzip.GzipFile(tmp, "wb", mtime=0) as handle:
-        handle.write(data)
-    os.replace(tmp, packed_path(folder))
+    lost = set(_keys(_read_packed(folder), packed_path(folder))) - set(_keys(data, plain))
+    if lost:
+        raise EvaluationError(f"{packed_path(folder)}: holds {len(lost)} rows that "
+                              f"{plain.name} lacks; not packed (it would lose them)")
+    files.write_bytes(packed_path(folder), gzip.compress(data, mtime=0))
 
 
-def load_rows(folder: Path) -> tuple[dict | None, list[dict]]:
-    """(config, rows) of a condition folder: the working rows if present, else the packed
-    ones; checked by ``dance_tf.evaluate`` (task, configuration digest, key fields)."""
-    from dance_tf import evaluate as ev
-
+def load_rows(folder: Path, log=print) -> tuple[dict | None, list[dict]]:
+    """(config, rows) of a condition folder: the current rows (the working file unless
+    the packed one holds more, see :func:`working_state`), checked like the evaluation's
+    (task, configuration digest, key fields)."""
     folder = Path(folder)
-    cfg = ev.read_config(folder) if folder.is_dir() else None
+    cfg = read_config(folder) if folder.is_dir() else None
     if cfg is None:
         return None, []
-    check = ev._row_checker(cfg, ev.config_digest(cfg))
-    if rows_path(folder).exists():
-        return cfg, ev.read_rows([rows_path(folder)], check)
-    if not packed_path(folder).exists():
+    check = row_checker(cfg, config_digest(cfg))
+    state = working_state(folder)
+    if state == "working":
+        return cfg, read_rows([rows_path(folder)], check)
+    if state == "none":
         return cfg, []
+    if rows_path(folder).exists():
+        log(f"{rows_path(folder)}: older than {packed_path(folder).name} (fewer rows); "
+            "reporting the packed rows")
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "results.jsonl"
-        with gzip.open(packed_path(folder), "rb") as src, open(plain, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        rows = ev.read_rows([plain], check)
+        plain.write_bytes(_read_packed(folder))
+        rows = read_rows([plain], check)
     return cfg, rows
 
 
@@ -303,16 +358,20 @@ def read_runs(folder: Path) -> list[dict]:
 
 # ---------------------------------------------------------------------- running
 def run(cond: Condition, root: Path, seed: int = 0, log=print) -> Path:
-    """Run one condition through ``dance_tf.evaluate.evaluate`` (resumes, packs the rows
-    and logs the wall time even when interrupted); returns its folder."""
-    from dance_tf import evaluate as ev
+    """Run one condition through ``dance_tf.evaluation.runner.evaluate`` (resumes, packs
+    the rows and logs the wall time even when interrupted); returns its folder. A run the
+    evaluation refuses (another configuration, a file it did not write) packs nothing and
+    logs nothing: the committed rows stay as they are."""
+    from dance_tf.evaluation import cli as evaluation_cli
+    from dance_tf.evaluation import runner
+    from dance_tf.evaluation.config import EvalConfig
     from dance_tf.tasks import build_task
 
     register_methods()
     folder = Path(root) / cond.folder
     folder.mkdir(parents=True, exist_ok=True)
-    unpack(folder)
-    args = ev.parse(cond.argv(root, seed), prog="reproduce.py")
+    unpack(folder, log)
+    args = evaluation_cli.parse(cond.argv(root, seed), prog="reproduce.py")
     options = {"input": None, "model": None, "count": args.count, "seed": args.seed,
                "split_seed": args.split_seed, "log": log, "options": args.options}
     task = build_task(cond.task, options)
@@ -335,24 +394,34 @@ def run(cond: Condition, root: Path, seed: int = 0, log=print) -> Path:
         from dance_tf.study import sanity_run
 
         return sanity_run.run(task, folder, cond.methods[0], seed=seed, log=log)
-    before = len(load_rows(folder)[1]) if (folder / "config.json").exists() else 0
+    before = len(load_rows(folder, log)[1]) if (folder / "config.json").exists() else 0
     start = time.time()
     status = "interrupted"
     try:
-        ev.evaluate(task, args, log=log)
+        runner.evaluate(task, EvalConfig.from_namespace(args), log=log)
         status = "complete"
+    except (EvaluationError, OutputError):
+        status = "refused"   # before any row was computed
+        raise
     finally:
-        pack(folder)
-        after = len(load_rows(folder)[1])
-        with open(folder / "runs.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"start": time.strftime("%Y-%m-%dT%H:%M:%S",
-                                                            time.gmtime(start)),
-                                     "wall_seconds": round(time.time() - start, 1),
-                                     "rows_before": before, "rows_after": after,
-                                     "status": status}) + "\n")
-        if cond.examples and cond.task == "imagenet":
-            save_examples(folder, task)
+        if status != "refused":
+            pack(folder)
+            after = len(load_rows(folder, log)[1])
+            _append_line(folder / "runs.jsonl", json.dumps({
+                "start": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)),
+                "wall_seconds": round(time.time() - start, 1), "rows_before": before,
+                "rows_after": after, "status": status}))
+            if cond.examples and cond.task == "imagenet":
+                save_examples(folder, task)
     return folder
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append one line to ``path`` (created if absent, never through a link)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                 0o644)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
 
 
 def save_examples(folder: Path, task) -> None:
@@ -372,4 +441,6 @@ def save_examples(folder: Path, task) -> None:
             out[f"{tid}|none"] = magnitude(np.load(a)).astype(np.float16)
             out[f"{tid}|decoys"] = magnitude(np.load(b)).astype(np.float16)
     if out:
-        np.savez_compressed(Path(folder) / "examples.npz", **out)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **out)
+        files.write_bytes(Path(folder) / "examples.npz", buffer.getvalue())

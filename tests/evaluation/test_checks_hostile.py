@@ -17,8 +17,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dance_tf import evaluate as ev
 from dance_tf.data import glove, ids2018, sst
+from dance_tf.evaluation import cli as ev_cli
+from dance_tf.evaluation import runner
+from dance_tf.evaluation.config import EvalConfig
+from dance_tf.evaluation.progress import Progress
+from dance_tf.evaluation.report import report
 from dance_tf.tasks.base import Task
 from tests.conftest import FIXTURES, ROOT, small_cnn
 
@@ -36,12 +40,12 @@ def tiny_task(name="digits", n=3, seed=0, model=None):
 
 def run_eval(out, *argv, task=None):
     """One evaluation + report in-process, as evaluate.main does it (no subprocess)."""
-    args = ev.parse(["--out", str(out), "--methods", "gradient", "--variants", "none",
+    args = ev_cli.parse(["--out", str(out), "--methods", "gradient", "--variants", "none",
                      "--quiet", "--examples", "0", *argv])
     task = task or tiny_task()
     task.explainer_options.update(args.options)
-    ev.evaluate(task, args, log=lambda *_: None)
-    return ev.report(Path(out), task, log=lambda *_: None)
+    runner.evaluate(task, EvalConfig.from_namespace(args), log=lambda *_: None)
+    return report(Path(out), task, log=lambda *_: None)
 
 
 def result_lines(out):
@@ -103,7 +107,7 @@ def test_row_from_another_task_is_an_error(tmp_path):
     with open(path, "a") as handle:
         handle.write(json.dumps(row) + "\n")
     with pytest.raises(ValueError, match=r"results\.jsonl.*line 4.*sst"):
-        ev.report(tmp_path, tiny_task(), log=lambda *_: None)
+        report(tmp_path, tiny_task(), log=lambda *_: None)
 
 
 def test_row_without_key_fields_names_file_and_line(tmp_path):
@@ -123,7 +127,7 @@ def test_corrupt_line_in_the_middle_names_file_and_line(tmp_path):
     lines.insert(1, "{not json\n")
     path.write_text("".join(lines))
     with pytest.raises(ValueError, match=r"results\.jsonl: line 2"):
-        ev.report(tmp_path, tiny_task(), log=lambda *_: None)
+        report(tmp_path, tiny_task(), log=lambda *_: None)
 
 
 def test_changed_input_under_the_same_id_is_an_error(tmp_path):
@@ -160,9 +164,9 @@ def test_results_file_that_is_not_a_regular_file_is_refused(tmp_path, kind):
         os.symlink("/dev/full", path)
     code = f"""
         from pathlib import Path
-        from dance_tf import evaluate as ev
+        from dance_tf.evaluation.results import ResultsFile
         try:
-            ev.ResultsFile(Path({str(path)!r}))
+            ResultsFile(Path({str(path)!r}))
         except ValueError as err:
             print("REFUSED", err)
     """
@@ -197,13 +201,13 @@ def test_results_file_that_is_not_a_regular_file_is_refused(tmp_path, kind):
 ])
 def test_bad_numbers_are_refused_at_parse_time(argv, named, capsys):
     with pytest.raises(SystemExit) as err:
-        ev.parse(argv)
+        ev_cli.parse(argv)
     assert err.value.code == 2
     assert named in capsys.readouterr().err
 
 
 def test_valid_options_are_typed():
-    args = ev.parse(["--option", "max_steps=5", "--option", "epsilon=none", "--option",
+    args = ev_cli.parse(["--option", "max_steps=5", "--option", "epsilon=none", "--option",
                      "solver=adam",
                      "--option", "packing=tiles", "--option", "layer=2",
                      "--option", "learning_rate=1e-2"])
@@ -213,9 +217,9 @@ def test_valid_options_are_typed():
 
 
 def test_split_seed_is_separate_from_seed():
-    args = ev.parse(["--seed", "3"])
+    args = ev_cli.parse(["--seed", "3"])
     assert args.seed == 3 and args.split_seed == 0
-    assert ev.parse(["--split-seed", "4"]).split_seed == 4
+    assert ev_cli.parse(["--split-seed", "4"]).split_seed == 4
 
 
 # ---------------------------------------------------------------------- progress
@@ -231,7 +235,7 @@ class _Stream(io.StringIO):
 def test_progress_in_a_log_is_plain_lines_with_the_whole_note():
     stream = _Stream(tty=False)
     note = "digits-test-0001 integrated_gradients decoys (a long note)"
-    bar = ev.Progress(3, "digits", stream=stream, interval=0.0)
+    bar = Progress(3, "digits", stream=stream, interval=0.0)
     for _ in range(3):
         bar.step(note=note)
     bar.close()
@@ -242,7 +246,7 @@ def test_progress_in_a_log_is_plain_lines_with_the_whole_note():
 
 def test_progress_on_a_terminal_is_a_tqdm_bar():
     stream = _Stream(tty=True)
-    bar = ev.Progress(2, "digits", stream=stream)
+    bar = Progress(2, "digits", stream=stream)
     bar.step(note="a")
     bar.step(note="b")
     bar.close()
