@@ -1,0 +1,5 @@
+# %% [markdown]
+# # export_serve
+
+# %%
+print(1 + 1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # own_classifier
+
+# %%
+print(1 + 1)

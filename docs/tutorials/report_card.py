@@ -1,0 +1,5 @@
+# %% [markdown]
+# # report_card
+
+# %%
+print(1 + 1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # text_tabular
+
+# %%
+print(1 + 1)
