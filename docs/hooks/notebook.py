@@ -94,10 +94,12 @@ def _figures() -> list[str]:
 
 
 def _exec_cell(source: str, namespace: dict, name: str) -> None:
-    """Run one cell; a last bare expression's repr is printed, as a notebook shows it."""
+    """Run one cell; a last bare expression's repr is printed, as a notebook shows it
+    (unless the cell ends with ``;``)."""
     tree = ast.parse(source, filename=name)
     last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
+    quiet = source.rstrip().endswith(";")
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not quiet:
         last = ast.Expression(tree.body.pop().value)
     exec(compile(tree, name, "exec"), namespace)
     if last is not None:
