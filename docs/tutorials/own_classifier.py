@@ -49,7 +49,7 @@ value_range = (-1.0, 1.0)
 
 plt.imshow((x + 1) / 2)
 plt.title("the input")
-plt.axis("off");
+_ = plt.axis("off")
 
 # %% [markdown]
 # ## A first map
