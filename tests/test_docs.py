@@ -198,7 +198,8 @@ class _Links(HTMLParser):
 
 
 def internal_links(site: Path) -> list[tuple[Path, str, Path]]:
-    """(page, link, file it points at) for every relative href / src of the built site."""
+    """(page, link, file it points at) for every href / src of the built site that is not
+    external (relative, or relative to the site root)."""
     out = []
     for page in site.rglob("*.html"):
         parser = _Links()
@@ -207,7 +208,9 @@ def internal_links(site: Path) -> list[tuple[Path, str, Path]]:
             parts = urlsplit(link)
             if parts.scheme or parts.netloc or not parts.path:
                 continue   # external, or an anchor on the same page
-            target = (page.parent / unquote(parts.path)).resolve()
+            path = unquote(parts.path)   # a root-relative path (404.html) is in the site
+            target = (site / path.lstrip("/") if path.startswith("/")
+                      else page.parent / path).resolve()
             if target.is_dir():
                 target = target / "index.html"
             out.append((page, link, target))
@@ -222,12 +225,16 @@ def test_internal_links_resolve(site):
 
 
 def test_link_check_finds_a_broken_link(tmp_path):
-    (tmp_path / "a.html").write_text('<a href="b.html#x">b</a><img src="img/c.png">'
-                                     '<a href="https://e.org/x">e</a><a href="#top">t</a>')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.html").write_text(
+        '<a href="../b.html#x">b</a><img src="img/c.png"><link href="/b.html">'
+        '<a href="/sub/d.html">d</a><a href="https://e.org/x">e</a><a href="#top">t</a>')
     (tmp_path / "b.html").write_text("<p>b</p>")
     links = internal_links(tmp_path)
-    assert sorted(link for _, link, _ in links) == ["b.html#x", "img/c.png"]
-    assert [link for _, link, t in links if not t.is_file()] == ["img/c.png"]
+    assert sorted(link for _, link, _ in links) == ["../b.html#x", "/b.html", "/sub/d.html",
+                                                    "img/c.png"]
+    assert sorted(link for _, link, t in links if not t.is_file()) == ["/sub/d.html",
+                                                                       "img/c.png"]
 
 
 def test_strict_build_fails_on_a_broken_reference(tmp_path):

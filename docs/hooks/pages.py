@@ -1,7 +1,8 @@
 """MkDocs hook (``hooks:`` in mkdocs.yml): adds the generated pages to the site.
 
 - ``options.md`` from the options table (``options_page``);
-- ``api/dance_tf.md`` from ``dance_tf.__all__`` (a name added there appears by itself);
+- ``api/dance_tf.md``, ``api/saliency.md``, ``api/metrics.md`` from each module's
+  ``__all__`` (a name added there appears by itself);
 - ``readme.md`` from the top-level README (``readme_page``);
 - ``tutorials/<name>.md`` (+ figures) from each ``docs/tutorials/<name>.py``, executed in
   a fresh process (``notebook``); ``DANCE_TF_TUTORIAL_SMALL=1`` runs them at test
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,37 +25,63 @@ import options_page  # noqa: E402
 import readme_page  # noqa: E402
 
 ROOT = HERE.parent.parent
+#: ``DANCE_TF_DOCS_SKIP_TUTORIALS=1``: tutorial pages without running them (quick builds)
+SKIP_ENV = "DANCE_TF_DOCS_SKIP_TUTORIALS"
 
 
-def api_top_level() -> str:
-    """The reference page of ``dance_tf``'s own names, from ``dance_tf.__all__``."""
-    import dance_tf
+#: generated reference pages: file → (module, intro); every name of the module's
+#: ``__all__`` gets an entry, so a name added there appears by itself
+API_PAGES = {
+    "api/dance_tf.md": ("dance_tf", "`import dance_tf` — the names of `dance_tf.__all__`. "
+                        "The `Explainer`'s options are on the [Options](../options.md) page."),
+    "api/saliency.md": ("dance_tf.saliency", "The base methods E(x; F^c) that DANCE wraps "
+                        "with decoys (§2, §4.1, S9)."),
+    "api/metrics.md": ("dance_tf.metrics", "Fidelity, sensitivity, attack, sanity and "
+                       "localisation metrics, and the paired statistics the report uses."),
+}
 
-    names = sorted(n for n in dance_tf.__all__ if not n.startswith("__"))
-    objs = {n: getattr(dance_tf, n) for n in names}
+
+def _target(module: str, name: str, obj) -> str:
+    """Where mkdocstrings finds ``module.name``: the defining module for classes and
+    functions (a function named like its submodule, e.g. ``metrics.fidelity``, would
+    otherwise resolve to the submodule), else the name as exported."""
+    home, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if isinstance(home, str) and isinstance(qual, str) and home.startswith("dance_tf"):
+        return f"{home}.{qual}"
+    return f"{module}.{name}"
+
+
+def api_page(module: str, intro: str) -> str:
+    """A reference page of every name in ``module.__all__`` (errors, the ``ValueError``
+    subclasses, grouped last); generated from the docstrings by mkdocstrings."""
+    import importlib
+
+    mod = importlib.import_module(module)
+    names = [n for n in mod.__all__ if not n.startswith("__")]
+    objs = {n: getattr(mod, n) for n in names}
     errors = [n for n in names if isinstance(objs[n], type) and issubclass(objs[n], ValueError)]
     main = [n for n in names if n not in errors]
-    order = sorted(main, key=lambda n: (n != "explain", n != "Explainer", n))
 
     def block(n):
-        obj = objs[n]
-        return f"::: {obj.__module__}.{obj.__qualname__}\n    options:\n      heading_level: 3\n"
+        return f"::: {_target(module, n, objs[n])}\n    options:\n      heading_level: 3\n"
 
-    parts = ["# dance_tf\n",
-             "`import dance_tf` — the names of `dance_tf.__all__` (generated from the "
-             "docstrings). The `Explainer`'s options are on the [Options](../options.md) "
-             f"page. Version {dance_tf.__version__}.\n",
-             "## Explaining\n", *[block(n) for n in order],
-             "## Errors\n",
-             "Every error dance_tf raises on purpose is a `DanceError` (a `ValueError`).\n",
-             *[block(n) for n in sorted(errors, key=lambda n: (n != "DanceError", n))]]
+    version = getattr(mod, "__version__", None)
+    parts = [f"# {module}\n", intro + (f" Version {version}." if version else "") +
+             " Generated from the docstrings.\n", *[block(n) for n in main]]
+    if errors:
+        parts += ["## Errors\n", "Every error dance_tf raises on purpose is a `DanceError` "
+                  "(a `ValueError`).\n",
+                  *[block(n) for n in sorted(errors, key=lambda n: (n != "DanceError", n))]]
     return "\n".join(parts)
 
 
 def tutorial_pages(config) -> list[File]:
     files = []
     for script in sorted((Path(config["docs_dir"]) / "tutorials").glob("*.py")):
-        cells = notebook.run(script, root=ROOT)
+        if os.environ.get(SKIP_ENV) == "1":   # a quick look at the rest of the site
+            cells = [notebook.Cell("markdown", f"# {script.stem}\n\n(not executed)")]
+        else:
+            cells = notebook.run(script, root=ROOT)
         body, images = notebook.render(cells, script.stem)
         note = (f"*Executed when this site was built. The script: [{script.name}]"
                 f"({script.name}) (jupytext percent format: run it with `python`, or open "
@@ -69,7 +97,8 @@ def tutorial_pages(config) -> list[File]:
 def on_files(files, config):
     generated = [
         File.generated(config, "options.md", content=options_page.markdown()),
-        File.generated(config, "api/dance_tf.md", content=api_top_level()),
+        *[File.generated(config, page, content=api_page(module, intro))
+          for page, (module, intro) in API_PAGES.items()],
         File.generated(config, "readme.md", content=readme_page.markdown(
             (ROOT / "README.md").read_text(encoding="utf-8"))),
         *tutorial_pages(config),
