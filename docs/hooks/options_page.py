@@ -95,12 +95,15 @@ def from_signature(cls, doc: str) -> str:
     """The page body from ``cls.__init__``'s keyword options and the options text."""
     entries = doc_entries(doc)
     lines = ["| option | default | what it does |", "|---|---|---|"]
+    first: dict[str, str] = {}   # an entry's text → the option it was shown with
     for p in inspect.signature(cls.__init__).parameters.values():
         if p.name in SKIP or p.kind is not p.KEYWORD_ONLY:
             continue
         default = "—" if p.default is p.empty else f"`{p.default!r}`"
         text = entries.get(p.name) or _mention(p.name, entries) or "(not documented)"
-        lines.append(f"| `{p.name}` | {default} | {_cell(text)} |")
+        shown = f"see `{first[text]}`" if text in first else _cell(text)
+        first.setdefault(text, p.name)
+        lines.append(f"| `{p.name}` | {default} | {shown} |")
     return "\n".join(lines) + ("\n\nOther keywords go to the base method "
                                "(`method_options`).\n")
 

@@ -5,7 +5,7 @@
   ``__all__`` (a name added there appears by itself);
 - ``readme.md`` from the top-level README (``readme_page``);
 - ``tutorials/<name>.md`` (+ figures) from each ``docs/tutorials/<name>.py``, executed in
-  a fresh process (``notebook``); ``DANCE_TF_TUTORIAL_SMALL=1`` runs them at test
+  a fresh process (``tutorial_runner``); ``DANCE_TF_TUTORIAL_SMALL=1`` runs them at test
   settings, ``DANCE_TF_DOCS_CACHE=DIR`` reuses earlier runs of the same script.
 """
 
@@ -20,9 +20,9 @@ from mkdocs.structure.files import File
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import notebook  # noqa: E402
 import options_page  # noqa: E402
 import readme_page  # noqa: E402
+import tutorial_runner as notebook  # noqa: E402
 
 ROOT = HERE.parent.parent
 #: ``DANCE_TF_DOCS_SKIP_TUTORIALS=1``: tutorial pages without running them (quick builds)

@@ -8,7 +8,7 @@ value of a last bare expression and every matplotlib figure left open; ``render`
 the page. No Jupyter kernel is needed (no ipykernel / zmq), and TensorFlow is imported once
 per tutorial.
 
-    python docs/hooks/notebook.py SCRIPT OUT.json    # what ``run`` calls
+    python docs/hooks/tutorial_runner.py SCRIPT OUT.json    # what ``run`` calls
 """
 
 from __future__ import annotations
