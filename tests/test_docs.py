@@ -162,6 +162,7 @@ def site(cache, tmp_path_factory) -> Path:
 
 def test_site_builds_strict_with_every_public_name(site):
     import dance_tf
+    import dance_tf.evaluation
     import dance_tf.metrics
     import dance_tf.saliency
 
@@ -170,7 +171,8 @@ def test_site_builds_strict_with_every_public_name(site):
 
     for page, names in [("api/dance_tf.html", dance_tf.__all__),
                         ("api/metrics.html", dance_tf.metrics.__all__),
-                        ("api/saliency.html", dance_tf.saliency.__all__)]:
+                        ("api/saliency.html", dance_tf.saliency.__all__),
+                        ("api/evaluation.html", dance_tf.evaluation.__all__)]:
         html = text(page)
         missing = [n for n in names if not n.startswith("__") and f'id="{n}"' not in html
                    and f'.{n}"' not in html]

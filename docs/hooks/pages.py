@@ -38,7 +38,11 @@ API_PAGES = {
                         "with decoys (§2, §4.1, S9)."),
     "api/metrics.md": ("dance_tf.metrics", "Fidelity, sensitivity, attack, sanity and "
                        "localisation metrics, and the paired statistics the report uses."),
+    "api/evaluation.md": ("dance_tf.evaluation", "The batch evaluation: a frozen "
+                          "configuration, a task, the runner that streams rows."),
 }
+#: modules documented whole after a page's names
+API_EXTRA = {"api/evaluation.md": ("dance_tf.evaluation.report",)}
 
 
 def _target(module: str, name: str, obj) -> str:
@@ -51,7 +55,7 @@ def _target(module: str, name: str, obj) -> str:
     return f"{module}.{name}"
 
 
-def api_page(module: str, intro: str) -> str:
+def api_page(module: str, intro: str, extra: tuple[str, ...] = ()) -> str:
     """A reference page of every name in ``module.__all__`` (errors, the ``ValueError``
     subclasses, grouped last); generated from the docstrings by mkdocstrings."""
     import importlib
@@ -67,11 +71,15 @@ def api_page(module: str, intro: str) -> str:
 
     version = getattr(mod, "__version__", None)
     parts = [f"# {module}\n", intro + (f" Version {version}." if version else "") +
-             " Generated from the docstrings.\n", *[block(n) for n in main]]
+             " Generated from the docstrings.\n",
+             f"::: {module}\n    options:\n      members: false\n      show_root_heading: false\n",
+             *[block(n) for n in main]]
     if errors:
-        parts += ["## Errors\n", "Every error dance_tf raises on purpose is a `DanceError` "
-                  "(a `ValueError`).\n",
+        note = ("Every error dance_tf raises on purpose is a `DanceError` (a `ValueError`)."
+                if module == "dance_tf" else "The errors of this module (`ValueError`s).")
+        parts += ["## Errors\n", note + "\n",
                   *[block(n) for n in sorted(errors, key=lambda n: (n != "DanceError", n))]]
+    parts += [f"::: {m}\n    options:\n      heading_level: 2\n" for m in extra]
     return "\n".join(parts)
 
 
@@ -97,7 +105,7 @@ def tutorial_pages(config) -> list[File]:
 def on_files(files, config):
     generated = [
         File.generated(config, "options.md", content=options_page.markdown()),
-        *[File.generated(config, page, content=api_page(module, intro))
+        *[File.generated(config, page, content=api_page(module, intro, API_EXTRA.get(page, ())))
           for page, (module, intro) in API_PAGES.items()],
         File.generated(config, "readme.md", content=readme_page.markdown(
             (ROOT / "README.md").read_text(encoding="utf-8"))),
