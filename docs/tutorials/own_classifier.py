@@ -79,7 +79,8 @@ print("map:", res.saliency.shape, "one score per pixel:", res.feature_saliency.s
 print("layer ℓ:", res.layer)
 print("masks:", res.masks.shape, " decoys:", res.decoys.shape)
 moved = np.abs(res.decoys - x[None]).max(axis=(1, 2, 3))
-print("largest pixel change of each decoy:", np.round(moved, 3))
+print("largest pixel change per decoy: min / median / max =",
+      np.round([moved.min(), np.median(moved), moved.max()], 3))
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.6))
@@ -118,8 +119,9 @@ print("decoys that moved:", int(res.moved.sum()))
 # With the paper's packing (`packing="paper"`: raster groups of m = `patches_per_mask`
 # patches, S1.1) the number of decoys grows with the image: about 2·H·W / m. On a 224²
 # photo that is almost 1,000 decoys. `packing="tiles"` puts one compact block of about m
-# patches in each mask, so a larger m gives few decoys, and `use_crops` (on by default)
-# then evaluates layer ℓ on crops around those blocks.
+# patches in each mask, so a larger m gives few decoys (at the same m it can make a few
+# more masks than the paper's rows; it pays with a large m), and `use_crops` (on by
+# default) then evaluates layer ℓ on crops around those compact blocks.
 
 # %%
 for packing, m in [("paper", 100), ("tiles", 100), ("tiles", 400)]:
