@@ -73,7 +73,10 @@ print(sorted(p.name for p in config.out.iterdir()))
 # The report gives, per base method and variant, the mean fidelity ± its standard
 # error over the inputs, and for each variant the paired difference *decoys − variant*
 # with a one-sided p value (is DANCE's SF lower?). A difference is a finding only when
-# its p is small *and* the count is large enough for the interval to exclude zero.
+# its p is small *and* the count is large enough for the interval to exclude zero. A
+# positive difference means the decoys made fidelity worse on this model: on the digits
+# that is what the reproduction study finds (README, "What the embedded default
+# measures").
 
 # %%
 print(report(config.out, task, log=lambda *a: None))
