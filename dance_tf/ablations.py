@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from dance_tf.errors import InputError
+
 PERTURBATIONS = ("decoys", "constant", "noise")
 
 
@@ -48,4 +50,9 @@ def constant_for(constant, perturbation: str, x) -> np.ndarray:
         value = default_constant(tf.constant(x)).numpy()
     else:
         value = np.float32(0.0)
-    return np.broadcast_to(value, np.shape(x))
+    try:
+        return np.broadcast_to(value, np.shape(x))
+    except ValueError:
+        raise InputError(f"constant: shape {value.shape} does not broadcast to the input's "
+                         f"shape {np.shape(x)} (give a scalar, one value per channel or "
+                         "the input's shape)") from None

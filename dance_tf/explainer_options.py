@@ -69,7 +69,7 @@ def checked(options: dict) -> dict:
     if "seed" in out:
         out["seed"] = validate.seed("seed", out["seed"])
     if out.get("value_range") is not None:
-        validate.value_range_pair(out["value_range"])
+        out["value_range"] = validate.value_range_pair(out["value_range"])   # copies
     if out.get("deviation_bound") is not None:
         out["deviation_bound"] = validate.deviation_bound(out["deviation_bound"])
     if out.get("constant") is not None:
