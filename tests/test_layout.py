@@ -13,7 +13,6 @@ TESTED_IN = {
     "decoy_line_search": "test_decoys_quality.py",
     "decoy_settings": "test_option_rules.py",          # every field's rule, hand cases
     "errors": "test_explainer_api.py",                 # test_errors_are_typed
-    "explain_cache": "test_explainer_api.py",
     "without_decoys": "test_explainer_api.py",         # base_map
     "explainer_options": "test_inputs_hostile.py",     # every option checked, named
     "explanation": "test_explainer.py",

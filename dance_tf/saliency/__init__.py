@@ -7,9 +7,9 @@ the same functions run inside the explainer's compiled graph. Any user callable 
 signature is a base method too.
 
 ``register(name, fn)`` makes a user's method known by name (to ``get`` and
-``Explainer(method=name)``). ``get(name, **options)`` binds a method's own options into a ``BaseMethod`` object, which
-``Explainer(model, base=...)`` wraps with decoys; ``numpy_method`` marks a user callable
-that must run eagerly.
+``Explainer(method=name)``). ``get(name, **options)`` binds a method's own options into a
+``BaseMethod`` object, which ``Explainer(model, base=...)`` wraps with decoys;
+``numpy_method`` marks a user callable that must run eagerly.
 """
 
 from dance_tf.saliency.base import BaseMethod, get, numpy_method

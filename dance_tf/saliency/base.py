@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dance_tf.saliency import checks
+from dance_tf.saliency import checks, registry
 from dance_tf.saliency.contract import check_maps, checked_method
-from dance_tf.saliency import registry
 from dance_tf.saliency.registry import resolve_method
 
 
