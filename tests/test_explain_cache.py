@@ -10,7 +10,6 @@ import pytest
 
 import dance_tf
 from dance_tf import explain_cache, saliency
-from dance_tf.explain_cache import Same, value_key
 from dance_tf.saliency.base import BaseMethod
 from tests.saliency.tiny import FEW_DECOYS, tiny_cnn, tiny_inputs
 
@@ -58,6 +57,8 @@ def test_options_changed_in_place_make_a_new_key():
 
 
 def test_value_key_by_value_with_types():
+    from dance_tf.explain_cache import value_key
+
     arr = np.arange(4, dtype=np.float32)
     assert value_key(arr) == value_key(arr.copy())
     assert value_key(arr) != value_key(arr.astype(np.float64))
@@ -68,6 +69,8 @@ def test_value_key_by_value_with_types():
 
 
 def test_identity_keys_hold_their_object():
+    from dance_tf.explain_cache import Same, value_key
+
     class Opaque:
         __hash__ = None   # unhashable, like a dict-holding object
 
