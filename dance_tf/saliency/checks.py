@@ -105,13 +105,15 @@ def broadcast_to(name: str, value, shape: tuple):
     """Check that array option ``value`` broadcasts to the inputs' ``shape`` (N, *S)."""
     have = tuple(np.shape(value)) if not _is_tensor(value) else tuple(value.shape)
     try:
-        np.broadcast_shapes(have, tuple(shape))
+        fits = np.broadcast_shapes(have, tuple(shape)) == tuple(shape)
     except ValueError:
+        fits = False
+    except TypeError:   # unknown (None) dimensions: TensorFlow checks when it runs
+        fits = True
+    if not fits:
         raise passing(InputError(
             f"{name}: shape {have} does not broadcast to the inputs' shape {tuple(shape)} "
-            "(give a scalar, one input's shape or the batch's)")) from None
-    except TypeError:   # unknown (None) dimensions: TensorFlow checks when it runs
-        pass
+            "(give a scalar, one input's shape or the batch's)"))
 
 
 def _is_tensor(value) -> bool:
