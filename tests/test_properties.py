@@ -74,7 +74,8 @@ HOSTILE = st.sampled_from([
 #: small valid values per option (so a valid draw runs in seconds)
 VALID = {
     "samples": st.integers(1, 3), "steps": st.integers(1, 3), "batch_size": st.integers(1, 8),
-    "noise": st.floats(0, 1), "seed": st.integers(0, 2**31 - 1), "resize": st.booleans(),
+    "noise": st.one_of(st.floats(0, 1), st.sampled_from([1e6, 1e7, 1e38])),
+    "seed": st.integers(0, 2**31 - 1), "resize": st.booleans(),
     "layer": st.sampled_from([None, "conv1", 1, "conv_1", "logits", 3, 0]),
     "baseline": st.sampled_from([None, 0.0, 0.5, np.zeros((8, 8, 1), np.float32)]),
     "references": st.sampled_from([None, tiny_inputs(3, seed=1), tiny_inputs(1, seed=2)[0]]),

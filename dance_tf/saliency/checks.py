@@ -2,7 +2,7 @@
 
 The numbers use the presets of ``dance_tf.validate`` (the explainer's options use the same
 ones): ``samples`` / ``steps`` / ``batch_size`` are whole numbers ≥ 1 (``2.5`` and ``True``
-refused), ``noise`` a finite level ≥ 0, ``seed`` a seed. Arrays are checked finite and
+refused), ``noise`` a level in [0, 1e6], ``seed`` a seed in int32. Arrays are checked finite and
 copied, so a caller who changes them in place later changes nothing here. Every refusal is
 a ``DanceError`` (``InputError``, ``LayerError``) or a ``TypeError`` naming the option.
 
@@ -24,8 +24,10 @@ INT32_MAX = 2**31 - 1
 NUMBERS = {
     "samples": {**validate.COUNT, "high": INT32_MAX},
     "steps": {**validate.COUNT, "high": INT32_MAX},
-    "batch_size": {**validate.COUNT, "high": INT32_MAX},
-    "noise": validate.NONNEG,
+    "batch_size": validate.COUNT,   # only bounds chunks (never above steps / samples)
+    # σ = noise × (max − min of x): above 1e6 the noisy copies overflow float32 (a NaN map)
+    # long before any use (SmoothGrad's levels are 0.1–0.2)
+    "noise": {**validate.NONNEG, "high": 1e6},
     "seed": {"low": 0, "high": INT32_MAX, "integer": True},   # stateless seeds [seed, i]
 }
 

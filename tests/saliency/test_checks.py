@@ -18,6 +18,7 @@ def model():
 @pytest.mark.parametrize("method, options, name", [
     ("smoothgrad", {"noise": float("inf")}, "noise"),     # was a finite meaningless map
     ("smoothgrad", {"noise": -0.1}, "noise"),
+    ("vargrad", {"noise": 1e300}, "noise"),              # was FloatingPointError (σ = inf)
     ("smoothgrad", {"samples": 2.5}, "samples"),          # was silently 2
     ("vargrad", {"samples": True}, "samples"),            # a bool is not a count
     ("smoothgrad_range", {"seed": 2**31}, "seed"),        # int32 stateless seeds
