@@ -112,7 +112,7 @@ def get(method: str | Callable | BaseMethod, **options) -> BaseMethod:
     ``BaseMethod``, whose options ``options`` extend) with ``options`` bound and checked.
 
     A built-in method's options are checked by their rules (``saliency.checks``: counts
-    whole, noise finite ≥ 0, arrays finite); every option is copied, so changing an array
+    whole, noise in [0, 1e6], arrays finite); every option is copied, so changing an array
     in place afterwards changes nothing. A user's method gets its output checked on every
     call (``saliency.contract``).
 
