@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from dance_tf.errors import InputError
+
 PERTURBATIONS = ("decoys", "constant", "noise")
 
 
@@ -39,12 +41,24 @@ def default_constant(x) -> tf.Tensor:
     return tf.reduce_mean(x, axis=axes)
 
 
+def broadcast_constant(value, shape) -> np.ndarray:
+    """The user's ``constant`` as a float32 array of the input's ``shape`` (*S), a copy;
+    a value that does not broadcast is an ``InputError`` naming both shapes."""
+    value = np.asarray(value, np.float32)
+    try:
+        return np.broadcast_to(value, tuple(shape)).copy()
+    except ValueError:
+        raise InputError(f"constant: shape {value.shape} does not broadcast to the input's "
+                         f"shape {tuple(shape)} (give a scalar, one value per channel or "
+                         "the input's shape)") from None
+
+
 def constant_for(constant, perturbation: str, x) -> np.ndarray:
     """The constant the pipeline gets for x (*S): the user's ``constant``, the mean pixel
     for the constant ablation, else 0 (unused), broadcast to x's shape."""
     if constant is not None:
-        value = np.asarray(constant, np.float32)
-    elif perturbation == "constant":
+        return broadcast_constant(constant, np.shape(x))
+    if perturbation == "constant":
         value = default_constant(tf.constant(x)).numpy()
     else:
         value = np.float32(0.0)

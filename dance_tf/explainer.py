@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from dance_tf import ablations, explainer_options, inputs, model_contract, planning, sizing
-from dance_tf.errors import InputError
+from dance_tf.errors import DanceError, InputError
 from dance_tf.explain_cache import cached_explainer
 from dance_tf.explanation import DecoyWarning, Explanation, pack
 from dance_tf.layers import class_count
@@ -178,6 +178,8 @@ class Explainer:
         run = plan.run if return_details else plan.run_maps
         try:
             outputs = run(*args)
+        except DanceError:
+            raise   # a refusal (a wrong output shape, ...) is not a reason to run eagerly
         except Exception as err:  # noqa: BLE001 - only user callables get a second chance
             if self._builtin_method or self._eager_method:
                 raise

@@ -205,9 +205,8 @@ def check(name: str, value):
         return _name_or_index(name, value)
     if value is None or opt.kind == "method":   # the method's checks: saliency.base
         return value
-    if opt.kind == "value_range":
-        validate.value_range_pair(value)        # kept as given: broadcast per input
-        return value
+    if opt.kind == "value_range":   # copies: the caller may change its arrays later
+        return validate.value_range_pair(value)
     if opt.kind == "bound":
         return validate.deviation_bound(value)
     return validate.finite_array(name, value)   # array

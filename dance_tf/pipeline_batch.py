@@ -65,8 +65,8 @@ def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
     hi_c = None if rng is None else tf.constant(rng[1])
     bound = (None if explainer.deviation_bound is None else tf.constant(
         validate.deviation_bound(explainer.deviation_bound, shape).copy()))
-    const = (None if explainer.constant is None else tf.constant(np.broadcast_to(
-        validate.finite_array("constant", explainer.constant), shape).copy()))
+    const = (None if explainer.constant is None else tf.constant(
+        ablations.broadcast_constant(explainer.constant, shape)))
     seed = tf.constant(explainer.seed, tf.int32)
     eps = tf.constant(-1.0 if settings.epsilon is None else settings.epsilon, tf.float32)
     n_classes = class_count(logits)

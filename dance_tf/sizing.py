@@ -101,6 +101,8 @@ def activation_elems(model, shape: tuple = ()) -> int:
             return traced
     total = 0
     for lay in getattr(model, "layers", []):
+        if type(lay).__name__ == "InputLayer":   # the input's buffers are counted apart
+            continue
         try:
             out_shape = lay.output.shape
         except (AttributeError, ValueError):

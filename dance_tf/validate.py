@@ -222,10 +222,14 @@ def value_range(lo, hi, shape=None, *, name: str = "value_range"):
 
 
 def value_range_pair(pair, shape=None, *, name: str = "value_range"):
-    """Like :func:`value_range` for a ``(x_min, x_max)`` pair given as one argument."""
+    """Like :func:`value_range` for a ``(x_min, x_max)`` pair given as one argument.
+
+    Returns a tuple of two new float32 arrays (never views of the caller's arrays), so a
+    caller who changes its arrays in place afterwards changes nothing that was checked."""
     if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
         raise TypeError(f"{name}: expected a pair (x_min, x_max), got {_shown(pair)}")
-    return value_range(pair[0], pair[1], shape, name=name)
+    lo, hi = value_range(pair[0], pair[1], shape, name=name)
+    return np.array(lo), np.array(hi)
 
 
 def deviation_bound(value, shape=None, *, name: str = "deviation_bound") -> np.ndarray:

@@ -131,8 +131,9 @@ def test_multi_output_model_is_refused():
     inp = keras.Input((5,))
     h = keras.layers.Dense(4)(inp)
     model = keras.Model(inp, [keras.layers.Dense(2)(h), keras.layers.Dense(3)(h)])
-    with pytest.raises(ValueError, match="model: expected one output"):
+    with pytest.raises(ValueError, match="returns 2 outputs; choose the logits with output="):
         dance_tf.Explainer(model)
+    assert dance_tf.Explainer(model, output=1).contract().n_classes == 3
 
 
 @pytest.mark.parametrize("out_shape", ["flat", "sequence"])

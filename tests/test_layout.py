@@ -26,7 +26,6 @@ TESTED_IN = {
     "decoy_settings": "test_options_table.py",         # the solver's slice, hand cases
     "option_flags": "test_options_table.py",           # flags derived from the table
     "errors": "test_explainer_api.py",                 # test_errors_are_typed
-    "explain_cache": "test_explainer_api.py",
     "without_decoys": "test_explainer_api.py",         # base_map
     "explainer_options": "test_options_table.py",      # checked once, frozen, solvers
     "explanation": "test_explainer.py",

@@ -141,3 +141,27 @@ def test_finite_array_names_first_bad_index():
         v.finite_array("x", x)
     with pytest.raises(TypeError, match=r"^x: "):
         v.finite_array("x", np.array(["a"]))
+
+
+def test_value_range_pair_returns_copies():
+    """The caller's arrays changed in place afterwards change nothing that was checked."""
+    lo, hi = np.zeros((2, 2), np.float32), np.ones((2, 2), np.float32)
+    got_lo, got_hi = v.value_range_pair((lo, hi))
+    lo[:] = 5.0
+    hi[:] = 7.0
+    np.testing.assert_array_equal(got_lo, 0.0)
+    np.testing.assert_array_equal(got_hi, 1.0)
+
+
+def test_constant_of_the_wrong_shape_names_both_shapes():
+    """``constant=`` that does not fit x: an InputError naming it and both shapes, for one
+    input and for a batch (before: numpy's "operands could not be broadcast")."""
+    import dance_tf
+    from tests.saliency.tiny import FEW_DECOYS, tiny_cnn, tiny_inputs
+
+    ex = dance_tf.Explainer(tiny_cnn(), perturbation="constant", constant=np.zeros((3, 3)),
+                            **FEW_DECOYS)
+    xs = tiny_inputs(2)
+    for x in (xs[0], xs):
+        with pytest.raises(v.InputError, match=r"constant: shape \(3, 3\).*\(8, 8, 1\)"):
+            ex(x)

@@ -9,7 +9,9 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from dance_tf.errors import InputError
 from dance_tf.inputs import check_degenerate_maps
+from dance_tf.saliency.checks import passing
 
 #: default bound on model evaluations in one batch (IG steps × inputs, SmoothGrad samples × inputs)
 DEFAULT_BATCH_SIZE = 64
@@ -45,17 +47,40 @@ def logit_gradients(model, x: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     return grad
 
 
-def to_batch(x, name: str = "x") -> tuple[tf.Tensor, bool]:
-    """Convert a numpy array or tensor (N, ...) to float32; report whether it was numpy."""
+def model_rank(model) -> int | None:
+    """Rank of the model's batched input (N, *S), if the model declares it."""
+    try:
+        shape = model.inputs[0].shape
+        return None if shape is None else len(shape)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+
+
+def to_batch(x, name: str = "x", model=None) -> tuple[tf.Tensor, bool]:
+    """Convert a numpy array or tensor (N, ...) to float32; report whether it was numpy.
+
+    With ``model``, an x one axis short of the model's input rank is refused as an input
+    without its batch axis (rather than blaming the targets later)."""
     was_numpy = not tf.is_tensor(x)
     if was_numpy:
         arr = np.asarray(x)
         if arr.dtype.kind not in "fiu":
-            raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-        if arr.ndim < 2:
-            raise ValueError(f"{name}: expected a batch (N, ...), got shape {arr.shape}")
+            raise passing(TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}"))
+        rank = arr.ndim
+    else:
+        rank = x.shape.rank
+    want = None if model is None else model_rank(model)
+    if rank is not None and want is not None and rank == want - 1:
+        raise passing(InputError(
+            f"{name}: expected a batch (N, ...) of rank {want} for this model, got shape "
+            f"{tuple(np.shape(x)) if was_numpy else tuple(x.shape)}, which lacks the batch "
+            f"axis; pass {name}[None] for one input"))
+    if rank is not None and rank < 2:
+        raise passing(InputError(f"{name}: expected a batch (N, ...), got shape "
+                                 f"{tuple(np.shape(x)) if was_numpy else tuple(x.shape)}"))
+    if was_numpy:
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name}: contains NaN or Inf")
+            raise passing(InputError(f"{name}: contains NaN or Inf"))
         x = tf.convert_to_tensor(arr, tf.float32)
     else:
         x = tf.cast(x, tf.float32)
@@ -63,18 +88,28 @@ def to_batch(x, name: str = "x") -> tuple[tf.Tensor, bool]:
 
 
 def to_targets(targets, n: int | None, num_classes: int | None = None) -> tf.Tensor:
-    """Validate integer class indices (N,) and convert to int32."""
+    """Validate integer class indices (N,) (one int: the same class for all) → int32."""
     if tf.is_tensor(targets):
+        if not (targets.dtype.is_integer and targets.shape.rank in (None, 1)):
+            raise passing(TypeError(f"targets: expected a vector (N,) of integer class "
+                                    f"indices, got a {targets.dtype.name} tensor of shape "
+                                    f"{tuple(targets.shape)}"))
         return tf.cast(targets, tf.int32)
-    t = np.asarray(targets)
-    if t.ndim == 0:
-        t = np.full((n,), int(t))
+    try:
+        t = np.asarray(targets)
+    except ValueError as err:   # ragged nesting
+        raise passing(TypeError(f"targets: expected integer class indices ({err})")) from None
     if t.dtype.kind not in "iu":
-        raise TypeError(f"targets: expected integer class indices, got dtype {t.dtype}")
+        raise passing(TypeError(f"targets: expected integer class indices, got dtype "
+                                f"{t.dtype}"))
+    if t.ndim == 0 and n is not None:
+        t = np.full((n,), int(t))
     if n is not None and t.shape != (n,):
-        raise ValueError(f"targets: expected shape ({n},), got {t.shape}")
+        raise passing(InputError(f"targets: expected shape ({n},), one class per input, got "
+                                 f"{t.shape}"))
     if num_classes is not None and t.size and (t.min() < 0 or t.max() >= num_classes):
-        raise ValueError(f"targets: class indices must lie in [0, {num_classes}), got {t}")
+        raise passing(InputError(f"targets: class indices must lie in [0, {num_classes}), "
+                                 f"got {t}"))
     return tf.convert_to_tensor(t, tf.int32)
 
 

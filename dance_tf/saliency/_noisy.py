@@ -14,6 +14,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from dance_tf.saliency import _core as core
+from dance_tf.saliency import checks
 
 
 def noise_scale(x: tf.Tensor, noise: float) -> tf.Tensor:
@@ -57,11 +58,9 @@ def sampled_method(name: str, graph: Callable, model, x, targets, samples: int,
     graph(model, x, targets, seed, samples, noise, batch_size) -> maps is the method's
     in-graph reduction (built on ``noisy_gradient_fold``). Numpy in → numpy out.
     """
-    if int(samples) < 1:
-        raise ValueError(f"samples: expected an integer ≥ 1, got {samples}")
-    if not noise >= 0:
-        raise ValueError(f"noise: expected a level ≥ 0, got {noise}")
-    x, was_numpy = core.to_batch(x)
+    samples, noise, seed, batch_size = checks.numbers(samples=samples, noise=noise, seed=seed,
+                                                      batch_size=batch_size)
+    x, was_numpy = core.to_batch(x, model=model)
     t = core.to_targets(targets, x.shape[0], core.num_classes(model))
     key = (name, int(samples), float(noise), int(batch_size))
     fn = core.compiled(model, key, lambda: lambda a, b, sd: graph(

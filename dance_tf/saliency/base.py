@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dance_tf.saliency import checks, registry
+from dance_tf.saliency.contract import check_maps, checked_method
 from dance_tf.saliency.registry import resolve_method
 
 
@@ -83,25 +85,51 @@ class BaseMethod:
             logits, _ = logits_model(model, tuple(np.shape(x)[1:]))
             targets = np.argmax(np.asarray(logits(x, training=False)), axis=-1)
         maps = self.fn(model, x, targets, **self.options)
+        if registry.built_in_function(self.fn) is None:   # a user's method: check it
+            maps = check_maps(self.name, maps, x)
         if isinstance(x, np.ndarray) and not isinstance(maps, np.ndarray):
             maps = np.asarray(maps)   # a user callable's tensor, at the numpy edge
         return maps
+
+
+def copied(value):
+    """An option value copied on entry: arrays (read-only copies), lists, tuples and dicts
+    recursively; anything else (tensors, models, callables) as it is."""
+    if isinstance(value, np.ndarray):
+        out = value.copy()
+        out.flags.writeable = False
+        return out
+    if isinstance(value, (list, tuple)):
+        return type(value)(copied(v) for v in value) if type(value) in (list, tuple) \
+            else value
+    if isinstance(value, dict):
+        return {k: copied(v) for k, v in value.items()}
+    return value
 
 
 def get(method: str | Callable | BaseMethod, **options) -> BaseMethod:
     """The base method ``method`` (a registry name, an alias, a user callable or a
     ``BaseMethod``, whose options ``options`` extend) with ``options`` bound and checked.
 
+    A built-in method's options are checked by their rules (``saliency.checks``: counts
+    whole, noise in [0, 1e6], arrays finite); every option is copied, so changing an array
+    in place afterwards changes nothing. A user's method gets its output checked on every
+    call (``saliency.contract``).
+
     >>> get("smoothgrad", samples=10, seed=3)     # doctest: +SKIP
     """
     if isinstance(method, BaseMethod):
+        name, fn, safe = method.name, method.fn, method.graph_safe
         options = {**method.options, **options}
-        check_options(method.fn, options)
-        return BaseMethod(method.name, method.fn, options, method.graph_safe)
-    name, fn = resolve_method(method)
+    else:
+        name, fn = resolve_method(method)
+        safe = registry.graph_safe(name) if isinstance(method, str) else None
+        if safe is None:
+            safe = getattr(fn, "graph_safe", None)
     check_options(fn, options)
-    safe = True if isinstance(method, str) else getattr(fn, "graph_safe", None)
-    return BaseMethod(name, fn, dict(options), safe)
+    if registry.built_in_function(fn) is not None:
+        return BaseMethod(name, fn, checks.built_in_options(options), True)
+    return BaseMethod(name, checked_method(name, fn), copied(dict(options)), safe)
 
 
 def for_explainer(method, base, method_options, extra, explainer_options=()) -> BaseMethod:

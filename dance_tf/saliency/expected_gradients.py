@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from dance_tf.errors import InputError
 from dance_tf.saliency import _core as core
+from dance_tf.saliency import checks
 from dance_tf.saliency.ig_uniform import range_bounds, uniform_draws
 
 
@@ -52,19 +54,23 @@ def expected_gradients(model, x, targets, references=None, samples: int = 25, se
     evaluations per chunk. Returns maps shaped like x; with a single reference r their
     expectation is IG from r, and their sum ≈ F^c(x) − E F^c(x').
     """
-    if int(samples) < 1:
-        raise ValueError(f"samples: expected an integer ≥ 1, got {samples}")
-    x, was_numpy = core.to_batch(x)
+    samples, seed, batch_size = checks.numbers(samples=samples, seed=seed, batch_size=batch_size)
+    baseline_range = checks.value_pair("baseline_range", baseline_range)
+    x, was_numpy = core.to_batch(x, model=model)
     t = core.to_targets(targets, x.shape[0], core.num_classes(model))
     use_refs = references is not None
     if use_refs:
         refs, _ = core.to_batch(references, "references")
-        if refs.shape[1:] != x.shape[1:]:
-            raise ValueError(f"references: expected shape (R, {tuple(x.shape[1:])}), got "
-                             f"{tuple(refs.shape)}")
+        if refs.shape[1:] != x.shape[1:] or refs.shape[0] == 0:
+            raise checks.passing(InputError(
+                f"references: expected shape (R, {', '.join(map(str, x.shape[1:]))}) with "
+                f"R ≥ 1, got {tuple(refs.shape)}"))
     else:
         refs = tf.zeros([1] + list(x.shape[1:]), tf.float32)
     has_range = baseline_range is not None
+    if has_range:
+        for bound in baseline_range:
+            checks.broadcast_to("baseline_range", bound, tuple(x.shape))
     lo, hi = range_bounds(x, baseline_range) if has_range else (tf.constant(0.0),
                                                            tf.constant(0.0))
 

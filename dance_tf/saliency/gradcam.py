@@ -16,8 +16,9 @@ import keras
 import tensorflow as tf
 from keras import layers as kl
 
-from dance_tf.errors import LayerError
+from dance_tf.errors import InputError, LayerError
 from dance_tf.layers import resolve_layer, walk
+from dance_tf.saliency import checks
 from dance_tf.saliency._core import compiled, finish, num_classes, to_batch, to_targets
 
 _TAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -63,20 +64,26 @@ def _run_capturing(model, path: tuple, target, tensor):
     return h, captured[0]
 
 
-def default_layer(model) -> str:
-    """Name of the last layer with a 4-D output (N, h, w, K): the last conv/pool block."""
-    name = None
+def conv_layers(model) -> list[str]:
+    """Names of the layers with a 4-D output (N, h, w, K), the ones Grad-CAM can use."""
+    names = []
     for _, lay in walk(model):
         try:
             rank = len(lay.output.shape)
         except (AttributeError, ValueError):
             continue
         if rank == 4:
-            name = lay.name
-    if name is None:
+            names.append(lay.name)
+    return names
+
+
+def default_layer(model) -> str:
+    """Name of the last layer with a 4-D output (N, h, w, K): the last conv/pool block."""
+    names = conv_layers(model)
+    if not names:
         raise LayerError("layer: the model has no layer with a 4-D (N, h, w, K) output; "
                          "Grad-CAM needs a convolutional layer")
-    return name
+    return names[-1]
 
 
 def tap_model(model, layer: str | int | None, input_shape: tuple[int, ...]) -> keras.Model:
@@ -89,7 +96,11 @@ def tap_model(model, layer: str | int | None, input_shape: tuple[int, ...]) -> k
     key = (name, tuple(input_shape))
     per_model = _TAPS.setdefault(model, {})
     if key not in per_model:
-        choice = resolve_layer(model, name)
+        try:
+            choice = resolve_layer(model, name)
+        except LayerError as err:
+            raise LayerError(f"{err}. Grad-CAM's layers (4-D outputs) in this model: "
+                             f"{conv_layers(model)}") from None
         inp = keras.Input(shape=tuple(input_shape))
         out, act = _run_capturing(model, choice.path, choice.layer, inp)
         if len(act.shape) != 4:
@@ -121,11 +132,16 @@ def gradcam(model, x, targets, layer: str | int | None = None, resize: bool = Tr
     bilinearly to H × W and repeated over the C channels; False returns the raw (N, h, w)
     map at the layer's resolution. Maps are ≥ 0 (ReLU of the weighted activations).
     """
-    x, was_numpy = to_batch(x)
+    layer, resize = checks.layer_name(layer), checks.flag("resize", resize)
+    x, was_numpy = to_batch(x, model=model)
     if len(x.shape) != 4:
-        raise ValueError(f"x: expected images (N, H, W, C), got shape {tuple(x.shape)}")
+        raise checks.passing(InputError(f"x: expected images (N, H, W, C), got shape "
+                                        f"{tuple(x.shape)}"))
     t = to_targets(targets, x.shape[0], num_classes(model))
-    tap = tap_model(model, layer, tuple(x.shape[1:]))
+    try:
+        tap = tap_model(model, layer, tuple(x.shape[1:]))
+    except (LayerError, TypeError) as err:   # keep its type when raised while tracing
+        raise checks.passing(err) from None
     fn = compiled(model, ("gradcam", tap.name, id(tap), bool(resize)),
                   lambda: lambda a, b: _gradcam_graph(tap, a, b, bool(resize)))
     return finish(fn(x, t), was_numpy, model, x)

@@ -18,7 +18,7 @@ def gradient(model, x, targets):
     x: (N, ...) float array or tensor; targets: (N,) ints. Returns maps shaped like x
     (numpy in → numpy out). The logit is pre-softmax (the model must output logits).
     """
-    x, was_numpy = to_batch(x)
+    x, was_numpy = to_batch(x, model=model)
     t = to_targets(targets, x.shape[0], num_classes(model))
     fn = compiled(model, ("gradient",), lambda: lambda a, b: logit_gradients(model, a, b))
     return finish(fn(x, t), was_numpy, model, x)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from dance_tf.saliency import checks
 from dance_tf.saliency._core import (
     DEFAULT_BATCH_SIZE,
     compiled,
@@ -60,11 +61,15 @@ def ig_uniform(model, x, targets, steps: int = 25, samples: int = 1, seed: int =
     bounds the interpolated inputs per chunk (samples × N inputs at least). Returns maps
     shaped like x; for one baseline b their sum ≈ F^c(x) − F^c(b).
     """
-    if int(steps) < 1 or int(samples) < 1:
-        raise ValueError(f"steps and samples: expected integers ≥ 1, got {steps}, {samples}")
-    x, was_numpy = to_batch(x)
+    steps, samples, seed, batch_size = checks.numbers(steps=steps, samples=samples, seed=seed,
+                                                      batch_size=batch_size)
+    baseline_range = checks.value_pair("baseline_range", baseline_range)
+    x, was_numpy = to_batch(x, model=model)
     t = to_targets(targets, x.shape[0], num_classes(model))
     has_range = baseline_range is not None
+    if has_range:
+        for bound in baseline_range:
+            checks.broadcast_to("baseline_range", bound, tuple(x.shape))
     lo, hi = (tf.constant(0.0), tf.constant(0.0)) if not has_range else range_bounds(
         x, baseline_range)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from dance_tf.saliency import _core as core
+from dance_tf.saliency import checks
 
 
 def _ig_graph(model, x, targets, baseline, steps: int, batch_size: int):
@@ -33,10 +34,12 @@ def integrated_gradients(model, x, targets, steps: int = 50, baseline=None,
     the number of interpolated inputs evaluated at once (steps are chunked in-graph).
     Returns maps shaped like x; their sum ≈ F^c(x) − F^c(baseline).
     """
-    if int(steps) < 1:
-        raise ValueError(f"steps: expected an integer ≥ 1, got {steps}")
-    x, was_numpy = core.to_batch(x)
+    steps, batch_size = checks.numbers(steps=steps, batch_size=batch_size)
+    baseline = checks.array("baseline", baseline)
+    x, was_numpy = core.to_batch(x, model=model)
     t = core.to_targets(targets, x.shape[0], core.num_classes(model))
+    if baseline is not None:
+        checks.broadcast_to("baseline", baseline, tuple(x.shape))
     base = tf.zeros_like(x) if baseline is None else tf.broadcast_to(
         tf.cast(baseline, tf.float32), tf.shape(x))
     fn = core.compiled(model, ("ig", int(steps), int(batch_size)),

@@ -221,11 +221,10 @@ gradient_log_probability = _output_gradient("log_probability")
 def register_methods() -> None:
     """Make the output variants known to the method registry by name (evaluate resolves
     base methods by name)."""
-    from dance_tf.saliency import registry
+    from dance_tf import saliency
 
-    for kind in ("probability", "log_probability"):
-        registry.METHODS.setdefault(f"gradient_{kind}",
-                                    f"dance_tf.study.conditions:gradient_{kind}")
+    saliency.register("gradient_probability", gradient_probability, graph_safe=True)
+    saliency.register("gradient_log_probability", gradient_log_probability, graph_safe=True)
 
 
 # ---------------------------------------------------------------------- fidelity fills
