@@ -150,12 +150,7 @@ EXPLAINER_VALID = {
 
 #: failures the property found in code outside this helper's files: (option, value test,
 #: where it fails) — each has a strict xfail test below; the property skips them
-KNOWN = [
-    ("solver", lambda v: not (isinstance(v, str) and v in ("line_search", "adam")),
-     "decoy_settings.DecoySettings.__post_init__ raises a plain ValueError (not a "
-     "DanceError) for a solver outside ('line_search', 'adam'); explainer_options.CHOICES "
-     "does not list solver"),
-]
+KNOWN: list = []   # none left: the solver is a choice of the options table now
 
 
 def _known(options: dict) -> bool:
@@ -181,8 +176,7 @@ def test_explainer_options(options):
 
 
 @pytest.mark.parametrize("value", [float("nan"), "sgd", 3])
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=KNOWN[0][2])
-def test_known_failure_solver(value):
+def test_solver_outside_the_choices_is_named(value):
     try:
         dance_tf.Explainer(MODEL, value_range=(0.0, 1.0), solver=value)
     except (DanceError, TypeError) as err:

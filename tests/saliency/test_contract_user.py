@@ -57,10 +57,6 @@ def test_dance_refuses_a_wrong_output_of_a_graph_safe_method(model, fn, message)
         ex(tiny_inputs(1)[0])
 
 
-@pytest.mark.xfail(strict=True, reason="explainer.py: Explainer.explain's eager fallback "
-                   "(except Exception) catches the InputError raised while tracing a user "
-                   "method of unknown graph safety and reruns it through tf.numpy_function, "
-                   "where it surfaces as InvalidArgumentError")
 def test_dance_refuses_a_wrong_output_of_an_unmarked_method(model):
     with pytest.raises(InputError, match="returns_scores"):
         dance_tf.Explainer(model, method=returns_scores, **FEW_DECOYS)(tiny_inputs(1)[0])
