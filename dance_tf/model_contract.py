@@ -209,6 +209,7 @@ def _make(model, output, shape=None) -> ModelContract:
                      "float32")
         logits_t = keras.ops.cast(logits_t, "float32")
     logits = keras.Model(base[0], logits_t, name=f"{model.name}_logits")
+    logits._dance_logits = True   # the base methods differentiate it as it is
     out_shape = tuple(logits_t.shape)
     if len(out_shape) != 2:
         raise InputError(f"model: expected an output of shape (N, classes), got {out_shape} "

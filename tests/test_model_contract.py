@@ -248,3 +248,28 @@ def test_tabular_ranges_per_feature():
     assert np.all(r.decoys >= lo - 1e-6) and np.all(r.decoys <= hi + 1e-6)
     with pytest.warns(UserWarning, match="shared by every feature"):
         dance_tf.explain(tab, data[0])
+
+
+def test_base_methods_differentiate_the_same_logits_as_dance():
+    """``saliency.gradient`` on a softmax model differentiates the logits (the contract),
+    checked against a gradient of the pre-softmax layer taken here with a tape."""
+    import tensorflow as tf
+
+    from dance_tf import saliency
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6,))
+    z = keras.layers.Dense(3, name="fc")(keras.layers.Dense(5, activation="tanh")(inp))
+    model = keras.Model(inp, keras.layers.Softmax()(z))
+    pre = keras.Model(inp, z)
+    x = RNG.normal(size=(4, 6)).astype(np.float32)
+    t = np.array([0, 1, 2, 1])
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        chosen = tf.gather(pre(xt), t, axis=1, batch_dims=1)
+    expected = tape.gradient(chosen, xt).numpy()
+    np.testing.assert_allclose(saliency.gradient(model, x, t), expected, rtol=1e-5,
+                               atol=1e-7)
+    np.testing.assert_allclose(saliency.get("gradient")(model, x, t), expected, rtol=1e-5,
+                               atol=1e-7)

@@ -27,6 +27,22 @@ def compiled(model, key: tuple, build: Callable[[], Callable]) -> Callable:
     return per_model[key]
 
 
+def explained(model):
+    """The model a base method differentiates: the model contract's logits
+    (``dance_tf.model_contract``: a final softmax / log-softmax / sigmoid stripped, float32)
+    when called eagerly on a Keras model that declares its input, so ``saliency.gradient``
+    explains what DANCE explains; the model itself when it already is such logits, inside
+    a graph (DANCE's pipeline passes the contract's logits) or for other callables."""
+    import keras
+
+    if (getattr(model, "_dance_logits", False) or not tf.executing_eagerly()
+            or not isinstance(model, keras.Model)):
+        return model
+    from dance_tf.model_contract import contract, declares_input
+
+    return contract(model).logits if declares_input(model) else model
+
+
 def logit_gradients(model, x: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     """d logit_target / d x for a batch, computed under one tape (graph-safe).
 

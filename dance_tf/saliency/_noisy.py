@@ -60,6 +60,7 @@ def sampled_method(name: str, graph: Callable, model, x, targets, samples: int,
     """
     samples, noise, seed, batch_size = checks.numbers(samples=samples, noise=noise, seed=seed,
                                                       batch_size=batch_size)
+    model = core.explained(model)   # the contract's logits (§2)
     x, was_numpy = core.to_batch(x, model=model)
     t = core.to_targets(targets, x.shape[0], core.num_classes(model))
     key = (name, int(samples), float(noise), int(batch_size))

@@ -56,6 +56,7 @@ def expected_gradients(model, x, targets, references=None, samples: int = 25, se
     """
     samples, seed, batch_size = checks.numbers(samples=samples, seed=seed, batch_size=batch_size)
     baseline_range = checks.value_pair("baseline_range", baseline_range)
+    model = core.explained(model)   # the contract's logits (§2)
     x, was_numpy = core.to_batch(x, model=model)
     t = core.to_targets(targets, x.shape[0], core.num_classes(model))
     use_refs = references is not None

@@ -19,7 +19,7 @@ from keras import layers as kl
 from dance_tf.errors import InputError, LayerError
 from dance_tf.layers import resolve_layer, walk
 from dance_tf.saliency import checks
-from dance_tf.saliency._core import compiled, finish, num_classes, to_batch, to_targets
+from dance_tf.saliency._core import compiled, explained, finish, num_classes, to_batch, to_targets
 
 _TAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -133,6 +133,7 @@ def gradcam(model, x, targets, layer: str | int | None = None, resize: bool = Tr
     map at the layer's resolution. Maps are ≥ 0 (ReLU of the weighted activations).
     """
     layer, resize = checks.layer_name(layer), checks.flag("resize", resize)
+    model = explained(model)   # the contract's logits (§2)
     x, was_numpy = to_batch(x, model=model)
     if len(x.shape) != 4:
         raise checks.passing(InputError(f"x: expected images (N, H, W, C), got shape "

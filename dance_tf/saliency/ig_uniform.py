@@ -9,6 +9,7 @@ from dance_tf.saliency import checks
 from dance_tf.saliency._core import (
     DEFAULT_BATCH_SIZE,
     compiled,
+    explained,
     finish,
     num_classes,
     to_batch,
@@ -64,6 +65,7 @@ def ig_uniform(model, x, targets, steps: int = 25, samples: int = 1, seed: int =
     steps, samples, seed, batch_size = checks.numbers(steps=steps, samples=samples, seed=seed,
                                                       batch_size=batch_size)
     baseline_range = checks.value_pair("baseline_range", baseline_range)
+    model = explained(model)   # the contract's logits (§2)
     x, was_numpy = to_batch(x, model=model)
     t = to_targets(targets, x.shape[0], num_classes(model))
     has_range = baseline_range is not None

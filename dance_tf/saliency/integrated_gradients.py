@@ -36,6 +36,7 @@ def integrated_gradients(model, x, targets, steps: int = 50, baseline=None,
     """
     steps, batch_size = checks.numbers(steps=steps, batch_size=batch_size)
     baseline = checks.array("baseline", baseline)
+    model = core.explained(model)   # the contract's logits (§2)
     x, was_numpy = core.to_batch(x, model=model)
     t = core.to_targets(targets, x.shape[0], core.num_classes(model))
     if baseline is not None:
