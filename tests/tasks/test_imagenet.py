@@ -44,3 +44,15 @@ def test_evaluate_on_images(tiny, tmp_path):
     assert all(r["certified"] == 1.0 for r in decoy_rows)
     assert decoy_rows[0]["n_items"] == 2 * -(-(11 * 11) // 100)  # stride 2 over 24 px
     assert list((out / "examples").glob("*.png"))
+
+
+def test_the_task_takes_every_efficientnet_lite():
+    """``--model efficientnet_lite1 / lite2`` (issue 26): the trained net of that variant,
+    its input size from its config, block 2a as ℓ like Lite0."""
+    from dance_tf.tasks import imagenet as task
+
+    assert task.LITE == ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+    model = task.load_model("efficientnet_lite2")
+    assert model.name == "efficientnet_lite2" and model.input_shape[1:3] == (260, 260)
+    with pytest.raises(ValueError, match="efficientnet_lite1"):
+        task.load_model("efficientnet_lite9")
