@@ -9,7 +9,7 @@ The names below and the subpackages are imported on first use (PEP 562), so that
 TensorFlow is imported.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = ["BudgetError", "DanceError", "DecoyWarning", "Explainer", "Explanation",
            "ExportError", "InputError", "LayerError", "LayerWarning", "explain",
