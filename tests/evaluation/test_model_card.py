@@ -330,3 +330,31 @@ def test_a_bad_explainer_option_stops_before_the_folder_is_written(model, data, 
         evaluate_model(model, x, metrics=["peak"], out=tmp_path / "o", quiet=True,
                        **{**SMALL, "patch_size": -1})
     assert not (tmp_path / "o").exists()
+
+
+def test_matched_vargrad_is_vargrad_with_as_many_gradients():
+    """The VarGrad form of the compute-matched baseline: for the gradient, VarGrad with 2n
+    noise draws (one gradient each); for a user callable, the variance of its maps over
+    2n noisy copies computed here."""
+    import keras
+
+    from dance_tf import saliency
+    from dance_tf.evaluation.matched import matched_map
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3),
+                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    x = np.random.default_rng(1).random((6, 6, 1)).astype(np.float32)
+    got = matched_map(model, x, 1, "gradient", {}, 8, "variance")
+    want = saliency.get("vargrad", samples=8, noise=0.15, seed=0)(model, x[None],
+                                                                  np.array([1]))[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-9)
+
+    def squares(m, xs, ts):
+        return np.asarray(xs) ** 2
+
+    got = matched_map(model, x, 1, squares, {}, 5, "variance", seed=3)
+    rng = np.random.default_rng(3)
+    sigma = 0.15 * float(x.max() - x.min())
+    copies = x[None] + sigma * rng.standard_normal((5,) + x.shape).astype(np.float32)
+    np.testing.assert_allclose(got, (copies ** 2).var(axis=0), rtol=1e-5)
