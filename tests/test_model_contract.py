@@ -301,3 +301,39 @@ def test_mixed_precision_and_dict_output_maps_are_certified():
     assert r.explained == "output 'probs': logits (final softmax stripped)"
     f_dm = keras.Model(inp, dm.get_layer("p1").output)
     _check_certificates(r, x, lambda q: np.asarray(f_dm(q)))
+
+
+def test_variable_length_text_with_a_softmax_head_explains_two_lengths():
+    """Sentences of two lengths through a model with input (None, D) and a softmax Dense
+    head: the logits model is built once on the model's own variable-length input."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((None, 4))
+    h = keras.layers.Conv1D(3, 2, padding="same", name="conv")(inp)
+    out = keras.layers.Dense(2, activation="softmax", name="head")(
+        keras.layers.GlobalMaxPooling1D()(h))
+    model = keras.Model(inp, out)
+    ex = dance_tf.Explainer(model, layer="conv", value_range=(-1.0, 1.0))
+    f_l = keras.Model(inp, model.get_layer("conv").output)
+    for length in (5, 9):
+        x = RNG.uniform(-1, 1, (length, 4)).astype(np.float32)
+        r = ex(x, return_details=True)
+        assert r.saliency.shape == (length, 4)
+        assert r.explained.startswith("logits (final softmax")
+        _check_certificates(r, x, lambda z: np.asarray(f_l(z)))
+
+
+def test_a_layer_with_two_outputs_is_refused():
+    class Split(keras.layers.Layer):
+        def call(self, t):
+            return t * 2.0, t * 3.0
+
+        def compute_output_shape(self, s):
+            return s, s
+
+    inp = keras.Input((8, 8, 1))
+    a, b = Split(name="split")(keras.layers.Conv2D(2, 3, name="c")(inp))
+    out = keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.Add()([a, b])))
+    model = keras.Model(inp, out)
+    with pytest.raises(LayerError, match="2 outputs"):
+        dance_tf.explain(model, RNG.random((8, 8, 1), dtype=np.float32), layer="split",
+                         value_range=(0.0, 1.0))
