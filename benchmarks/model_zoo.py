@@ -123,8 +123,9 @@ def timed(fn) -> tuple[float, list[float]]:
     return time.perf_counter() - t, before
 
 
-def one(name: str, repeat: int) -> dict:
-    """Measure one model in this process; returns its row."""
+def one(name: str, repeat: int, plan_only: bool = False) -> dict:
+    """Measure one model in this process; returns its row (``plan_only``: ℓ, 2n, crops and
+    chunks, no timings)."""
     import tensorflow as tf
 
     import dance_tf
@@ -144,6 +145,14 @@ def one(name: str, repeat: int) -> dict:
         t0 = time.perf_counter()
         plan = ex.plan(x.shape, np.zeros_like(x), np.ones_like(x))
         plan_s = time.perf_counter() - t0
+        if plan_only:
+            row.update(plan_only=True, plan_s=round(plan_s, 2), layer=plan.layer,
+                       layer_reason=plan.layer_reason, n=int(plan.n_masks),
+                       n_items=int(plan.n_items), chunk=int(plan.chunk),
+                       chunks=math.ceil(plan.n_items / plan.chunk),
+                       crops=plan.crop is not None, peak_rss_gb=round(rss_gb(), 3),
+                       explainer_budget_mb=round(ex.memory_budget_mb, 1), load_end=load())
+            return row
         dance = lambda: np.asarray(ex(x))   # noqa: E731
         first, row["load_first_dance"] = timed(dance)
     except Exception as err:  # noqa: BLE001
@@ -191,12 +200,13 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--one", default=None, help="measure one model in this process")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--plan-only", action="store_true", help="ℓ, 2n, crops, chunks only")
     args = ap.parse_args(argv)
     if args.repeat < 1:
         raise SystemExit("--repeat: must be ≥ 1")
     if args.one:
         sys.path.insert(0, str(ROOT))
-        row = one(args.one, args.repeat)
+        row = one(args.one, args.repeat, args.plan_only)
         Path(args.out).write_text(json.dumps(row, indent=1))
         return
     sys.path.insert(0, str(HERE))
@@ -208,8 +218,9 @@ def main(argv=None) -> None:
     for name in args.models.split(","):
         tmp = out.with_suffix(f".{name}.json")
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, __file__, "--one", name, "--repeat",
-                               str(args.repeat), "--out", str(tmp)],
+        cmd = [sys.executable, __file__, "--one", name, "--repeat", str(args.repeat),
+               "--out", str(tmp)] + (["--plan-only"] if args.plan_only else [])
+        proc = subprocess.run(cmd,
                               capture_output=True, text=True)
         if tmp.exists():
             row = json.loads(tmp.read_text())
@@ -218,7 +229,8 @@ def main(argv=None) -> None:
             row = {"model": name, "error": f"subprocess exit {proc.returncode}: "
                                            f"{proc.stderr.strip().splitlines()[-5:]}"}
         row["subprocess_wall_s"] = round(time.perf_counter() - t, 1)
-        rows = [r for r in rows if r.get("model") != name] + [row]
+        rows = [r for r in rows if (r.get("model"), r.get("plan_only")) !=
+                (name, row.get("plan_only"))] + [row]
         out.write_text(json.dumps({"environment": env, "rows": rows}, indent=1))
         print(json.dumps({k: row.get(k) for k in (
             "model", "layer", "n_items", "crops", "chunks", "dance_first_s", "dance_s",
