@@ -694,7 +694,10 @@ def cmd_export(args) -> int:
         path = _timed(f"exporting to {out} (tracing the explainer)", export.save, explainer,
                       str(out), input_shape=args.input_shape, **extra)
     except ValueError as err:
-        raise CLIError(str(err)) from err
+        msg = str(err)
+        if msg.startswith("input_shape:"):   # the API's argument is the CLI's flag
+            msg = "--input-shape" + msg[len("input_shape"):]
+        raise CLIError(msg) from err
     _log(f"wrote SavedModel {path} (serving_default: x (N, *S) float32 → saliency, ...); "
          f"reload with tf.saved_model.load({str(path)!r})")
     return 0
