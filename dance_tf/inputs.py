@@ -39,7 +39,10 @@ def gather_inputs(x, input_shape: tuple | None) -> tuple[np.ndarray, bool]:
                           "explained unless targets is given)", stacklevel=3)
     else:
         x = gather(x, None if input_shape is None else len(input_shape))
-    return x, is_batch(x, input_shape)
+    batched = is_batch(x, input_shape)
+    if batched and len(x) == 0:
+        raise InputError(f"x: expected a non-empty batch (N, *S), got shape {x.shape}")
+    return x, batched
 
 
 def gather_targets(x, targets, input_shape: tuple | None
