@@ -2,7 +2,11 @@
 
 For each built-in base method, ``saliency.get(name, **options)`` and the bound method's call
 get values drawn for every one of the method's options; ``dance_tf.Explainer(...)`` gets
-values drawn for its numeric and named options. Values: small valid ones, and hostile ones
+values drawn for its numeric and named options; ``dance_tf.explain`` gets every kind of x
+(shapes, dtypes, NaN, empty, lists, tensors, tf.data datasets: finite, infinite, of unknown
+length, (x, y) pairs, ragged) with drawn targets; ``dance-tf evaluate --option KEY=VALUE``
+gets drawn names and values (a parsed option, or exit status 2 naming --option).
+Values: small valid ones, and hostile ones
 (NaN, ±inf, negative, huge, 2.5 where a count is due, bools, text, None, lists, arrays of a
 wrong shape or with NaN). The property: either a finite result of the right shape, or a
 ``DanceError`` / ``TypeError`` whose message names one of the drawn arguments — never a raw
