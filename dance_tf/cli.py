@@ -79,18 +79,41 @@ def _method(value: str) -> str:
     return name
 
 
+def _method_number(option: str):
+    """An argparse ``type`` checking a base method's number by the methods' own rule
+    (``dance_tf.saliency.checks.NUMBERS``), so --sg-samples 0 is refused at parse time."""
+    def parse(text: str):
+        from dance_tf import validate
+        from dance_tf.saliency.checks import NUMBERS  # only when the flag is given
+
+        try:
+            return validate.number_from_text(option, text, **NUMBERS[option])
+        except (TypeError, ValueError) as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    parse.__name__ = option
+    return parse
+
+
+class _Parser(option_flags.OptionParser):
+    """A sub-command parser whose errors are one line and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} ({self.prog} --help for "
+                     "the options)\n")
+
+
 def _add_dance_options(p: argparse.ArgumentParser) -> None:
     """Every explainer option as a flag (generated from ``dance_tf.options``), and the
     base methods' step / sample / noise flags."""
     g = option_flags.add(p, _method, "base method: " + ", ".join(METHODS) + " (the paper's "
                      "main three are the first three; aliases: ig, sg, eg, grad-cam, ...)")
-    g.add_argument("--ig-steps", type=int, default=None,
+    g.add_argument("--ig-steps", type=_method_number("steps"), default=None,
                    help="path steps of integrated_gradients [50, the paper's] and "
                         "ig_uniform [its own default, 25]")
-    g.add_argument("--sg-samples", type=int, default=None,
+    g.add_argument("--sg-samples", type=_method_number("samples"), default=None,
                    help="noisy samples of smoothgrad [50, the paper's], vargrad and "
                         "smoothgrad_range [their own default, 25]")
-    g.add_argument("--sg-noise", type=float, default=None,
+    g.add_argument("--sg-noise", type=_method_number("noise"), default=None,
                    help="relative noise level of smoothgrad, vargrad, smoothgrad_range "
                         "[0.15]")
 
@@ -116,7 +139,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dance-tf", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="DANCE decoy-enhanced saliency maps (Lu et al., ICML 2021).",
         epilog="base methods: " + ", ".join(METHODS) + "\n"
@@ -126,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  dance-tf evaluate --task sst --count 8\n"
                "  dance-tf export --out exported/digits      (then tf.saved_model.load)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
-                                parser_class=option_flags.OptionParser)
+                                parser_class=_Parser)
     ex = sub.add_parser("explain", formatter_class=fmt,
                         help="explain one image / sentence / CSV row",
                         description="Explain one input: an image file, a sentence "
@@ -694,7 +717,10 @@ def cmd_export(args) -> int:
         path = _timed(f"exporting to {out} (tracing the explainer)", export.save, explainer,
                       str(out), input_shape=args.input_shape, **extra)
     except ValueError as err:
-        raise CLIError(str(err)) from err
+        msg = str(err)
+        if msg.startswith("input_shape:"):   # the API's argument is the CLI's flag
+            msg = "--input-shape" + msg[len("input_shape"):]
+        raise CLIError(msg) from err
     _log(f"wrote SavedModel {path} (serving_default: x (N, *S) float32 → saliency, ...); "
          f"reload with tf.saved_model.load({str(path)!r})")
     return 0
@@ -743,6 +769,53 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+#: ANSI colour / cursor escapes (Keras colours its messages on a terminal)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: lines of a TensorFlow / Keras message that locate an error instead of stating it
+_TRACE_LINES = ("File ", "Detected at node", "[[", "Graph execution error",
+                "in user code", "Traceback", "Exception encountered when calling",
+                "Arguments received by", "•")
+
+
+def _one_line(message) -> str:
+    """The statement of an error message as one line: ANSI escapes, TensorFlow's graph
+    locations ({{function_node ...}}, [[{{node ...}}]], [Op:...]) and traceback lines
+    removed; from autograph's "in user code:" messages, the original error's line."""
+    text = _ANSI.sub("", str(message))
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    text = re.sub(r"\s*\[\[\{\{node [^]]*\]\]", "", text)
+    text = re.sub(r"\s*\[Op:[^]]*\]", "", text)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if "in user code:" in text and lines:   # the original error is the last line
+        return re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", lines[-1])
+    said = [ln for ln in lines if not ln.startswith(_TRACE_LINES)]
+    return (said or lines or [type(message).__name__])[0]
+
+
+def _user_error(err: BaseException) -> BaseException | None:
+    """The error to report as one line for a bad input (a DanceError in the chain of
+    causes first: autograph wraps errors raised while tracing), or None for a bug."""
+    chain, seen, e = [], set(), err
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    from dance_tf.errors import DanceError
+
+    for e in chain:
+        if isinstance(e, DanceError):
+            return e
+    if isinstance(err, (OSError, ValueError, TypeError)):
+        return err
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+        from tensorflow.python.autograph.impl.api import StagingError
+
+        if isinstance(err, (tf.errors.InvalidArgumentError, StagingError)):
+            return err
+    return None
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in argv
@@ -760,12 +833,14 @@ def main(argv=None) -> int:
             return 2
         return {"explain": cmd_explain, "export": cmd_export}[args.command](args)
     except CLIError as err:
-        print(f"dance-tf: error: {err}", file=sys.stderr)
+        print(f"dance-tf: error: {_one_line(err)}", file=sys.stderr)
         return 2
-    except (OSError, ValueError) as err:
-        if verbose:
+    except Exception as err:   # noqa: BLE001 - a bad input is one line; a bug is re-raised
+        shown = _user_error(err)
+        if verbose or shown is None:
             raise
-        print(f"dance-tf: error: {err} (--verbose for the traceback)", file=sys.stderr)
+        print(f"dance-tf: error: {_one_line(shown)} (--verbose for the traceback)",
+              file=sys.stderr)
         return 2
 
 

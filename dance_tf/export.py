@@ -68,6 +68,7 @@ def _input_shape(explainer, input_shape) -> tuple[int, ...]:
             raise TypeError(f"input_shape: expected a sequence of sizes, got {input_shape!r}")
         shape = tuple(validate.number(f"input_shape[{i}]", s, low=1, integer=True)
                       for i, s in enumerate(input_shape))
+        _check_fits(shape, _declared_shape(explainer))
     else:
         shape = explainer.input_shape
         if shape is None or any(s is None for s in shape):
@@ -78,6 +79,27 @@ def _input_shape(explainer, input_shape) -> tuple[int, ...]:
     if not shape or any(s < 1 for s in shape):
         raise ExportError(f"input_shape: expected positive sizes, got {shape}")
     return shape
+
+
+def _declared_shape(explainer) -> tuple | None:
+    """The model's declared input shape S (None entries: any size), or None (undeclared)."""
+    from dance_tf.model_contract import declares_input
+
+    if explainer.input_shape is None and declares_input(explainer.model):
+        explainer.contract()
+    return explainer.input_shape
+
+
+def _check_fits(shape: tuple, declared: tuple | None) -> None:
+    """``input_shape`` must fit the model's declared input shape (None: any size)."""
+    if declared is None:
+        return
+    fits = len(shape) == len(declared) and all(
+        d is None or d == s for d, s in zip(declared, shape))
+    if not fits:
+        want = "(" + ", ".join("any" if d is None else str(d) for d in declared) + ")"
+        raise ExportError(f"input_shape: {shape} does not fit the model's input shape "
+                          f"{want} (one unbatched input, without the batch axis)")
 
 
 def _plan(explainer, shape, lo, hi):
@@ -131,13 +153,24 @@ class DanceModule(tf.Module):
         return self._graph(x, -tf.ones(tf.shape(x)[:1], tf.int32))["saliency"]
 
     def _explain_targets(self, x, targets):
-        return self._graph(x, targets)["saliency"]
+        return self._graph(x, _matched_targets(x, targets))["saliency"]
 
     def _serve(self, x):
         return self._graph(x, -tf.ones(tf.shape(x)[:1], tf.int32))
 
     def _serve_targets(self, x, targets):
-        return self._graph(x, targets)
+        return self._graph(x, _matched_targets(x, targets))
+
+
+def _matched_targets(x, targets):
+    """targets (N,) after an in-graph check that x holds N inputs too: a clear
+    ``InvalidArgumentError`` instead of a reshape error deep inside the pipeline."""
+    check = tf.debugging.assert_equal(
+        tf.shape(targets)[0], tf.shape(x)[0],
+        message="explain_targets: targets must hold one class index (or -1) per input of "
+                "x: len(targets) != len(x)")
+    with tf.control_dependencies([check]):
+        return tf.identity(targets)
 
 
 def config(explainer, plan, shape) -> dict:

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import validate
+from dance_tf import datasets, validate
 from dance_tf.errors import InputError
 
 
@@ -29,26 +29,58 @@ def is_batch(x: np.ndarray, input_shape: tuple | None) -> bool:
 
 def gather_inputs(x, input_shape: tuple | None) -> tuple[np.ndarray, bool]:
     """(numpy x, whether it is a batch) for one input or a batch given as numpy, a tensor
-    or a ``tf.data.Dataset`` (see ``gather``)."""
-    x = gather(x, None if input_shape is None else len(input_shape))
-    return x, is_batch(x, input_shape)
+    or a ``tf.data.Dataset`` (see ``gather``). A dataset of (x, y) pairs gives its x; its
+    y are not targets here (use ``gather_targets``), so a warning says they are unused."""
+    if isinstance(x, tf.data.Dataset):
+        x, y = datasets.arrays(x, None if input_shape is None else len(input_shape))
+        if y is not None:
+            warnings.warn("x: the dataset holds (x, y) pairs; its x are explained and its y "
+                          "are not used as targets by this call (the predicted classes are "
+                          "explained unless targets is given)", stacklevel=3)
+    else:
+        x = gather(x, None if input_shape is None else len(input_shape))
+    batched = is_batch(x, input_shape)
+    if batched and len(x) == 0:
+        raise InputError(f"x: expected a non-empty batch (N, *S), got shape {x.shape}")
+    return x, batched
+
+
+def gather_targets(x, targets, input_shape: tuple | None
+                   ) -> tuple[np.ndarray, object, bool]:
+    """(numpy x, targets, whether x is a batch), as ``gather_inputs``; for a dataset of
+    (x, y) pairs, its y (class indices) become the targets when ``targets`` is None, and
+    giving both is refused (as ``evaluate_model`` does with labels)."""
+    if not isinstance(x, tf.data.Dataset):
+        x = gather(x, None if input_shape is None else len(input_shape))
+        return x, targets, is_batch(x, input_shape)
+    x, y = datasets.arrays(x, None if input_shape is None else len(input_shape))
+    if y is not None:
+        if targets is not None:
+            raise InputError("targets: the dataset holds (x, y) pairs, whose y are the "
+                             "targets; give targets=None, or a dataset of inputs only "
+                             "(ds.map(lambda x, y: x))")
+        targets = y
+    return x, targets, is_batch(x, input_shape)
 
 
 def gather(x, input_ndim: int | None) -> np.ndarray:
     """numpy from a tensor, an array-like or a ``tf.data.Dataset`` whose elements are
-    inputs (rank ``input_ndim``) or batches of inputs (concatenated)."""
+    inputs (rank ``input_ndim``), batches of inputs (concatenated) or (x, y) pairs of
+    either (x is kept). A dataset is read bounded (``dance_tf.datasets``): an infinite one,
+    one of unknown length past ``datasets.MAX_ELEMENTS`` elements, and ragged ones are
+    refused with an ``InputError`` naming ``x``."""
     if isinstance(x, tf.data.Dataset):
-        parts = [np.asarray(e) for e in x.as_numpy_iterator()]
-        if not parts:
-            raise InputError("x: the dataset is empty")
-        if len({p.ndim for p in parts}) != 1:
-            raise InputError("x: the dataset mixes single inputs and batches")
-        if input_ndim is not None and parts[0].ndim == input_ndim + 1:
-            return np.concatenate(parts)
-        return np.stack(parts)
+        return datasets.arrays(x, input_ndim)[0]
     if tf.is_tensor(x):
+        if isinstance(x, (tf.RaggedTensor, tf.SparseTensor)):
+            raise InputError(f"x: a {type(x).__name__} is ragged; pad the inputs to one "
+                             "shape first (e.g. x.to_tensor())")
         return x.numpy()
-    return np.asarray(x)
+    try:
+        return np.asarray(x)
+    except ValueError as err:   # numpy's "inhomogeneous shape" of nested lists
+        raise InputError(f"x: the inputs are ragged (nested sequences of different "
+                         f"lengths): {err}") from None
 
 
 def check_input(x, expected: tuple | None) -> np.ndarray:

@@ -9,27 +9,11 @@ from dance_tf.errors import InputError
 
 
 def _dataset_arrays(data, input_ndim: int | None) -> tuple[np.ndarray, np.ndarray | None]:
-    xs, ys = [], []
-    for element in data.as_numpy_iterator():
-        if isinstance(element, tuple):
-            if len(element) != 2:
-                raise InputError(f"inputs: expected dataset elements x or (x, y), got a "
-                                 f"tuple of {len(element)}")
-            xs.append(np.asarray(element[0]))
-            ys.append(np.asarray(element[1]))
-        else:
-            xs.append(np.asarray(element))
-    if not xs:
-        raise InputError("inputs: the dataset is empty")
-    if len({x.ndim for x in xs}) != 1:
-        raise InputError("inputs: the dataset mixes single inputs and batches")
-    if input_ndim is not None:
-        batched = xs[0].ndim == input_ndim + 1
-    else:   # no declared shape: batches when the labels are, else single inputs
-        batched = bool(ys) and ys[0].ndim >= 1 and len(ys[0]) == len(xs[0])
-    if batched:
-        return np.concatenate(xs), (np.concatenate(ys) if ys else None)
-    return np.stack(xs), (np.stack(ys) if ys else None)
+    """(x, y or None) of a dataset, read bounded (``dance_tf.datasets``: infinite, endless
+    and ragged datasets are refused)."""
+    from dance_tf import datasets
+
+    return datasets.arrays(data, input_ndim, name="inputs")
 
 
 def gather(model, inputs, labels) -> tuple[np.ndarray, np.ndarray | None]:

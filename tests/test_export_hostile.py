@@ -1,0 +1,96 @@
+"""Hostile export requests (issue 24): an input shape that does not fit the model, and an
+exported ``explain_targets`` called with len(targets) != len(x).
+
+Before: the first gave Keras' "Input 0 ... is incompatible with the layer" message (multi-
+line, with ANSI escapes on a terminal) and did not name ``input_shape``; the second a raw
+reshape error from deep inside the pipeline.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import dance_tf
+from dance_tf import export
+
+
+def _model():
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(3, 3, padding="same", activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(name="pool1"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(3, name="logits"),
+    ], name="tiny")
+
+
+def _explainer():
+    return dance_tf.Explainer(_model(), method="gradient", layer="pool1",
+                              value_range=(0.0, 1.0), patches_per_mask=16)
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (8, 8, 2), (8, 8, 1, 1), (4, 8, 1)])
+def test_input_shape_that_does_not_fit_names_both_shapes(tmp_path, shape):
+    with pytest.raises(export.ExportError) as err:
+        export.save(_explainer(), tmp_path / "m", input_shape=shape)
+    text = str(err.value)
+    assert text.startswith(f"input_shape: {shape} does not fit the model's input shape "
+                           "(8, 8, 1)"), text
+    assert "\n" not in text and "\x1b" not in text
+    assert not (tmp_path / "m").exists()
+
+
+def test_input_shape_that_fits_an_unknown_axis_is_accepted():
+    """A sentence model (None, D): any length T fits, a wrong D does not."""
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((None, 4))
+    h = keras.layers.Conv1D(3, 2, padding="same", activation="relu", name="conv")(inp)
+    out = keras.layers.Dense(2)(keras.layers.GlobalMaxPooling1D()(h))
+    ex = dance_tf.Explainer(keras.Model(inp, out), layer="conv", value_range=(-1.0, 1.0))
+    assert export._input_shape(ex, (6, 4)) == (6, 4)
+    with pytest.raises(export.ExportError, match=r"\(any, 4\)"):
+        export._input_shape(ex, (6, 5))
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    path = tmp_path_factory.mktemp("export") / "m"
+    export.save(_explainer(), path)
+    return tf.saved_model.load(str(path))
+
+
+@pytest.mark.parametrize("n_targets", [1, 3])
+def test_explain_targets_of_the_wrong_length_is_a_clear_assertion(loaded, n_targets):
+    x = np.random.default_rng(0).random((2, 8, 8, 1)).astype(np.float32)
+    targets = np.zeros(n_targets, np.int32)
+    for call in (lambda: loaded.explain_targets(x, targets),
+                 lambda: loaded.signatures["explain_targets"](
+                     x=tf.constant(x), targets=tf.constant(targets))):
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"targets.*len\(targets\) != len\(x\)"):
+            call()
+
+
+def test_explain_targets_of_the_right_length_still_runs(loaded):
+    """The check changes nothing for a valid call: the maps equal explain's (targets −1)."""
+    x = np.random.default_rng(0).random((2, 8, 8, 1)).astype(np.float32)
+    got = loaded.explain_targets(x, np.full(2, -1, np.int32)).numpy()
+    np.testing.assert_allclose(got, loaded.explain(x).numpy(), rtol=1e-6, atol=1e-8)
+
+
+def test_cli_input_shape_that_does_not_fit_is_one_line(tmp_path, capsys):
+    from dance_tf import cli
+
+    _model().save(tmp_path / "tiny.keras")
+    code = cli.main(["export", "--model", str(tmp_path / "tiny.keras"), "--out",
+                     str(tmp_path / "m"), "--layer", "pool1", "--value-range", "0", "1",
+                     "--input-shape", "5", "5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("dance-tf: error: --input-shape: (5, 5) does not fit the "
+                              "model's input shape (8, 8, 1)"), err
+    assert "\x1b" not in err[-1] and not (tmp_path / "m").exists()
