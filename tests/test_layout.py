@@ -26,14 +26,11 @@ TESTED_IN = {
     "decoy_settings": "test_options_table.py",         # the solver's slice, hand cases
     "option_flags": "test_options_table.py",           # flags derived from the table
     "errors": "test_explainer_api.py",                 # test_errors_are_typed
-    "without_decoys": "test_explainer_api.py",         # base_map
     "explainer_options": "test_options_table.py",      # checked once, frozen, solvers
     "explanation": "test_explainer.py",
-    "layers": "test_explainer.py",
     "planning": "test_pipeline.py",
     "pipeline_batch": "test_pipeline.py",
-    "receptive_field": "test_masks.py",
-    "reduce": "test_aggregate.py",
+    "features": "test_aggregate.py",
     "progress": "test_cli_first_hour.py",
     "distribute": "evaluation/test_runner.py",
     "attacks/_common": "attacks/test_attacks.py",

@@ -89,14 +89,14 @@ def test_decoy_settings_are_the_solver_slice_of_the_table():
 
 
 def test_choices_are_the_modules_own():
-    from dance_tf import ablations, aggregate, masks, precision
+    from dance_tf import ablations, aggregate, layers, masks
     from dance_tf.saliency import registry
 
     by = options.BY_NAME
     assert by["perturbation"].choices == ablations.PERTURBATIONS
     assert by["aggregation"].choices == aggregate.AGGREGATIONS
     assert by["packing"].choices == masks.PACKINGS
-    assert by["precision"].choices == precision.PRECISIONS
+    assert by["precision"].choices == layers.PRECISIONS
     for method in registry.BUILT_IN:
         assert method in by["method"].help, method
 
