@@ -18,7 +18,8 @@ from collections import OrderedDict
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations, explainer_options, inputs, model_contract, planning, sizing
+from dance_tf import explainer_options, inputs, model_contract, planning, sizing
+from dance_tf.decoys import ablations
 from dance_tf.errors import DanceError, InputError
 from dance_tf.explanation import DecoyWarning, Explanation, pack
 from dance_tf.layers import class_count

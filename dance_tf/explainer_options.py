@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from dance_tf import options
-from dance_tf.decoy_settings import FIELDS, DecoySettings
+from dance_tf.decoys.settings import FIELDS, DecoySettings
 
 #: the options of ``Explainer``, appended to its docstring
 DOC = options.docstring()

@@ -2,7 +2,7 @@
 
 ``pipeline_body`` builds the graph for a group of G inputs of one shape (G static): an
 in-graph loop over chunks of perturbation items, each chunk holding the same items of
-every input of the group, perturbed as one batch (a ``dance_tf.perturbations`` strategy:
+every input of the group, perturbed as one batch (a ``dance_tf.decoys.perturbations`` strategy:
 decoys or an ablation), explained by the base method ``base`` items at a time and folded
 into per-input running statistics (an ``dance_tf.aggregate`` strategy). One input is the
 group G = 1 (``single_input``, compiled once per input shape); a batch runs groups of
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import aggregate, perturbations
+from dance_tf import aggregate
+from dance_tf.decoys import perturbations
 from dance_tf.features import feature_axes
 from dance_tf.masks import masks_from_corners
 from dance_tf.sizing import evals_per_batch, sized

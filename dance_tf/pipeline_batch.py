@@ -22,7 +22,8 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations, inputs, validate
+from dance_tf import inputs, validate
+from dance_tf.decoys import ablations
 from dance_tf.errors import InputError
 from dance_tf.explanation import DecoyWarning
 from dance_tf.features import feature_axes

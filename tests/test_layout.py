@@ -20,10 +20,11 @@ TESTED_IN = {
     "metrics/class_scores": "metrics/test_deletion.py",    # every model-based metric
     "metrics/imputation": "metrics/test_road.py",          # against a dense solve
     "metrics/metric_inputs": "metrics/test_deletion.py",   # argument checks
-    "ablations": "test_decoys.py",                     # test_ablation_inputs
-    "decoy_adam": "test_decoys_quality.py",            # against feasible points
-    "decoy_line_search": "test_decoys_quality.py",
-    "decoy_settings": "test_options_table.py",         # the solver's slice, hand cases
+    "decoys/ablations": "decoys/test_solve.py",        # test_ablation_inputs
+    "decoys/adam": "decoys/test_solve_quality.py",     # against feasible points
+    "decoys/certificate": "decoys/test_solve.py",      # uncertified decoys replaced by x
+    "decoys/line_search": "decoys/test_solve_quality.py",
+    "decoys/settings": "test_options_table.py",        # the solver's slice, hand cases
     "option_flags": "test_options_table.py",           # flags derived from the table
     "errors": "test_explainer_api.py",                 # test_errors_are_typed
     "explainer_options": "test_options_table.py",      # checked once, frozen, solvers
