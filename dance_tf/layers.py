@@ -307,7 +307,7 @@ def logits_through_nesting(graph):
     whose last leaf layer — inside nested models — is a final softmax / log-softmax /
     sigmoid (a layer, an ``Activation`` or a layer's activation); (None, None, None)
     otherwise. The rest of the graph is applied up to that layer."""
-    from dance_tf.model_contract import HEADS
+    from dance_tf.model_contract import HEADS, linear_twin
 
     leaves = walk(graph)
     if len(leaves) < 2:
@@ -324,13 +324,7 @@ def logits_through_nesting(graph):
     feat = _apply_until(graph, prev_path, prev, graph.inputs[0])
     if isinstance(last, (kl.Softmax, kl.Activation)):
         return feat, head, last
-    cfg = last.get_config()
-    cfg["activation"] = "linear"
-    cfg["name"] = last.name + "_logits"
-    twin = type(last).from_config(cfg)
-    out = twin(feat)
-    twin.set_weights(last.get_weights())
-    return out, head, last
+    return linear_twin(last, feat), head, last
 
 
 def logits_model(model, input_shape: tuple[int, ...] | None = None
