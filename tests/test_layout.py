@@ -32,7 +32,7 @@ TESTED_IN = {
     "planning": "test_pipeline.py",
     "pipeline_batch": "test_pipeline.py",
     "features": "test_aggregate.py",
-    "progress": "test_cli_first_hour.py",
+    "progress": "test_cli_first_hour.py",               # and evaluation/test_checks_hostile
     "distribute": "evaluation/test_runner.py",
     "attacks/_common": "attacks/test_attacks.py",
     "attacks/mass_center": "attacks/test_attacks.py",
@@ -47,7 +47,6 @@ TESTED_IN = {
     "evaluation/attack_tables": "evaluation/test_runner.py",   # test_attack_rows_and_report
     "evaluation/cli": "evaluation/test_checks_hostile.py",
     "evaluation/figures": "evaluation/test_runner.py",
-    "evaluation/progress": "evaluation/test_runner.py",
     "evaluation/results": "evaluation/test_runner.py",
     "evaluation/rows": "evaluation/test_runner.py",
     "evaluation/run_config": "evaluation/test_config.py",
