@@ -3,7 +3,7 @@
 Three ways to compute the same DANCE-gradient map of one digit (32×32, 2n = 18):
 
 * ``eager per decoy``: a Python loop over the 2n decoys; each decoy is optimised alone by
-  running ``dance_tf.decoys.optimise`` eagerly (its ``tf.while_loop`` becomes a Python
+  running ``dance_tf.decoys.solve.optimise`` eagerly (its ``tf.while_loop`` becomes a Python
   loop of eager steps), then its gradient is taken eagerly; max − min in numpy;
 * ``compiled per decoy``: the same loop over decoys, each decoy optimised by a compiled
   function on a batch of one (batching removed, compilation kept);
@@ -21,7 +21,7 @@ import tensorflow as tf
 
 
 def _per_decoy(ex, x, details, optimise_fn, grad_fn):
-    from dance_tf.decoys import optimise  # noqa: F401 - documented path
+    from dance_tf.decoys.solve import optimise  # noqa: F401 - documented path
 
     plan = ex.plan(x.shape)
     n = len(plan.masks)
@@ -41,7 +41,7 @@ def _per_decoy(ex, x, details, optimise_fn, grad_fn):
 
 
 def run(quick: bool = False, vgg: bool = True) -> dict:
-    from dance_tf.decoys import optimise
+    from dance_tf.decoys.solve import optimise
     from dance_tf.saliency._core import logit_gradients
 
     model, xs, vr = common.digits_model(1)

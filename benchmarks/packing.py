@@ -119,8 +119,7 @@ def _digits(quick: bool) -> list[dict]:
 
 def _vgg() -> dict:
     from dance_tf.layers import layer_model
-    from dance_tf.masks import count_masks, window_groups
-    from dance_tf.receptive_field import receptive_field
+    from dance_tf.masks import count_masks, receptive_field, window_groups
 
     model = common.vgg16()
     x, vr = common.vgg_input()

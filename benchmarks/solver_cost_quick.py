@@ -36,7 +36,8 @@ def main() -> dict:
     t_dec = time.perf_counter() - t0
     plan = ex0.plan(x.shape)
     logits = ex0.logits_model(x.shape)
-    batch = min(sizing.evals_per_batch(ex0, x.shape), len(r.decoys))
+    batch = min(sizing.evals_per_batch(ex0.memory_budget_mb, logits, x.shape),
+                len(r.decoys))
     grad = tf.function(lambda a, b: gradient(logits, a, b))
     xs = tf.constant(np.repeat(x[None], batch, 0))
     ts = tf.fill([batch], r.target)

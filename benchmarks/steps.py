@@ -14,7 +14,7 @@ from __future__ import annotations
 import common
 import numpy as np
 
-from dance_tf.decoys import DecoySettings
+from dance_tf.decoys.settings import DecoySettings
 
 BUDGETS = (3, 5, 10, 20, 50, 100)
 

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from dance_tf.features import feature_axes
 from dance_tf.locality import all_local
-from dance_tf.masks import masks_from_corners
-from dance_tf.receptive_field import receptive_field
-from dance_tf.reduce import feature_axes
+from dance_tf.masks import masks_from_corners, receptive_field
 
 #: crops must save at least this share of the input's positions to be used
 MIN_SAVING = 0.5

@@ -9,22 +9,23 @@ in-graph batch pipeline (``pipeline_batch``), the one a SavedModel export saves.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import inspect
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations, explainer_options, inputs, model_contract, planning, sizing
+from dance_tf import explainer_options, inputs, model_contract, planning, sizing
+from dance_tf.decoys import ablations
 from dance_tf.errors import DanceError, InputError
-from dance_tf.explain_cache import cached_explainer
 from dance_tf.explanation import DecoyWarning, Explanation, pack
 from dance_tf.layers import class_count
 from dance_tf.pipeline import Plan
 from dance_tf.saliency.base import for_explainer
-from dance_tf.without_decoys import without_decoys
 
-_Plan = Plan   # the older name
 range_tolerance = inputs.range_tolerance
 __all__ = ["DecoyWarning", "Explainer", "Explanation", "explain", "range_tolerance"]
 
@@ -55,6 +56,7 @@ class Explainer:
                                           if k not in ("self", "model", "extra_method_options")})
         self.model = model
         self.output = output
+        self._options = opts
         self._contract = None
         model_contract.check_type(model)
         if model_contract.declares_input(model):
@@ -79,10 +81,17 @@ class Explainer:
         budget = opts["memory_budget_mb"]
         self.memory_budget_mb = sizing.device_budget_mb() if budget is None else float(budget)
         self.seed = int(opts["seed"])
+        # caches, owned here: shape → Plan; poly shape → planning.LayerParts; graph key →
+        # compiled pipeline; (shape, group) → compiled batch pipeline
         self._plans: dict[tuple, Plan] = {}
-        self._f_l: dict[tuple, tuple] = {}
-        self._compiled: dict[tuple, dict] = {}
-        self._batch_fns: dict[tuple, object] = {}   # shape → compiled batch pipeline
+        self._layers: dict[tuple, planning.LayerParts] = {}
+        self._compiled: dict[tuple, tuple] = {}
+        self._batch_fns: dict[tuple, object] = {}
+
+    @property
+    def options(self) -> explainer_options.ExplainerOptions:
+        """The checked options (frozen; ``dance_tf.explainer_options``)."""
+        return self._options
 
     # ------------------------------------------------------------------ the model
     def contract(self, example=None) -> model_contract.ModelContract:
@@ -121,11 +130,7 @@ class Explainer:
             self._probed = True
         return c.logits
 
-    @property
-    def _softmax(self):
-        return self.contract().head_layer
-
-    def _n_classes(self, xt) -> int:
+    def n_classes(self, xt) -> int:
         """The number of classes: the logits' static width, else one forward pass."""
         logits = self.logits_model(tuple(np.shape(xt)))
         width = class_count(logits)
@@ -136,12 +141,24 @@ class Explainer:
     # ------------------------------------------------------------------ planning
     def plan(self, shape: tuple[int, ...], lo=None, hi=None) -> Plan:
         """F_ℓ, the masks and the compiled pipeline for inputs of ``shape`` (built once;
-        ``dance_tf.planning``)."""
-        return planning.build_plan(self, shape, lo, hi)
+        ``dance_tf.planning``); lo, hi: the legal range (*S), None for [0, 1]."""
+        shape = tuple(int(s) for s in shape)
+        if shape not in self._plans:
+            self.logits_model(shape)   # refuses probabilities before anything is built
+            recipe = planning.Recipe(self.contract(), self._options, self._method,
+                                     self.method_options, bool(self._eager_method),
+                                     self.memory_budget_mb)
+            poly = planning.poly_shape(self.input_shape, shape)
+            if poly not in self._layers:
+                self._layers[poly] = planning.layer_parts(recipe, poly, shape)
+            self._plans[shape] = planning.build_plan(recipe, shape, self._layers[poly],
+                                                     self._compiled, lo, hi)
+        return self._plans[shape]
 
     def inputs_in_flight(self, plan: Plan, limit: int = 8) -> int:
         """Inputs of a batch that may run at once within the memory budget (``sizing``)."""
-        return sizing.inputs_in_flight(self, plan, limit)
+        return sizing.inputs_in_flight(self.memory_budget_mb, self.contract().logits, plan,
+                                       limit)
 
     # ------------------------------------------------------------------ one input
     def prepare(self, x, target: int | None = None) -> tuple[Plan, tuple, np.ndarray, int]:
@@ -156,7 +173,7 @@ class Explainer:
         x, lo_b, hi_b = inputs.bounded_range(x, lo, hi, self.deviation_bound)
         plan = self.plan(x.shape, lo, hi)
         xt = tf.constant(x)
-        c = -1 if target is None else inputs.check_target(target, self._n_classes(xt))
+        c = -1 if target is None else inputs.check_target(target, self.n_classes(xt))
         eps = -1.0 if self.settings.epsilon is None else self.settings.epsilon
         constant = tf.constant(ablations.constant_for(self.constant, self.perturbation, x))
         args = (xt, tf.constant(c, tf.int32), tf.constant(lo_b), tf.constant(hi_b),
@@ -165,7 +182,10 @@ class Explainer:
 
     def result(self, plan: Plan, args: tuple, outputs, return_details: bool):
         """Turn the outputs of ``plan.run`` into a map or an ``Explanation``."""
-        return pack(self, plan, args, outputs, return_details)
+        return pack(outputs, args[0].numpy(), plan, self.logits_model(plan.shape),
+                    method=self.method_name, perturbation=self.perturbation,
+                    aggregation=self.aggregation, explained=self.explained,
+                    notes=self.contract().notes, return_details=return_details)
 
     def explain(self, x, target: int | None = None, return_details: bool = False):
         """Explain one unbatched input x (shape S) for class ``target`` (None: predicted).
@@ -187,9 +207,8 @@ class Explainer:
                           f"({type(err).__name__}: {err}); calling it eagerly on each chunk "
                           "of decoys", stacklevel=2)
             self._eager_method = True
-            self._plans.clear()
-            self._compiled.clear()
-            self._batch_fns.clear()
+            for cache in (self._plans, self._compiled, self._batch_fns):
+                cache.clear()
             plan, args, x, _ = self.prepare(x, target)
             run = plan.run if return_details else plan.run_maps
             outputs = run(*args)
@@ -220,14 +239,29 @@ class Explainer:
         if self._builtin_method and len(x) > 1:   # graph-safe: one compiled call
             from dance_tf.pipeline_batch import explain_many
 
-            return explain_many(self, x, targets)
+            return explain_many(self, x, targets, self._batch_fns)
         return self.explain_batch(x, targets)
 
     def base_map(self, x, targets=None) -> np.ndarray:
         """The base method's map without decoys, on the logits this explainer explains:
         one input (*S) or a batch (N, *S) → maps of the same shape (numpy); targets as in
         ``__call__``. The "without decoys" column of every comparison (§4.2)."""
-        return without_decoys(self, x, targets)
+        if self._contract is None:
+            self.contract(inputs.gather(x, None))
+        x, batched = inputs.gather_inputs(x, self.input_shape)
+        xs = np.stack([inputs.check_input(xi, self.input_shape)
+                       for xi in (x if batched else x[None])])
+        logits = self.logits_model(tuple(xs.shape[1:]))
+        if targets is None:
+            t = np.argmax(np.asarray(logits(tf.constant(xs), training=False)), axis=-1)
+        else:
+            n_cls = self.n_classes(xs[0])
+            given = inputs.batch_targets(targets if batched else [targets], len(xs))
+            t = np.array([inputs.check_target(v, n_cls) for v in given])
+        maps = np.asarray(self._method(logits, xs, t.astype(np.int32), **self.method_options),
+                          np.float32)
+        inputs.check_degenerate_maps(logits, xs, maps)   # an overflow a compiled graph hid
+        return maps if batched else maps[0]
 
     def explain_batch(self, xs, targets=None, show_progress: bool | None = None
                       ) -> np.ndarray:
@@ -272,3 +306,77 @@ def explain(model, x, *, method="gradient", layer=None, target=None, value_range
                                  patches_per_mask=patches_per_mask, seed=seed, solver=solver,
                                  **options)
     return explainer(x, target, return_details=return_details)
+
+
+# ---------------------------------------------------------------------- the explain cache
+# The explainers ``explain`` reuses: one per model object and settings, so a loop over
+# ``explain`` compiles once. Settings are keyed by value (``value_key``), never by ``id()``
+# alone: Python reuses the id of a freed object, so an id key could hand back the explainer
+# of a different base method (issue 24). Objects without a value (callables, models) are
+# keyed by identity through ``Same``, which holds a reference, so their id cannot be reused
+# while the key lives.
+
+#: explainers reused by ``explain`` (most recently used last), at most ``EXPLAINERS_KEPT``
+EXPLAINERS: OrderedDict = OrderedDict()
+EXPLAINERS_KEPT = 4
+
+
+class Same:
+    """An identity key that keeps its object alive (equal only to a key of that object)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return hash(id(self.obj))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Same) and other.obj is self.obj
+
+    def __repr__(self) -> str:
+        return f"Same({self.obj!r})"
+
+
+def value_key(value):
+    """A hashable encoding of an option value, equal exactly when the values are equal:
+    arrays and tensors by dtype, shape and a SHA-256 of their bytes; lists, tuples, dicts
+    (sorted by key) and dataclasses (e.g. ``saliency.BaseMethod``) field by field; numbers
+    and text with their type (so ``1``, ``1.0`` and ``True`` differ); anything else by
+    identity (:class:`Same`, which holds a reference)."""
+    if isinstance(value, np.ndarray) or tf.is_tensor(value) or isinstance(value, np.generic):
+        arr = np.ascontiguousarray(np.asarray(value))
+        if arr.dtype == object:
+            return ("object-array", arr.shape, tuple(value_key(v) for v in arr.ravel()))
+        return ("array", arr.dtype.str, arr.shape, hashlib.sha256(arr.tobytes()).hexdigest())
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return (type(value).__name__, value)
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(value_key(v) for v in value)
+    if isinstance(value, dict):
+        items = [(value_key(k), value_key(v)) for k, v in value.items()]
+        return ("dict",) + tuple(sorted(items, key=repr))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__qualname__,) + tuple(
+            (f.name, value_key(getattr(value, f.name))) for f in dataclasses.fields(value))
+    return ("same", Same(value))
+
+
+def cached_explainer(model, **settings):
+    """An ``Explainer(model, **settings)`` reused across calls with the same model object
+    and equal settings (so a loop over ``explain`` compiles once). The cache holds the
+    last ``EXPLAINERS_KEPT`` explainers (and so their models); ``EXPLAINERS.clear()`` empties it."""
+    bound = inspect.signature(Explainer.__init__).bind(None, model, **settings)
+    bound.apply_defaults()   # explain(model, x) and cached_explainer(model) share a key
+    canon = {k: v for k, v in bound.arguments.items() if k not in ("self", "model")}
+    key = (Same(model), value_key(canon))
+    hit = EXPLAINERS.get(key)
+    if hit is not None:
+        EXPLAINERS.move_to_end(key)
+        return hit
+    explainer = Explainer(model, **settings)
+    EXPLAINERS[key] = explainer
+    while len(EXPLAINERS) > EXPLAINERS_KEPT:
+        EXPLAINERS.popitem(last=False)
+    return explainer

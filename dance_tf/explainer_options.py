@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from dance_tf import options
-from dance_tf.decoy_settings import FIELDS, DecoySettings
+from dance_tf.decoys.settings import FIELDS, DecoySettings
 
 #: the options of ``Explainer``, appended to its docstring
 DOC = options.docstring()
@@ -19,11 +19,12 @@ class ExplainerOptions(Mapping):
     """Checked options, frozen: ``opts["max_steps"]`` or ``opts.max_steps``; ``settings``
     is the solver's ``DecoySettings``. Made by :func:`checked`."""
 
-    __slots__ = ("_values", "settings")
+    __slots__ = ("_values", "settings", "__dict__")
 
     def __init__(self, values: Mapping, settings: DecoySettings):
         object.__setattr__(self, "_values", MappingProxyType(dict(values)))
         object.__setattr__(self, "settings", settings)
+        self.__dict__.update(values)   # opts.name without a Python-level lookup
 
     def __getitem__(self, name: str):
         return self._values[name]

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dance_tf.errors import InputError
+from dance_tf.features import feature_axes, feature_scores
 from dance_tf.inputs import check_degenerate_maps
-from dance_tf.reduce import feature_axes, feature_scores
 
 
 @dataclass
@@ -97,23 +97,23 @@ def check_informative(perturbation: str, certified: np.ndarray, objective: np.nd
     return False
 
 
-
-
-def pack(ex, plan, args: tuple, outputs, return_details: bool):
-    """Turn the outputs of ``plan.run`` for explainer ``ex`` into a map (*S) or an
-    ``Explanation``; a non-finite model output or map is an error, not a result."""
+def pack(outputs, x: np.ndarray, plan, logits, *, method: str, perturbation: str,
+         aggregation: str, explained: str, notes: tuple, return_details: bool):
+    """Turn the outputs of ``plan.run`` on one input x (*S) into a map (*S) or an
+    ``Explanation``; a non-finite model output or map is an error, not a result. logits:
+    the model explained; the keywords are recorded in the ``Explanation``."""
     sal, finite = outputs["saliency"].numpy(), outputs["finite"]
     if not bool(finite.numpy()):
         raise InputError("x: the model computes non-finite values at this input (its "
                          "logits or layer ℓ overflow or hold NaN): the explanation "
                          "cannot be computed")
     if not np.all(np.isfinite(sal)):
-        raise FloatingPointError(f"saliency: the {ex.method_name!r} map is not finite "
+        raise FloatingPointError(f"saliency: the {method!r} map is not finite "
                                  "at this input (NaN or inf in the base method's "
                                  "gradients): no map is returned")
-    check_degenerate_maps(ex.logits_model(sal.shape), args[0].numpy()[None], sal[None])
+    check_degenerate_maps(logits, x[None], sal[None])
     cert_np, objective_np = outputs["certified"].numpy(), outputs["objective"].numpy()
-    uninformative = check_informative(ex.perturbation, cert_np, objective_np)
+    uninformative = check_informative(perturbation, cert_np, objective_np)
     if not return_details:
         return sal
     shape = tuple(sal.shape)
@@ -133,9 +133,9 @@ def pack(ex, plan, args: tuple, outputs, return_details: bool):
         target=int(outputs["target"].numpy()),
         layer=plan.layer,
         layer_reason=plan.layer_reason,
-        explained=ex.explained,
-        notes=ex.contract().notes,
-        method=ex.method_name,
-        perturbation=ex.perturbation,
-        aggregation=ex.aggregation,
+        explained=explained,
+        notes=notes,
+        method=method,
+        perturbation=perturbation,
+        aggregation=aggregation,
     )

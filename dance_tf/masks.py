@@ -41,7 +41,7 @@ import math
 
 import numpy as np
 
-from dance_tf.reduce import feature_axes
+from dance_tf.features import feature_axes
 
 PACKINGS = ("paper", "tiles", "receptive_field")
 
@@ -216,3 +216,43 @@ def masks_from_corners(corners, input_shape, patch: int):
     painted = tf.reshape(painted, tf.concat([[c], feature_shape,
                                              tf.ones([rank - k], tf.int32)], 0))
     return tf.broadcast_to(painted, tf.concat([[c], input_shape], 0))
+
+
+def receptive_field(f_l, input_shape: tuple[int, ...], lo, hi, trials: int = 4,
+                    seed: int = 0) -> int:
+    """Largest extent (in input positions, over the feature axes) of the input region that
+    one layer-ℓ unit depends on.
+
+    The support of ∂(Σ_channels F_ℓ at the central output position)/∂x is measured at
+    ``trials`` random inputs in [lo, hi] and united (ReLU paths that are off at one input
+    are on at another). Layer outputs without spatial axes (dense layers) see the whole
+    input: the largest feature-axis size is returned.
+    """
+    import tensorflow as tf
+
+    k = feature_axes(input_shape)
+    rng = np.random.default_rng(seed)
+    lo = np.broadcast_to(np.asarray(lo, np.float32), input_shape)
+    hi = np.broadcast_to(np.asarray(hi, np.float32), input_shape)
+    out_shape = f_l.output_shape
+    spatial_out = len(out_shape) - 2  # (N, *spatial, C)
+    if spatial_out < 1 or spatial_out != k:
+        return int(max(input_shape[:k]))
+    centre = tuple(int(s) // 2 for s in out_shape[1:-1])
+    support = np.zeros(input_shape[:k], bool)
+    for _ in range(trials):
+        x = tf.constant((lo + rng.random(input_shape, dtype=np.float32) * (hi - lo))[None])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = f_l(x, training=False)
+            unit = tf.reduce_sum(y[(0,) + centre])
+        g = tape.gradient(unit, x)
+        if g is None:
+            return int(max(input_shape[:k]))
+        g = np.abs(g.numpy()[0])
+        support |= g.reshape(g.shape[:k] + (-1,)).max(axis=-1) > 0
+    if not support.any():
+        return 1
+    extents = [np.ptp(np.nonzero(support.any(axis=tuple(b for b in range(k) if b != a)))[0]) + 1
+               for a in range(k)]
+    return int(max(extents))

@@ -283,11 +283,11 @@ def _strip_head(graph, tensor):
         return _strip_nested(graph, op, tensor)
     head = _activation_name(getattr(op, "activation", None))
     if head and hasattr(op, "get_config"):
-        return _linear_twin(op, feed), head, op
+        return linear_twin(op, feed), head, op
     return tensor, None, None
 
 
-def _linear_twin(layer, feed):
+def linear_twin(layer, feed):
     """``layer`` with a linear activation (weights copied) applied to ``feed``."""
     cfg = layer.get_config()
     cfg["activation"] = "linear"

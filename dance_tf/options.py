@@ -118,8 +118,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("deviation_bound", None, "per-feature bound b on |x̃ − x| (Proposition 1)",
        kind="bound"),
     _o("solver", "line_search", "how Eq. 2 is solved: `line_search` (one-sided decoys "
-       "from a line search along s·M; `dance_tf.decoy_line_search`) or `adam` (S1.2's "
-       "schedule; `dance_tf.decoy_adam`)", kind="choice", choices=SOLVERS),
+       "from a line search along s·M; `dance_tf.decoys.line_search`) or `adam` (S1.2's "
+       "schedule; `dance_tf.decoys.adam`)", kind="choice", choices=SOLVERS),
     _o("seed", 0, "seeds the random starts of the adam solver and the noise ablation "
        "(same seed → same output)", kind="seed"),
     _o("line_grid", 8, "grid points of the line search around ε / slope",

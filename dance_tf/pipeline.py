@@ -2,7 +2,7 @@
 
 ``pipeline_body`` builds the graph for a group of G inputs of one shape (G static): an
 in-graph loop over chunks of perturbation items, each chunk holding the same items of
-every input of the group, perturbed as one batch (a ``dance_tf.perturbations`` strategy:
+every input of the group, perturbed as one batch (a ``dance_tf.decoys.perturbations`` strategy:
 decoys or an ablation), explained by the base method ``base`` items at a time and folded
 into per-input running statistics (an ``dance_tf.aggregate`` strategy). One input is the
 group G = 1 (``single_input``, compiled once per input shape); a batch runs groups of
@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import aggregate, perturbations
+from dance_tf import aggregate
+from dance_tf.decoys import perturbations
+from dance_tf.features import feature_axes
 from dance_tf.masks import masks_from_corners
-from dance_tf.reduce import feature_axes
 from dance_tf.sizing import evals_per_batch, sized
 
 #: per-decoy diagnostics the compiled pipeline returns, with their dtypes
@@ -88,18 +89,18 @@ def eager_call(method, model, inputs, targets, opts) -> tf.Tensor:
     return maps
 
 
-def method_options(ex, shape) -> dict:
-    """``method_options``, plus a ``batch_size`` from the memory budget for base methods
-    that take one (unless the caller set it): IG's 50 steps of 8 decoys would otherwise
-    evaluate 64 images at once whatever the budget."""
-    opts = dict(ex.method_options)
+def method_options(recipe, logits, shape) -> dict:
+    """The base method's options (``recipe.method_options``), plus a ``batch_size`` from
+    the memory budget for base methods that take one (unless the caller set it): IG's 50
+    steps of 8 decoys would otherwise evaluate 64 images at once whatever the budget."""
+    opts = dict(recipe.method_options)
     if "batch_size" not in opts:
         try:
-            params = inspect.signature(ex._method).parameters
+            params = inspect.signature(recipe.method).parameters
         except (TypeError, ValueError):
             params = {}
         if "batch_size" in params:
-            opts["batch_size"] = evals_per_batch(ex, shape)
+            opts["batch_size"] = evals_per_batch(recipe.budget_mb, logits, shape)
     return opts
 
 
@@ -109,20 +110,22 @@ def _fold(stats, g, maps, valid, cover):
     return tuple(tf.tensor_scatter_nd_update(s, [[g]], v[None]) for s, v in zip(stats, row))
 
 
-def pipeline_body(ex, logits, f_l, poly_shape, patch, chunk, base, f_loop=None, crop=None):
-    """The pipeline of explainer ``ex`` as a Python graph function (trace it inside a
-    ``tf.function``): f(xs (G, *S), targets (G,) int32 (−1: predicted), lo, hi (G, *S),
-    epsilon scalar (≤ 0: ``epsilon_rel`` × max|F_ℓ(x)| per input), constants (G, *S),
-    seed, corners, details) → a dict keyed by ``OUTPUTS``: saliency (G, *S), decoys
-    (G, 2n, *S) or (G, 0), max_deviation, certified, steps, objective, pinned, against
-    (G, 2n), target (G,), epsilon (G,), finite (G,)."""
-    method = ex._method
-    opts = method_options(ex, sized(poly_shape))
-    eager_method = ex._eager_method
-    perturb = perturbations.build(ex.perturbation, f_l, ex.settings, f_loop, crop,
-                                  ex.noise_level)
-    aggregation = aggregate.get(ex.aggregation)
-    rel = ex.settings.epsilon_rel
+def pipeline_body(recipe, logits, f_l, poly_shape, patch, chunk, base, f_loop=None,
+                  crop=None):
+    """The pipeline a ``planning.Recipe`` describes (its options, base method and budget)
+    as a Python graph function (trace it inside a ``tf.function``): f(xs (G, *S), targets
+    (G,) int32 (−1: predicted), lo, hi (G, *S), epsilon scalar (≤ 0: ``epsilon_rel`` ×
+    max|F_ℓ(x)| per input), constants (G, *S), seed, corners, details) → a dict keyed by
+    ``OUTPUTS``: saliency (G, *S), decoys (G, 2n, *S) or (G, 0), max_deviation, certified,
+    steps, objective, pinned, against (G, 2n), target (G,), epsilon (G,), finite (G,)."""
+    options = recipe.options
+    method = recipe.method
+    opts = method_options(recipe, logits, sized(poly_shape))
+    eager_method = recipe.eager
+    perturb = perturbations.build(options.perturbation, f_l, options.settings, f_loop, crop,
+                                  float(options.noise_level))
+    aggregation = aggregate.get(options.aggregation)
+    rel = options.settings.epsilon_rel
     rank = len(poly_shape)
 
     def run(xs, targets, lo, hi, epsilon, constant, seed, corners, details=False):

@@ -22,11 +22,12 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from dance_tf import ablations, inputs, validate
+from dance_tf import inputs, validate
+from dance_tf.decoys import ablations
 from dance_tf.errors import InputError
 from dance_tf.explanation import DecoyWarning
+from dance_tf.features import feature_axes
 from dance_tf.layers import class_count
-from dance_tf.reduce import feature_axes
 
 
 def static_range(explainer, shape):
@@ -153,10 +154,11 @@ def graph_error(err) -> str:
     return useful[0] if useful else lines[0] if lines else "the compiled graph failed"
 
 
-def explain_many(ex, xs: np.ndarray, targets: list) -> np.ndarray:
-    """Maps (N, *S) of a batch xs (N, *S) for explainer ``ex`` in one compiled call
-    (``compiled_batch``), after the checks ``Explainer.explain`` makes at its edge;
-    targets: N entries, None for the predicted class."""
+def explain_many(ex, xs: np.ndarray, targets: list, fns: dict) -> np.ndarray:
+    """Maps (N, *S) of a batch xs (N, *S) for explainer ``ex`` (its public state) in one
+    compiled call (``compiled_batch``, kept in ``fns``: the explainer's cache, keyed by
+    shape and group), after the checks ``Explainer.explain`` makes at its edge; targets:
+    N entries, None for the predicted class."""
     checked = np.stack([inputs.check_input(xi, ex.input_shape) for xi in xs])
     inputs.legal_range(checked[0], ex.value_range)   # warns once without value_range
     with warnings.catch_warnings():
@@ -165,14 +167,14 @@ def explain_many(ex, xs: np.ndarray, targets: list) -> np.ndarray:
             inputs.legal_range(xi, ex.value_range)   # refuses x outside it
     shape = tuple(checked.shape[1:])
     ex.logits_model(shape)
-    n_cls = ex._n_classes(tf.constant(checked[0]))   # static width, else one forward
+    n_cls = ex.n_classes(tf.constant(checked[0]))   # static width, else one forward
     t = np.array([-1 if v is None else inputs.check_target(v, n_cls) for v in targets],
                  np.int32)
     rng = static_range(ex, shape)
     group = min(len(xs), ex.inputs_in_flight(ex.plan(shape, *(rng or (None, None)))))
-    fn = ex._batch_fns.get((shape, group))
+    fn = fns.get((shape, group))
     if fn is None:
-        fn = ex._batch_fns[shape, group] = compiled_batch(ex, shape, group)
+        fn = fns[shape, group] = compiled_batch(ex, shape, group)
     try:
         out = fn(tf.constant(checked), tf.constant(t))
     except tf.errors.InvalidArgumentError as err:

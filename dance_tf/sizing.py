@@ -117,8 +117,6 @@ def activation_elems(model, shape: tuple = ()) -> int:
     return max(total, 1)
 
 
-
-
 def _variable(model) -> bool:
     try:
         return any(d is None for d in model.inputs[0].shape[1:])
@@ -164,30 +162,31 @@ def cropped_decoy_bytes(f_l, shape, crop) -> float:
         4 * math.prod(shape) + activation_elems(f_l, shape))
 
 
-def chunk_size(ex, f_l, shape, n_items: int, variable: bool = False, crop=None
-                ) -> tuple[int, int]:
+def chunk_size(budget_mb: float, decoy_batch_size: int | None, logits, f_l, shape,
+               n_items: int, variable: bool = False, crop=None) -> tuple[int, int]:
     """(decoys per optimised batch, decoys per base-method batch), from
-    ``decoy_batch_size`` or the memory budget.
+    ``decoy_batch_size`` or the memory budget ``budget_mb`` (MB); logits: the model the
+    base method runs; f_l: F_ℓ (the decoy loop's model).
 
     The decoy loop holds layers 1..ℓ only; the base method runs the whole model, so its
     batch is sized separately and divides the decoy batch. For models with variable axes
     the decoy batch is a power of two, so that a few compiled graphs serve every input
     length (padding items are ignored).
     """
-    budget = ex.memory_budget_mb * 2**20
+    budget = budget_mb * 2**20
     per_decoy = decoy_bytes(f_l, shape) if crop is None else cropped_decoy_bytes(
         f_l, shape, crop)
-    per_map = per_map_bytes(ex, shape)
+    per_map = per_map_bytes(logits, shape)
     if max(per_decoy, per_map) > budget:
         raise BudgetError(
-            f"memory_budget_mb: {ex.memory_budget_mb} MB cannot hold one decoy "
+            f"memory_budget_mb: {budget_mb} MB cannot hold one decoy "
             f"(~{max(per_decoy, per_map) / 2**20:.1f} MB each); raise memory_budget_mb, "
             "or lower the input size or choose an earlier layer")
-    if ex.decoy_batch_size is not None:
-        fit = int(ex.decoy_batch_size)
+    if decoy_batch_size is not None:
+        fit = int(decoy_batch_size)
     else:
         fit = int(budget // per_decoy)
-    base_max = evals_per_batch(ex, shape)
+    base_max = evals_per_batch(budget_mb, logits, shape)
     if variable:
         chunk = int(max(1, min(fit, 2 ** math.ceil(math.log2(n_items)))))
         base = 2 ** int(math.log2(min(chunk, base_max)))  # divides the power-of-two chunk
@@ -195,27 +194,28 @@ def chunk_size(ex, f_l, shape, n_items: int, variable: bool = False, crop=None
     return balanced_chunks(n_items, max(1, fit), base_max)
 
 
-def inputs_in_flight(ex, plan, limit: int = 8) -> int:
+def inputs_in_flight(budget_mb: float, logits, plan, limit: int = 8) -> int:
     """How many inputs of a batch may run at once (``Explainer.__call__``): as many
-    decoy chunks as the memory budget holds beside each other, at most ``limit``; 1
-    when one input's decoys already need several chunks."""
+    decoy chunks of ``plan`` as ``budget_mb`` (MB) holds beside each other, at most
+    ``limit``; 1 when one input's decoys already need several chunks."""
     if plan.chunk < plan.n_items:
         return 1
     shape = sized(plan.shape)
     per_item = decoy_bytes(plan.f_l, shape)
-    per_item = max(per_item, per_map_bytes(ex, shape))
-    fit = ex.memory_budget_mb * 2**20 // (plan.chunk * per_item)
+    per_item = max(per_item, per_map_bytes(logits, shape))
+    fit = budget_mb * 2**20 // (plan.chunk * per_item)
     return int(max(1, min(limit, fit)))
 
 
-def per_map_bytes(ex, shape) -> float:
+def per_map_bytes(logits, shape) -> float:
     """Bytes one model evaluation of the base method holds (input gradient of the whole
     model): measured on vgg_16 at 224² on CPU, 64–70 MB per image against 58 MB of
     activations, so activations × 1.5 plus a few input-sized buffers."""
-    return 4.0 * (4 * math.prod(shape) + 1.5 * activation_elems(ex.contract().logits, shape))
+    return 4.0 * (4 * math.prod(shape) + 1.5 * activation_elems(logits, shape))
 
 
-def evals_per_batch(ex, shape) -> int:
-    """Model evaluations that fit the memory budget at once: the ``batch_size`` given to
-    base methods that expand each decoy (IG steps, SmoothGrad samples, ...)."""
-    return int(max(1, ex.memory_budget_mb * 2**20 // per_map_bytes(ex, shape)))
+def evals_per_batch(budget_mb: float, logits, shape) -> int:
+    """Evaluations of the model ``logits`` that fit ``budget_mb`` (MB) at once: the
+    ``batch_size`` given to base methods that expand each decoy (IG steps, SmoothGrad
+    samples, ...)."""
+    return int(max(1, budget_mb * 2**20 // per_map_bytes(logits, shape)))

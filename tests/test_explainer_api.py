@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import dance_tf
-from dance_tf import explain_cache as ex
+from dance_tf import explainer as explainer_module
 from dance_tf import saliency
 from dance_tf.layers import logits_model
 from dance_tf.saliency.gradcam import gradcam
@@ -145,25 +145,25 @@ def test_errors_are_typed(model, xs):
 
 
 def test_explain_reuses_one_explainer_per_model_and_settings(model, xs):
-    ex._CACHE.clear()
+    explainer_module.EXPLAINERS.clear()
     a = dance_tf.explain(model, xs[0], **OPTS)
     b = dance_tf.explain(model, xs[0], **OPTS)
-    assert len(ex._CACHE) == 1
+    assert len(explainer_module.EXPLAINERS) == 1
     np.testing.assert_array_equal(a, b)
-    first = next(iter(ex._CACHE.values()))
+    first = next(iter(explainer_module.EXPLAINERS.values()))
     dance_tf.explain(model, xs[0], value_range=(0, 1), patches_per_mask=40)
-    assert len(ex._CACHE) == 2
+    assert len(explainer_module.EXPLAINERS) == 2
     # array options are keyed by content, not by their (truncated) repr
     lo = np.zeros((12, 12, 1), np.float32)
     hi1, hi2 = np.ones_like(lo), np.ones_like(lo)
     hi2[5, 5, 0] = 0.999
     dance_tf.explain(model, xs[0], value_range=(lo, hi1), patches_per_mask=50)
     dance_tf.explain(model, xs[0], value_range=(lo, hi2), patches_per_mask=50)
-    assert len(ex._CACHE) == 4
-    assert ex.cached_explainer(model, **OPTS) is first
+    assert len(explainer_module.EXPLAINERS) == 4
+    assert explainer_module.cached_explainer(model, **OPTS) is first
     other = small_cnn(seed=1)
-    assert ex.cached_explainer(other, **OPTS) is not first
-    assert len(ex._CACHE) <= ex._CACHE_SIZE
+    assert explainer_module.cached_explainer(other, **OPTS) is not first
+    assert len(explainer_module.EXPLAINERS) <= explainer_module.EXPLAINERS_KEPT
 
 
 def numpy_abs(model, inputs, targets):

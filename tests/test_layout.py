@@ -20,21 +20,19 @@ TESTED_IN = {
     "metrics/class_scores": "metrics/test_deletion.py",    # every model-based metric
     "metrics/imputation": "metrics/test_road.py",          # against a dense solve
     "metrics/metric_inputs": "metrics/test_deletion.py",   # argument checks
-    "ablations": "test_decoys.py",                     # test_ablation_inputs
-    "decoy_adam": "test_decoys_quality.py",            # against feasible points
-    "decoy_line_search": "test_decoys_quality.py",
-    "decoy_settings": "test_options_table.py",         # the solver's slice, hand cases
+    "decoys/ablations": "decoys/test_solve.py",        # test_ablation_inputs
+    "decoys/adam": "decoys/test_solve_quality.py",     # against feasible points
+    "decoys/certificate": "decoys/test_solve.py",      # uncertified decoys replaced by x
+    "decoys/line_search": "decoys/test_solve_quality.py",
+    "decoys/settings": "test_options_table.py",        # the solver's slice, hand cases
     "option_flags": "test_options_table.py",           # flags derived from the table
     "errors": "test_explainer_api.py",                 # test_errors_are_typed
-    "without_decoys": "test_explainer_api.py",         # base_map
     "explainer_options": "test_options_table.py",      # checked once, frozen, solvers
     "explanation": "test_explainer.py",
-    "layers": "test_explainer.py",
     "planning": "test_pipeline.py",
     "pipeline_batch": "test_pipeline.py",
-    "receptive_field": "test_masks.py",
-    "reduce": "test_aggregate.py",
-    "progress": "test_cli_first_hour.py",
+    "features": "test_aggregate.py",
+    "progress": "test_cli_first_hour.py",               # and evaluation/test_checks_hostile
     "distribute": "evaluation/test_runner.py",
     "attacks/_common": "attacks/test_attacks.py",
     "attacks/mass_center": "attacks/test_attacks.py",
@@ -49,7 +47,6 @@ TESTED_IN = {
     "evaluation/attack_tables": "evaluation/test_runner.py",   # test_attack_rows_and_report
     "evaluation/cli": "evaluation/test_checks_hostile.py",
     "evaluation/figures": "evaluation/test_runner.py",
-    "evaluation/progress": "evaluation/test_runner.py",
     "evaluation/results": "evaluation/test_runner.py",
     "evaluation/rows": "evaluation/test_runner.py",
     "evaluation/run_config": "evaluation/test_config.py",

@@ -14,7 +14,7 @@ import pytest
 
 import dance_tf
 from dance_tf import cli, explainer_options, option_flags, options
-from dance_tf.decoy_settings import FIELDS, DecoySettings
+from dance_tf.decoys.settings import FIELDS, DecoySettings
 from dance_tf.errors import InputError
 from dance_tf.evaluation import checks
 from dance_tf.evaluation import cli as ev_cli
@@ -89,14 +89,15 @@ def test_decoy_settings_are_the_solver_slice_of_the_table():
 
 
 def test_choices_are_the_modules_own():
-    from dance_tf import ablations, aggregate, masks, precision
+    from dance_tf import aggregate, layers, masks
+    from dance_tf.decoys import ablations
     from dance_tf.saliency import registry
 
     by = options.BY_NAME
     assert by["perturbation"].choices == ablations.PERTURBATIONS
     assert by["aggregation"].choices == aggregate.AGGREGATIONS
     assert by["packing"].choices == masks.PACKINGS
-    assert by["precision"].choices == precision.PRECISIONS
+    assert by["precision"].choices == layers.PRECISIONS
     for method in registry.BUILT_IN:
         assert method in by["method"].help, method
 
@@ -284,7 +285,8 @@ def test_explain_image_settings_are_accepted():
 def test_the_table_and_the_flags_import_no_tensorflow():
     code = textwrap.dedent("""
         import sys
-        from dance_tf import decoy_settings, explainer_options, option_flags, options
+        from dance_tf import explainer_options, option_flags, options
+        from dance_tf.decoys import settings
         from dance_tf.cli import build_parser
         build_parser().parse_args(["explain", "x.png", "--solver", "adam"])
         explainer_options.checked({"solver": "adam", "max_steps": 3})

@@ -34,8 +34,9 @@ From Python::
 
 Modules: ``config`` (EvalConfig), ``checks`` (the checks it shares with the command line),
 ``variants`` (methods, variants, their options), ``results`` (the rows files),
-``run_config`` (``OUT/config.json``), ``digests``, ``progress``, ``rows`` (one row),
-``runner`` (evaluate), ``report``, ``attack_tables``, ``figures``, ``cli`` (the flags).
+``run_config`` (``OUT/config.json``), ``digests``, ``rows`` (one row), ``runner``
+(evaluate; its progress is ``dance_tf.progress``), ``report``, ``attack_tables``,
+``figures``, ``cli`` (the flags).
 
 ``evaluate_model(model, inputs, labels, methods=..., variants=..., metrics=..., out=...)``
 (``model_card``) runs the same comparison on any Keras classifier and data, with the

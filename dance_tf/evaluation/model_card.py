@@ -59,7 +59,7 @@ def _variants(variants) -> tuple[str, ...]:
 def score(spec, options: dict, model, x: np.ndarray, sal: np.ndarray, c: int,
           mask, explain_fn) -> tuple[float, list | None]:
     """(score, curve or None) of one map ``sal`` (*S) of input x (*S) by metric ``spec``."""
-    from dance_tf.reduce import feature_axes, feature_scores
+    from dance_tf.features import feature_axes, feature_scores
 
     fn = spec.function()
     nf = feature_axes(x.shape)

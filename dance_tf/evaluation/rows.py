@@ -29,8 +29,8 @@ class RunContext:
 
 def write_row(run: RunContext, i: int, m: str, v: str, c: int, res, seconds: float) -> None:
     """Score one map (fidelity at each K) and append its row; save maps of examples."""
+    from dance_tf.features import feature_scores
     from dance_tf.metrics import fidelity, fidelity_continuous
-    from dance_tf.reduce import feature_scores
 
     task, logits = run.task, run.logits
     extra = {}

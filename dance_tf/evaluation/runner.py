@@ -11,11 +11,11 @@ import numpy as np
 
 from dance_tf.evaluation.config import EvalConfig
 from dance_tf.evaluation.digests import input_digest
-from dance_tf.evaluation.progress import Progress
 from dance_tf.evaluation.results import EvaluationError, ResultsFile, output_folder
 from dance_tf.evaluation.rows import RunContext, attack_row, write_row
 from dance_tf.evaluation.run_config import ensure_config, row_checker, run_config
 from dance_tf.evaluation.variants import EXPLAINER_VARIANTS, method_options
+from dance_tf.progress import progress
 
 
 def load_task(config: EvalConfig, log=print):
@@ -59,14 +59,15 @@ def evaluate(task, config: EvalConfig, log=print) -> Path:
     results = ResultsFile(out / f"results{shard}.jsonl", row_checker(cfg, digest))
     indices = [i for i in range(len(task.inputs)) if i % num_shards == shard_index]
     todo = _todo(task, config, results, indices, log)
-    progress = Progress(len(todo), task.name, enabled=not config.quiet)
+    bar = progress(len(todo), desc=task.name, unit="rows", enabled=not config.quiet,
+                   every=30.0)
     shape0 = tuple(np.asarray(task.inputs[0]).shape)
     logits, _ = logits_model(task.model, shape0)
     run = RunContext(task, config, digest, results, logits, outputs)
     try:
-        _compute(run, explainers, todo, strategy, progress)
+        _compute(run, explainers, todo, strategy, bar)
     finally:
-        progress.close()
+        bar.close()
         results.close()
     tf.keras.backend.clear_session()
     return results.path
@@ -110,9 +111,10 @@ def _todo(task, config: EvalConfig, results: ResultsFile, indices: list[int],
 
 
 def _compute(run: RunContext, explainers: dict, todo: list[tuple[int, str, str]], strategy,
-             progress: Progress) -> None:
+             bar) -> None:
     """Compute the rows of ``todo``, one group of inputs per step (one input per replica
-    of ``strategy``), every (method, variant) of the group in turn."""
+    of ``strategy``), every (method, variant) of the group in turn; ``bar``: a
+    ``dance_tf.progress`` counter, one step per row."""
     pending = defaultdict(list)
     for i, m, v in todo:
         pending[i].append((m, v))
@@ -125,7 +127,7 @@ def _compute(run: RunContext, explainers: dict, todo: list[tuple[int, str, str]]
               for i in group}
         for m, v in dict.fromkeys(mv for i in group for mv in pending[i]):
             members = [i for i in group if (m, v) in pending[i]]
-            _compute_rows(run, explainers, strategy, progress, m, v, members, xs, cs)
+            _compute_rows(run, explainers, strategy, bar, m, v, members, xs, cs)
 
 
 def explainers_of(task, config: EvalConfig) -> dict:
@@ -152,7 +154,7 @@ def explainers_of(task, config: EvalConfig) -> dict:
     return cache
 
 
-def _compute_rows(run, explainers, strategy, progress, m, v, members, xs, cs) -> None:
+def _compute_rows(run, explainers, strategy, bar, m, v, members, xs, cs) -> None:
     """The rows of method ``m`` and variant ``v`` for the inputs ``members``."""
     from dance_tf.distribute import explain_replicated
 
@@ -162,7 +164,7 @@ def _compute_rows(run, explainers, strategy, progress, m, v, members, xs, cs) ->
             row = attack_row(run, i, m, v, xs[i], cs[i], opts,
                              explainers[(m, "decoys")])
             run.results.write(row)
-            progress.step(note=f"{run.task.ids[i]} {m} {v}")
+            _step(bar, f"{run.task.ids[i]} {m} {v}")
         return
     t0 = time.perf_counter()
     if v == "none":
@@ -175,4 +177,10 @@ def _compute_rows(run, explainers, strategy, progress, m, v, members, xs, cs) ->
     seconds = (time.perf_counter() - t0) / len(members)
     for i, res in zip(members, outs):
         write_row(run, i, m, v, cs[i], res, seconds)
-        progress.step(note=f"{run.task.ids[i]} {m} {v}")
+        _step(bar, f"{run.task.ids[i]} {m} {v}")
+
+
+def _step(bar, note: str) -> None:
+    """One row done; ``note`` (which row) is shown in full on the bar or the log line."""
+    bar.set_postfix_str(note, refresh=False)
+    bar.update(1)

@@ -21,8 +21,8 @@ from dance_tf.data import glove, ids2018, sst
 from dance_tf.evaluation import cli as ev_cli
 from dance_tf.evaluation import runner
 from dance_tf.evaluation.config import EvalConfig
-from dance_tf.evaluation.progress import Progress
 from dance_tf.evaluation.report import report
+from dance_tf.progress import progress
 from dance_tf.tasks.base import Task
 from tests.conftest import FIXTURES, ROOT, small_cnn
 
@@ -235,20 +235,21 @@ class _Stream(io.StringIO):
 def test_progress_in_a_log_is_plain_lines_with_the_whole_note():
     stream = _Stream(tty=False)
     note = "digits-test-0001 integrated_gradients decoys (a long note)"
-    bar = Progress(3, "digits", stream=stream, interval=0.0)
+    bar = progress(3, "digits", unit="rows", stream=stream, every=0.0)
     for _ in range(3):
-        bar.step(note=note)
+        runner._step(bar, note)
     bar.close()
     text = stream.getvalue()
     assert "\r" not in text
-    assert text.count("\n") == 3 and note in text and "3/3" in text
+    # started, after rows 1 and 2, and done: the last row is reported once, by close()
+    assert text.count("\n") == 4 and note in text and "3/3 rows done" in text
 
 
 def test_progress_on_a_terminal_is_a_tqdm_bar():
     stream = _Stream(tty=True)
-    bar = Progress(2, "digits", stream=stream)
-    bar.step(note="a")
-    bar.step(note="b")
+    bar = progress(2, "digits", unit="rows", stream=stream)
+    runner._step(bar, "a")
+    runner._step(bar, "b")
     bar.close()
     assert "\r" in stream.getvalue() and "2/2" in stream.getvalue()
 

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 import dance_tf
-from dance_tf import explain_cache, saliency
+from dance_tf import explainer, saliency
 from dance_tf.saliency.base import BaseMethod
 from tests.saliency.tiny import FEW_DECOYS, tiny_cnn, tiny_inputs
 
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    explain_cache._CACHE.clear()
+    explainer.EXPLAINERS.clear()
     yield
-    explain_cache._CACHE.clear()
+    explainer.EXPLAINERS.clear()
 
 
 def _smoothgrad(samples):
@@ -27,7 +27,7 @@ def _smoothgrad(samples):
 
 def test_a_reused_id_never_returns_another_methods_map(monkeypatch):
     """Python reuses the id of a freed object; here every id is the same (the worst case)."""
-    monkeypatch.setattr(explain_cache, "id", lambda obj: 1, raising=False)
+    monkeypatch.setattr(explainer, "id", lambda obj: 1, raising=False)
     model, x = tiny_cnn(), tiny_inputs(1)[0]
     first = dance_tf.explain(model, x, base=_smoothgrad(2), **FEW_DECOYS)
     second = dance_tf.explain(model, x, base=_smoothgrad(50), **FEW_DECOYS)
@@ -38,26 +38,26 @@ def test_a_reused_id_never_returns_another_methods_map(monkeypatch):
 
 def test_equal_settings_share_one_explainer_and_different_ones_do_not():
     model = tiny_cnn()
-    a = explain_cache.cached_explainer(model, base=_smoothgrad(2), **FEW_DECOYS)
-    b = explain_cache.cached_explainer(model, base=_smoothgrad(2), **FEW_DECOYS)
-    c = explain_cache.cached_explainer(model, base=_smoothgrad(3), **FEW_DECOYS)
+    a = explainer.cached_explainer(model, base=_smoothgrad(2), **FEW_DECOYS)
+    b = explainer.cached_explainer(model, base=_smoothgrad(2), **FEW_DECOYS)
+    c = explainer.cached_explainer(model, base=_smoothgrad(3), **FEW_DECOYS)
     assert a is b and c is not a
 
 
 def test_options_changed_in_place_make_a_new_key():
     model = tiny_cnn()
     baseline = np.zeros((1, 8, 8, 1), np.float32)
-    a = explain_cache.cached_explainer(model, method="integrated_gradients",
+    a = explainer.cached_explainer(model, method="integrated_gradients",
                                        method_options={"baseline": baseline}, **FEW_DECOYS)
     baseline += 0.5
-    b = explain_cache.cached_explainer(model, method="integrated_gradients",
+    b = explainer.cached_explainer(model, method="integrated_gradients",
                                        method_options={"baseline": baseline}, **FEW_DECOYS)
     assert a is not b
     assert float(a.method_options["baseline"].max()) == 0.0   # a copy was kept
 
 
 def test_value_key_by_value_with_types():
-    from dance_tf.explain_cache import value_key
+    from dance_tf.explainer import value_key
 
     arr = np.arange(4, dtype=np.float32)
     assert value_key(arr) == value_key(arr.copy())
@@ -69,7 +69,7 @@ def test_value_key_by_value_with_types():
 
 
 def test_identity_keys_hold_their_object():
-    from dance_tf.explain_cache import Same, value_key
+    from dance_tf.explainer import Same, value_key
 
     class Opaque:
         __hash__ = None   # unhashable, like a dict-holding object

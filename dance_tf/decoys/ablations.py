@@ -4,7 +4,7 @@ Both keep the masks and the range aggregation of DANCE and replace only how each
 region is perturbed: by a constant (the mean pixel of the input per channel by default,
 or the mean embedding of the dictionary for text, passed as ``constant``), or by Gaussian
 noise N(0, σ²), σ = ``noise_level`` × (x_max − x_min), clipped to the legal range. The
-strategy objects that use them are in ``dance_tf.perturbations``.
+strategy objects that use them are in ``dance_tf.decoys.perturbations``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def constant_inputs(x, masks, value) -> tf.Tensor:
 def noise_inputs(x, masks, lo, hi, noise_level: float, seeds) -> tf.Tensor:
     """Each item's input x plus masked Gaussian noise, clipped to [lo, hi]: (k, *S).
     x, lo, hi: (k, *S) or (1, *S); seeds (k, 2), one per item."""
-    from dance_tf.decoys import per_item_normal
+    from dance_tf.decoys.adam import per_item_normal
 
     eps = per_item_normal(tf.shape(x)[1:], seeds)
     sigma = noise_level * (hi - lo)

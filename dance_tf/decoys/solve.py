@@ -1,5 +1,5 @@
-"""Decoys (§3.3 Eq. 2, S1.2, Proposition 1): the solver switch and certificates (the
-settings, ``DecoySettings``, are in ``decoy_settings.py``).
+"""Solving for decoys (§3.3 Eq. 2, S1.2, Proposition 1): the solver switch (the settings,
+``DecoySettings``, are in ``settings.py``; the certificate in ``certificate.py``).
 
 For each mask M and direction s ∈ {+1, −1} a decoy x̃ solves
 
@@ -8,38 +8,33 @@ For each mask M and direction s ∈ {+1, −1} a decoy x̃ solves
 
 for a whole batch of decoys of one input at once, inside one compiled graph. Two solvers:
 
-* ``"line_search"`` (default, ``decoy_line_search.py``): one-sided decoys x̃ = x + s·δ,
+* ``"line_search"`` (default, ``line_search.py``): one-sided decoys x̃ = x + s·δ,
   δ ≥ 0; a line search along the uniform masked direction s·M, then certified refinements.
   Its objective is never below the best uniform feasible shift x + a·s·M, and a decoy that
   is not pinned at the value range ends with its deviation at the bound. Forward passes of
   layers 1..ℓ only (plus one backward pass per refinement round).
-* ``"adam"`` (``decoy_adam.py``): the paper's S1.2 schedule (Adam in tanh space, λ doubling,
+* ``"adam"`` (``adam.py``): the paper's S1.2 schedule (Adam in tanh space, λ doubling,
   τ decay) with a one-sided random start.
 
 A per-feature deviation bound |x̃ᵢ − xᵢ| ≤ bᵢ (Proposition 1) narrows [x_min, x_max] to
 [max(x_min, x − b), min(x_max, x + b)] before either solver runs, so it holds by construction.
-Every decoy is then **certified** here: equal to x outside M, inside [x_min, x_max] and
-‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε, recomputed with F_ℓ in float32 after the solver; an uncertified
-decoy is replaced by x and reported.
+Every decoy is then **certified** (``certificate.py``): equal to x outside M, inside
+[x_min, x_max] and ‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε, recomputed with F_ℓ in float32 after the
+solver; an uncertified decoy is replaced by x and reported.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from dance_tf import crops, decoy_adam, decoy_line_search
-from dance_tf.decoy_settings import SOLVERS, DecoySettings  # noqa: F401 - re-exported
+from dance_tf import crops
+from dance_tf.decoys import adam, line_search
+from dance_tf.decoys.certificate import certify, per_decoy
+from dance_tf.decoys.settings import DecoySettings
 
 #: share of ε a reduced-precision loop aims at: bfloat16 keeps 8 bits of mantissa, so F_ℓ
 #: moves by ~0.4% of max|F_ℓ| ≈ 8% of the default ε (5% of max|F_ℓ|); 0.8 ε leaves twice that
 LOW_PRECISION_MARGIN = 0.8
-
-per_item_normal = decoy_adam.per_item_normal
-
-
-def _per_decoy(t: tf.Tensor, op) -> tf.Tensor:
-    return op(tf.reshape(t, [tf.shape(t)[0], -1]), axis=1)
-
 
 def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tensor,
              hi: tf.Tensor, epsilon: tf.Tensor, seeds: tf.Tensor, settings: DecoySettings,
@@ -50,7 +45,7 @@ def optimise(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf.Tenso
     x: (*S) input; masks: (k, *S) 0/1; signs: (k,) ±1; lo, hi: (*S) legal range, already
     narrowed by any deviation bound; epsilon: scalar L∞ bound at layer ℓ; seeds: (k, 2)
     int32 stateless seeds, one per decoy (so a decoy does not depend on its batch);
-    f_loop: F_ℓ for the solver only (e.g. a bfloat16 copy, ``precision.py``), which then
+    f_loop: F_ℓ for the solver only (e.g. a bfloat16 copy, ``layers.loop_model``), which then
     aims at ``LOW_PRECISION_MARGIN`` · ε; the certificate always uses ``f_l`` (float32) with
     ε itself; ref: F_ℓ(x) (1, ...) and ref_loop: f_loop(x) as float32, if the caller has
     them already (one per input, not one per chunk); crop: a ``crops.CropPlan`` to run the
@@ -97,57 +92,31 @@ def optimise_items(f_l, x: tf.Tensor, masks: tf.Tensor, signs: tf.Tensor, lo: tf
     if crop is not None and settings.solver == "line_search":
         deviation = crops.deviation_fn(x, masks, crop)
     if settings.solver == "adam":
-        best, has_best, steps = decoy_adam.solve(deviation, x, m, s, lo, hi, epsilon, seeds,
+        best, has_best, steps = adam.solve(deviation, x, m, s, lo, hi, epsilon, seeds,
                                                  settings)
     else:
         def dev_max(points):
-            return _per_decoy(deviation(points), tf.reduce_max)
+            return per_decoy(deviation(points), tf.reduce_max)
 
         def dev_grad(points, eps):  # ∂/∂points of the squared excess over half the bound
             with tf.GradientTape() as tape:
                 tape.watch(points)
                 dev = deviation(points)
-                near = tf.reshape(decoy_line_search.NEAR * eps,
+                near = tf.reshape(line_search.NEAR * eps,
                                   [-1] + [1] * (len(dev.shape) - 1))
                 excess = tf.nn.relu(dev - near)
                 pen = tf.reduce_sum(tf.square(excess))
             return tape.gradient(pen, points)
 
-        best, steps = decoy_line_search.solve(dev_max, dev_grad, x, m, s, lo, hi, epsilon,
+        best, steps = line_search.solve(dev_max, dev_grad, x, m, s, lo, hi, epsilon,
                                               settings)
         has_best = tf.ones(tf.shape(signs), tf.bool)  # x itself is feasible: t = 0
     out = certify(f_l, x, masks, best, has_best, lo, hi, cert_epsilon, ref, steps)
     signed = (out["decoys"] - x) * s  # movement in each decoy's own direction
-    out["objective"] = _per_decoy(tf.nn.relu(signed) * m, tf.reduce_sum)
+    out["objective"] = per_decoy(tf.nn.relu(signed) * m, tf.reduce_sum)
     room = tf.where(s > 0, hi - out["decoys"], out["decoys"] - lo) * m
-    out["pinned"] = _per_decoy(room, tf.reduce_max) <= 0.0
+    out["pinned"] = per_decoy(room, tf.reduce_max) <= 0.0
     against = tf.cast(signed < 0, tf.float32) * m
-    out["against"] = _per_decoy(against, tf.reduce_sum) / tf.maximum(
-        _per_decoy(m, tf.reduce_sum), 1.0)
+    out["against"] = per_decoy(against, tf.reduce_sum) / tf.maximum(
+        per_decoy(m, tf.reduce_sum), 1.0)
     return out
-
-
-def certify(f_l, x, masks, decoys, candidate, lo, hi, epsilon, ref, steps
-            ) -> dict[str, tf.Tensor]:
-    """Recompute each decoy's certificate; replace the uncertified ones by x.
-
-    x, lo, hi: (k, *S) or (1, *S), each decoy's input and range; epsilon: (k,) or scalar.
-
-    Checks: x̃ == x exactly where the mask is 0; lo ≤ x̃ ≤ hi; ‖F_ℓ(x̃) − F_ℓ(x)‖∞ ≤ ε
-    (0 for x̃ = x, whatever the last bits of a batched F_ℓ say).
-    """
-    change = tf.abs(decoys - x)
-    outside_equal = _per_decoy(tf.where(masks > 0, tf.zeros_like(decoys), change),
-                               tf.reduce_max) == 0.0
-    in_range = _per_decoy(tf.cast((decoys < lo) | (decoys > hi), tf.float32),
-                          tf.reduce_max) == 0.0
-    dev = _per_decoy(tf.abs(f_l(decoys, training=False) - ref), tf.reduce_max)
-    # x itself deviates by 0 (a batched F_ℓ can differ from F_ℓ(x) in the last bits)
-    dev = tf.where(_per_decoy(change, tf.reduce_max) == 0.0, tf.zeros_like(dev), dev)
-    certified = candidate & outside_equal & in_range & (dev <= epsilon)
-    bshape = tf.concat([[tf.shape(masks)[0]], tf.ones([tf.rank(x) - 1], tf.int32)], 0)
-    final = tf.where(tf.reshape(certified, bshape), decoys,
-                     tf.broadcast_to(x, tf.shape(decoys)))
-    final_dev = tf.where(certified, dev, tf.zeros_like(dev))
-    return {"decoys": final, "max_deviation": final_dev, "certified": certified,
-            "steps": steps, "raw_deviation": dev}

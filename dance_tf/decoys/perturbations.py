@@ -2,8 +2,8 @@
 
 A strategy takes a batch of ``Items`` — masks of one input or of several — and returns
 the perturbed inputs (k, *S) with per-item diagnostics (``PER_ITEM``): ``Decoys`` solves
-and certifies Eq. 2 (``dance_tf.decoys``); ``Constant`` and ``Noise`` are the ablations of
-§4.3 (``dance_tf.ablations``). ``build`` picks one from an explainer's settings.
+and certifies Eq. 2 (``dance_tf.decoys.solve``); ``Constant`` and ``Noise`` are the ablations of
+§4.3 (``dance_tf.decoys.ablations``). ``build`` picks one from an explainer's settings.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-from dance_tf import ablations
-from dance_tf.decoys import optimise_items
+from dance_tf.decoys import ablations
+from dance_tf.decoys.solve import optimise_items
 
 #: per-item diagnostics every strategy returns, with their dtypes
 PER_ITEM = {"max_deviation": tf.float32, "certified": tf.bool, "steps": tf.int32,

@@ -1,11 +1,10 @@
-"""Reduced-precision decoy loops (dance_tf.precision) keep float32 certificates."""
+"""Reduced-precision decoy loops (dance_tf.layers.loop_model) keep float32 certificates."""
 
 import numpy as np
 import pytest
 
 import dance_tf
-from dance_tf.layers import layer_model
-from dance_tf.precision import loop_model
+from dance_tf.layers import layer_model, loop_model
 
 
 def test_bfloat16_copy_computes_in_bfloat16_close_to_float32(cnn):

@@ -1,4 +1,5 @@
-"""From a saliency map shaped like the input to one score per feature (§4.2, §4.3.2).
+"""Features of an input: which leading axes index them (``feature_axes``, ``input_kind``)
+and a saliency map reduced to one score per feature (``feature_scores``, §4.2, §4.3.2).
 
 Image maps (H, W, C) are reduced over channels to an (H, W) map; text maps (T, D) are
 reduced over the embedding dimensions to one score per word (the paper takes the mean over

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from dance_tf import options
-from dance_tf.options import DEFAULTS, SOLVERS  # noqa: F401 - SOLVERS re-exported
+from dance_tf.options import DEFAULTS
 from dance_tf.validate import POSITIVE, SHARE, number
 
 #: settings the explainer derives rather than takes, name → (default, rule): λ's cap

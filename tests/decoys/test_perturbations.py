@@ -1,12 +1,14 @@
-"""Perturbation strategies (``dance_tf.perturbations``) on items of several inputs,
+"""Perturbation strategies (``dance_tf.decoys.perturbations``) on items of several inputs,
 against hand-worked formulas and against the single-input decoy solver."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from dance_tf import aggregate, perturbations
-from dance_tf.decoys import DecoySettings, optimise
+from dance_tf import aggregate
+from dance_tf.decoys import perturbations
+from dance_tf.decoys.settings import DecoySettings
+from dance_tf.decoys.solve import optimise
 from dance_tf.layers import layer_model
 from tests.conftest import small_cnn
 
