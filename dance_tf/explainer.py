@@ -219,7 +219,8 @@ class Explainer:
         ``tf.data.Dataset`` of inputs or of batches — for ``targets`` (an int, (N,) ints
         or None: the predicted classes). Returns maps shaped like x (numpy), or
         ``Explanation`` objects (one, or a list for a batch) with ``return_details``.
-        ``target=`` is the older spelling for one input. A batch runs as one compiled call
+        A dataset of ``(x, y)`` pairs gives its y as the targets (``targets`` must then be
+        None). ``target=`` is the older spelling for one input. A batch runs as one compiled call
         (``dance_tf.pipeline_batch``; several inputs at once when ``memory_budget_mb``
         holds their decoys; one trace per input shape); user callables of unknown graph
         safety and ``return_details`` go input by input."""
@@ -227,9 +228,8 @@ class Explainer:
             if targets is not None:
                 raise TypeError("targets and target: give one of them")
             targets = target
-        if self._contract is None:
-            self.contract(inputs.gather(x, None))
-        x, batched = inputs.gather_inputs(x, self.input_shape)
+        self._contract_for(x)
+        x, targets, batched = inputs.gather_targets(x, targets, self.input_shape)
         if not batched:
             return self.explain(x, target=targets, return_details=return_details)
         targets = inputs.batch_targets(targets, len(x))
@@ -242,13 +242,19 @@ class Explainer:
             return explain_many(self, x, targets, self._batch_fns)
         return self.explain_batch(x, targets)
 
+    def _contract_for(self, x) -> None:
+        """Resolve the contract before reading x: from the model when it declares its
+        input, else by building it on x (a dataset is then read twice)."""
+        if self._contract is None:
+            self.contract(None if model_contract.declares_input(self.model)
+                          else inputs.gather(x, None))
+
     def base_map(self, x, targets=None) -> np.ndarray:
         """The base method's map without decoys, on the logits this explainer explains:
         one input (*S) or a batch (N, *S) → maps of the same shape (numpy); targets as in
         ``__call__``. The "without decoys" column of every comparison (§4.2)."""
-        if self._contract is None:
-            self.contract(inputs.gather(x, None))
-        x, batched = inputs.gather_inputs(x, self.input_shape)
+        self._contract_for(x)
+        x, targets, batched = inputs.gather_targets(x, targets, self.input_shape)
         xs = np.stack([inputs.check_input(xi, self.input_shape)
                        for xi in (x if batched else x[None])])
         logits = self.logits_model(tuple(xs.shape[1:]))

@@ -139,3 +139,17 @@ def test_evaluate_inputs_refuse_an_infinite_dataset(xs):
     ds = tf.data.Dataset.from_tensor_slices((xs, np.array([1, 2, 3]))).repeat()
     with time_limit(30), pytest.raises(InputError, match=r"^inputs: .*infinite"):
         _dataset_arrays(ds, 3)
+
+
+def test_a_dataset_of_pairs_explains_its_labels():
+    """Explainer(ds of (x, y)): y are the targets — the same maps as the inputs with those
+    targets given explicitly; targets given as well are refused."""
+    model = small_cnn()
+    xs = np.random.default_rng(0).random((3, 12, 12, 1)).astype(np.float32)
+    ys = np.array([2, 0, 3])
+    ex = dance_tf.Explainer(model, value_range=(0.0, 1.0), patches_per_mask=50)
+    pairs = tf.data.Dataset.from_tensor_slices((xs, ys)).batch(2)
+    np.testing.assert_allclose(ex(pairs), ex(xs, ys), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(ex.base_map(pairs), ex.base_map(xs, ys), rtol=1e-6)
+    with pytest.raises(dance_tf.InputError, match="targets"):
+        ex(pairs, [0, 0, 0])

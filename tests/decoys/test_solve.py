@@ -130,7 +130,7 @@ def test_keras_nested_batchnorm_model_certificates():
     x = np.random.default_rng(8).random((10, 10, 2)).astype(np.float32)
     r = dance_tf.explain(model, x, layer="p1", value_range=(0, 1), patches_per_mask=16,
                          return_details=True)
-    assert r.layer == "p1" and r.certified.all()
+    assert r.layer == "inner/p1" and r.certified.all()   # the path of ℓ
 
     def prefix(v):
         h = model.get_layer("scale")(v)
