@@ -1,7 +1,9 @@
 """Shared fixtures: tiny Keras models (8×8–32×32 inputs) built with fixed seeds."""
 
+import contextlib
 import importlib.util
 import os
+import signal
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -65,3 +67,18 @@ def saved_tiny_cnn(folder, input_shape, classes, name, padding="same"):
     path = folder / f"{name}.keras"
     model.save(path)
     return path
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int):
+    """Raise TimeoutError in the main thread after ``seconds`` (a hang is a failure)."""
+    def alarm(signum, frame):
+        raise TimeoutError(f"no result within {seconds} s (a hang)")
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

@@ -5,8 +5,6 @@ Before: ``explainer(ds.repeat())`` never returned (memory grew without bound), a
 runs under an alarm, so a hang fails instead of blocking the suite.
 """
 
-import signal
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -15,21 +13,7 @@ import tensorflow as tf
 import dance_tf
 from dance_tf import datasets, inputs
 from dance_tf.errors import InputError
-from tests.conftest import small_cnn
-
-
-@contextmanager
-def time_limit(seconds: int):
-    def alarm(signum, frame):
-        raise TimeoutError(f"no result within {seconds} s (a hang)")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+from tests.conftest import small_cnn, time_limit
 
 
 @pytest.fixture(scope="module")

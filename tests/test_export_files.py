@@ -26,7 +26,7 @@ def explainer():
         keras.layers.Dense(2, name="logits"),
     ], name="tiny_export")
     return dance_tf.Explainer(model, layer="pool1", value_range=(0.0, 1.0),
-                              patches_per_mask=9, max_steps=2)
+                              patches_per_mask=9)
 
 
 @pytest.fixture(scope="module")

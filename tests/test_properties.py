@@ -29,7 +29,6 @@ import contextlib
 import io
 import os
 import re
-import signal
 import warnings
 
 import numpy as np
@@ -44,6 +43,7 @@ from dance_tf import saliency
 from dance_tf.errors import DanceError
 from dance_tf.saliency.base import own_options
 from dance_tf.saliency.registry import BUILT_IN, resolve_method
+from tests.conftest import time_limit
 from tests.saliency.tiny import tiny_cnn, tiny_inputs
 
 EXAMPLES = int(os.environ.get("DANCE_TF_PROPERTY_EXAMPLES", "0"))
@@ -55,19 +55,6 @@ def _settings(default: int):
                     suppress_health_check=list(HealthCheck), database=None)
 
 
-@contextlib.contextmanager
-def time_limit(seconds: int):
-    """Raise TimeoutError in the main thread after ``seconds`` (a hang is a failure)."""
-    def alarm(signum, frame):
-        raise TimeoutError(f"no result within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 NAN, INF = float("nan"), float("inf")
