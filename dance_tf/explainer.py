@@ -14,6 +14,7 @@ import hashlib
 import inspect
 import warnings
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +27,14 @@ from dance_tf.layers import class_count
 from dance_tf.pipeline import Plan
 from dance_tf.saliency.base import for_explainer
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import keras
+    from numpy.typing import ArrayLike
+
+    from dance_tf.saliency.base import BaseMethod
+
 range_tolerance = inputs.range_tolerance
 __all__ = ["DecoyWarning", "Explainer", "Explanation", "explain", "range_tolerance"]
 
@@ -36,8 +45,9 @@ class Explainer:
     in brackets (Table S1), are listed below (the table ``dance_tf.options``).
     """
 
-    def __init__(self, model, *, method="gradient", base=None, method_options=None,
-                 layer=None, value_range=None,
+    def __init__(self, model: keras.Model, *, method: str | Callable = "gradient",
+                 base: BaseMethod | None = None, method_options: dict | None = None,
+                 layer: str | int | keras.Model | None = None, value_range=None,
                  aggregation: str = "range", perturbation: str = "decoys",
                  patch_size: int | None = None, stride: int = 1,
                  patches_per_mask: int | None = None, packing: str = "paper",
@@ -187,7 +197,7 @@ class Explainer:
                     aggregation=self.aggregation, explained=self.explained,
                     notes=self.contract().notes, return_details=return_details)
 
-    def explain(self, x, target: int | None = None, return_details: bool = False):
+    def explain(self, x: ArrayLike, target: int | None = None, return_details: bool = False):
         """Explain one unbatched input x (shape S) for class ``target`` (None: predicted).
 
         Returns the decoy-enhanced saliency map (*S) as numpy, or an ``Explanation`` with
@@ -214,7 +224,8 @@ class Explainer:
             outputs = run(*args)
         return self.result(plan, args, outputs, return_details)
 
-    def __call__(self, x, targets=None, *, target=None, return_details: bool = False):
+    def __call__(self, x: ArrayLike, targets: ArrayLike | None = None, *, target=None,
+                 return_details: bool = False):
         """DANCE maps of one input (*S) or a batch (N, *S) — numpy, a tensor, or a
         ``tf.data.Dataset`` of inputs or of batches — for ``targets`` (an int, (N,) ints
         or None: the predicted classes). Returns maps shaped like x (numpy), or
@@ -249,7 +260,7 @@ class Explainer:
             self.contract(None if model_contract.declares_input(self.model)
                           else inputs.gather(x, None))
 
-    def base_map(self, x, targets=None) -> np.ndarray:
+    def base_map(self, x: ArrayLike, targets: ArrayLike | None=None) -> np.ndarray:
         """The base method's map without decoys, on the logits this explainer explains:
         one input (*S) or a batch (N, *S) → maps of the same shape (numpy); targets as in
         ``__call__``. The "without decoys" column of every comparison (§4.2)."""
@@ -296,9 +307,12 @@ class Explainer:
 Explainer.__doc__ += explainer_options.DOC
 
 
-def explain(model, x, *, method="gradient", layer=None, target=None, value_range=None,
-            aggregation="range", patch_size=None, stride=1, patches_per_mask=None, seed=0,
-            solver="line_search", return_details=False, **options):
+def explain(model: keras.Model, x: ArrayLike, *, method: str | Callable = "gradient",
+            layer: str | int | None = None, target: int | ArrayLike | None = None,
+            value_range=None, aggregation: str = "range", patch_size: int | None = None,
+            stride: int = 1, patches_per_mask: int | None = None, seed: int = 0,
+            solver: str = "line_search", return_details: bool = False, **options
+            ) -> np.ndarray | Explanation | list[Explanation]:
     """One-line DANCE (§3): the decoy-enhanced saliency map of one unbatched input x (*S),
     or of a batch (N, *S) (see ``Explainer.__call__``).
 

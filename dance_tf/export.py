@@ -37,11 +37,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
 from dance_tf import errors, files, validate
 from dance_tf.pipeline_batch import batch_graph, static_range
+
+if TYPE_CHECKING:
+    from dance_tf.explainer import Explainer
 
 #: where the explainer's settings are written, inside the SavedModel folder
 CONFIG_FILE = os.path.join("assets.extra", "dance_tf.json")
@@ -236,7 +240,8 @@ def _check_target(path: Path, overwrite: bool) -> bool:
     return True
 
 
-def save(explainer, path, input_shape=None, *, overwrite: bool = False) -> Path:
+def save(explainer: Explainer, path: str | os.PathLike, input_shape: tuple | None = None,
+         *, overwrite: bool = False) -> Path:
     """Export ``explainer`` (a ``dance_tf.Explainer``) as a SavedModel at ``path``.
 
     input_shape: one unbatched input's shape S; default the model's input shape (required

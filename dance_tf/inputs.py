@@ -8,12 +8,16 @@ an ``InputError`` (a ``dance_tf.DanceError``) whose message names the argument.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from dance_tf import datasets, validate
 from dance_tf.errors import InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def range_tolerance(lo: np.ndarray, hi: np.ndarray) -> float:
@@ -200,7 +204,7 @@ def check_degenerate_maps(logits, xs: np.ndarray, maps: np.ndarray) -> None:
                                  "or inf in the method's gradients): no map is returned")
 
 
-def value_range_from(data, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def value_range_from(data: ArrayLike, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature legal range (lo, hi), each of one input's shape (*S), from data
     (N, *S): the minimum and maximum of every feature over the N rows, widened by
     ``margin`` × (hi − lo). For tabular inputs, where one shared range would push a 0/1

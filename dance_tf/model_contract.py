@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 from keras import layers as kl
 
 from dance_tf.errors import InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 #: final activations stripped to reach the logits
 HEADS = ("softmax", "log_softmax", "sigmoid")
@@ -73,7 +77,7 @@ class ModelContract:
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def contract(model, output: str | int | None = None, example=None) -> ModelContract:
+def contract(model: keras.Model, output: str | int | None = None, example=None) -> ModelContract:
     """The checked ``ModelContract`` of ``model`` (cached per model object and ``output``).
 
     example: an input (*S) or a batch (N, *S), needed only to build a model that declares
@@ -347,7 +351,7 @@ def _token_message(model, dtype) -> str:
             f"dance_tf.explain_tokens(model, ids, embedding={name!r})")
 
 
-def split_at(model, layer: str):
+def split_at(model: keras.Model, layer: str):
     """(front, head): two Keras models that split ``model`` at the output of ``layer``
     (e.g. its ``Embedding``): front maps the model's input (N, *S) to that output
     (N, *E); head maps (N, *E) to the model's outputs. ``head`` is what DANCE explains for
@@ -367,7 +371,7 @@ def split_at(model, layer: str):
     return front, head
 
 
-def explain_tokens(model, ids, embedding: str, **options):
+def explain_tokens(model: keras.Model, ids: ArrayLike, embedding: str, **options):
     """DANCE maps of token ids (T,) — or a batch (N, T) — explained at the output of the
     ``embedding`` layer (§4.3.2: SST at its word embeddings): the model is split there
     (``split_at``), the ids embedded, and ``dance_tf.explain`` run on the head. Returns

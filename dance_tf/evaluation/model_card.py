@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,10 @@ from dance_tf.evaluation.card_rows import card_config, number, open_rows
 from dance_tf.evaluation.digests import input_digest
 from dance_tf.evaluation.results import EvaluationError
 from dance_tf.evaluation.run_config import config_digest
+
+if TYPE_CHECKING:
+    import keras
+    from numpy.typing import ArrayLike
 
 DEFAULT_VARIANTS = ("none", "decoys", "matched")
 
@@ -89,7 +94,8 @@ def score(spec, options: dict, model, x: np.ndarray, sal: np.ndarray, c: int,
     return float(values[0]), curve
 
 
-def evaluate_model(model, inputs, labels=None, *, methods=("gradient",),
+def evaluate_model(model: keras.Model, inputs: ArrayLike, labels: ArrayLike | None = None, *,
+                   methods=("gradient",),
                    variants=DEFAULT_VARIANTS, metrics=None, out=None, masks=None,
                    method_options: Mapping | None = None, matched_noise: float = 0.15,
                    examples: int = 4, quiet: bool = False, log=print,

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from dance_tf.errors import InputError
 from dance_tf.metrics import metric_inputs as mi
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def gini(values: np.ndarray) -> np.ndarray:
@@ -26,7 +31,7 @@ def gini(values: np.ndarray) -> np.ndarray:
                         np.nan)
 
 
-def sparseness(maps) -> np.ndarray:
+def sparseness(maps: ArrayLike) -> np.ndarray:
     """Sparseness (Chalasani et al. 2020): the Gini index of |map| over all its values,
     (N,) float64 in [0, (n − 1)/n]; higher is better (fewer features carry the relevance).
 

@@ -17,12 +17,16 @@ the target class (``output="probability"``, the RISE definition) or its logit
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from dance_tf.metrics import metric_inputs as mi
 from dance_tf.metrics.class_scores import ClassScores, score_rows
+
+if TYPE_CHECKING:
+    import keras
+    from numpy.typing import ArrayLike
 
 
 class Curve(NamedTuple):
@@ -108,14 +112,16 @@ def _area(curve: Curve, return_curve: bool):
     return (curve_area(curve), curve.scores) if return_curve else curve_area(curve)
 
 
-def deletion_auc(model, x, maps, targets, *, return_curve: bool = False, **options):
+def deletion_auc(model: keras.Model, x: ArrayLike, maps: ArrayLike, targets: ArrayLike, *,
+                 return_curve: bool = False, **options):
     """Area under the deletion curve, (N,) float64 (Petsiuk et al. 2018; lower is better).
     Options as :func:`deletion_curve` (steps = 50, baseline = 0, output = "probability");
     return_curve: also return the curve, (areas (N,), scores (N, steps + 1))."""
     return _area(deletion_curve(model, x, maps, targets, **options), return_curve)
 
 
-def insertion_auc(model, x, maps, targets, *, return_curve: bool = False, **options):
+def insertion_auc(model: keras.Model, x: ArrayLike, maps: ArrayLike, targets: ArrayLike, *,
+                  return_curve: bool = False, **options):
     """Area under the insertion curve, (N,) float64 (Petsiuk et al. 2018; higher is
     better). Options as :func:`insertion_curve`; return_curve as :func:`deletion_auc`."""
     return _area(insertion_curve(model, x, maps, targets, **options), return_curve)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import tensorflow as tf
 
 from dance_tf.metrics.topk import topk_binarize
+
+if TYPE_CHECKING:
+    import keras
+    from numpy.typing import ArrayLike
 
 
 def keep_mask(binary: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
@@ -15,7 +21,8 @@ def keep_mask(binary: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(b.reshape(b.shape + (1,) * extra), input_shape)
 
 
-def fidelity(model, x, saliency, targets, k: float = 0.2, fill=0.0,
+def fidelity(model: keras.Model, x: ArrayLike, saliency: ArrayLike, targets: ArrayLike,
+             k: float = 0.2, fill=0.0,
              batch_size: int = 256) -> np.ndarray:
     """SF = −log softmax(F(E_bin ∘ x))_c per input (lower is better).
 
@@ -48,7 +55,8 @@ def target_nll(logits_model, inputs: np.ndarray, targets: np.ndarray,
     return np.concatenate(out)
 
 
-def fidelity_continuous(model, x, saliency, targets, batch_size: int = 256) -> np.ndarray:
+def fidelity_continuous(model: keras.Model, x: ArrayLike, saliency: ArrayLike, targets: ArrayLike,
+                        batch_size: int = 256) -> np.ndarray:
     """Continuous fidelity: SF_c = −log softmax(F(μ + Ê ∘ (x − μ)))_c per input.
 
     Our reading of the continuous variant of the paper's ICLR 2021 version ("map

@@ -12,12 +12,18 @@ softmax probability (the default, as in Bhatt et al.) the drop is a non-linear f
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from dance_tf import validate
 from dance_tf.errors import InputError
 from dance_tf.metrics import metric_inputs as mi
 from dance_tf.metrics.class_scores import ClassScores, score_rows
+
+if TYPE_CHECKING:
+    import keras
+    from numpy.typing import ArrayLike
 
 
 def subset_count(value, n_features: int) -> int:
@@ -54,7 +60,8 @@ def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(den > 0, (a * b).sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
 
 
-def mufidelity(model, x, maps, targets, *, subsets: int = 50, subset_size=0.1,
+def mufidelity(model: keras.Model, x: ArrayLike, maps: ArrayLike, targets: ArrayLike, *,
+               subsets: int = 50, subset_size=0.1,
                baseline=0.0, output: str = "probability", seed: int = 0,
                batch_size: int = 64) -> np.ndarray:
     """MuFidelity per input (Bhatt et al. 2020; higher is better), (N,) float64 in [−1, 1].

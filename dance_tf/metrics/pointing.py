@@ -11,12 +11,17 @@ the map beyond the mask's (channels) are summed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import ndimage
 
 from dance_tf import validate
 from dance_tf.errors import InputError
 from dance_tf.metrics import metric_inputs as mi
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 RELEVANCE = ("positive", "magnitude", "signed")
 
@@ -42,7 +47,7 @@ def mask_relevance(maps, masks, relevance: str = "positive"):
     return r.sum(axis=tuple(range(k.ndim, m.ndim))), k
 
 
-def pointing_game(maps, masks, *, relevance: str = "positive",
+def pointing_game(maps: ArrayLike, masks: ArrayLike, *, relevance: str = "positive",
                   tolerance: float = 0) -> np.ndarray:
     """Pointing game (Zhang et al. 2018): 1 when the map's maximum lies in the mask.
 
@@ -64,7 +69,7 @@ def pointing_game(maps, masks, *, relevance: str = "positive",
     return np.where(bad, np.nan, out).astype(np.float64)
 
 
-def relevance_mass(maps, masks, *, relevance: str = "positive") -> np.ndarray:
+def relevance_mass(maps: ArrayLike, masks: ArrayLike, *, relevance: str = "positive") -> np.ndarray:
     """Relevance mass accuracy (Arras et al. 2022): Σ relevance inside the mask / Σ
     relevance, per input. maps, masks, relevance: as :func:`pointing_game`. A map whose
     relevance sums to zero (e.g. all zero) gives NaN and a RuntimeWarning; with

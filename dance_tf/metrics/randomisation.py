@@ -16,12 +16,17 @@ equal-width bins spanning each map's own range (Hedström et al.'s default; scal
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dance_tf import validate
 from dance_tf.metrics import metric_inputs as mi
 from dance_tf.metrics.sanity import copy_model, randomize_layer, weighted_layers
+
+if TYPE_CHECKING:
+    import keras
+    from numpy.typing import ArrayLike
 
 
 def histogram_entropy(maps, bins: int = 100) -> np.ndarray:
@@ -38,7 +43,8 @@ def histogram_entropy(maps, bins: int = 100) -> np.ndarray:
     return out
 
 
-def efficient_mprt(model, x, targets, method: Callable, *, bins: int = 100, seed: int = 0,
+def efficient_mprt(model: keras.Model, x: ArrayLike, targets: ArrayLike | None, method: Callable,
+                   *, bins: int = 100, seed: int = 0,
                    in_place: bool = False) -> np.ndarray:
     """eMPRT per input (Hedström et al. 2024): (H(ê) − H(e)) / H(e), (N,) float64.
 

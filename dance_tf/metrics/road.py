@@ -16,7 +16,7 @@ Scores, (N,) float64, averaged over the fractions:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -26,6 +26,10 @@ from dance_tf.metrics import metric_inputs as mi
 from dance_tf.metrics.class_scores import ClassScores, score_rows
 from dance_tf.metrics.deletion import feature_ranks
 from dance_tf.metrics.imputation import noisy_linear_impute
+
+if TYPE_CHECKING:
+    import keras
+    from numpy.typing import ArrayLike
 
 ORDERS = ("gap", "morf", "lerf")
 FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)
@@ -56,7 +60,8 @@ def _images(x, maps):
     return x, m
 
 
-def road_curves(model, x, maps, targets, *, fractions=FRACTIONS, orders=("morf", "lerf"),
+def road_curves(model: keras.Model, x: ArrayLike, maps: ArrayLike, targets: ArrayLike, *,
+                fractions=FRACTIONS, orders=("morf", "lerf"),
                 noise: float = 0.01, output: str = "probability", seed: int = 0,
                 batch_size: int = 32) -> RoadCurves:
     """MoRF and LeRF curves with noisy linear imputation (Rong et al. 2022).
@@ -104,7 +109,8 @@ def road_curves(model, x, maps, targets, *, fractions=FRACTIONS, orders=("morf",
     return RoadCurves(np.asarray(fr), got.get("morf"), got.get("lerf"))
 
 
-def road(model, x, maps, targets, *, order: str = "gap", **options) -> np.ndarray:
+def road(model: keras.Model, x: ArrayLike, maps: ArrayLike, targets: ArrayLike, *,
+         order: str = "gap", **options) -> np.ndarray:
     """ROAD score per input (Rong et al. 2022), (N,) float64.
 
     order: "gap" (mean LeRF − MoRF, higher is better; default), "morf" (mean MoRF score,

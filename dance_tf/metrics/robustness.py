@@ -16,12 +16,16 @@ better for both. A map with ‖Φ(x)‖ = 0 gives NaN and a RuntimeWarning.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dance_tf import validate
 from dance_tf.errors import InputError
 from dance_tf.metrics import metric_inputs as mi
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def _maps(explain_fn, x, t, name: str) -> np.ndarray:
@@ -33,7 +37,7 @@ def _maps(explain_fn, x, t, name: str) -> np.ndarray:
     return out.reshape(len(out), -1)
 
 
-def relative_changes(explain_fn: Callable, x, targets, *, radius: float = 0.2,
+def relative_changes(explain_fn: Callable, x: ArrayLike, targets: ArrayLike, *, radius: float = 0.2,
                      samples: int = 10, seed: int = 0, batch_size: int = 64) -> np.ndarray:
     """(N, samples) ‖Φ(x + δ) − Φ(x)‖₂ / ‖Φ(x)‖₂ for δ uniform in the L∞ ball (Yeh 2019).
 
@@ -76,14 +80,16 @@ def relative_changes(explain_fn: Callable, x, targets, *, radius: float = 0.2,
     return rel
 
 
-def max_sensitivity(explain_fn: Callable, x, targets, **options) -> np.ndarray:
+def max_sensitivity(explain_fn: Callable, x: ArrayLike, targets: ArrayLike,
+                    **options) -> np.ndarray:
     """Max-sensitivity (Yeh et al. 2019): max over draws of the relative map change,
     (N,) float64, lower is better. Options as :func:`relative_changes` (radius = 0.2,
     samples = 10, seed = 0, batch_size = 64)."""
     return relative_changes(explain_fn, x, targets, **options).max(axis=1)
 
 
-def avg_sensitivity(explain_fn: Callable, x, targets, **options) -> np.ndarray:
+def avg_sensitivity(explain_fn: Callable, x: ArrayLike, targets: ArrayLike,
+                    **options) -> np.ndarray:
     """Avg-sensitivity (Yeh et al. 2019): mean over draws of the relative map change,
     (N,) float64, lower is better. Options as :func:`relative_changes`."""
     return relative_changes(explain_fn, x, targets, **options).mean(axis=1)
