@@ -290,7 +290,7 @@ class Explainer:
 
         xs = np.asarray(xs)
         if xs.ndim == 0 or len(xs) == 0:
-            raise InputError(f"xs: expected a non-empty batch (N, *S), got shape {xs.shape}")
+            raise InputError(f"x: expected a non-empty batch (N, *S), got shape {xs.shape}")
         targets = inputs.batch_targets(targets, len(xs))
         show = len(xs) > 4 if show_progress is None else bool(show_progress)
         bar = progress(len(xs), desc="DANCE explain_batch", unit="input", enabled=show)

@@ -75,11 +75,12 @@ def test_pairs_and_targets_together_are_refused(xs):
         inputs.gather_targets(pairs, [0, 0, 0], (12, 12, 1))
 
 
-def test_explainer_on_pairs_uses_x_and_says_y_is_unused(explainer, xs):
+def test_explainer_on_pairs_uses_x_and_refuses_targets_twice(explainer, xs):
     pairs = tf.data.Dataset.from_tensor_slices((xs, np.array([1, 2, 3])))
-    with pytest.warns(UserWarning, match="not used as targets"):
-        maps = explainer(pairs, [1, 2, 3])
-    np.testing.assert_allclose(maps, explainer(xs, [1, 2, 3]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(explainer(pairs), explainer(xs, [1, 2, 3]), rtol=1e-5,
+                               atol=1e-7)
+    with pytest.raises(InputError, match="targets"):
+        explainer(pairs, [1, 2, 3])
 
 
 def test_one_tuples_are_inputs(xs):

@@ -139,7 +139,7 @@ def test_the_folder_itself_a_link_and_special_files_are_refused(tmp_path):
 
 
 # ----------------------------------------------------------------- dance-tf explain
-FAST = ["--max-steps", "3", "--patches-per-mask", "30", "--layer", "pool1"]
+FAST = ["--patches-per-mask", "30", "--layer", "pool1"]
 
 
 @pytest.fixture(scope="module")

