@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 import struct
-import time
 
 import numpy as np
 import pytest
 
 from dance_tf.models.torch_legacy import RefusedGlobal, read_state_dict
+from tests.conftest import time_limit
 
 # ----------------------------------------------------------------------- a pickle assembler
 PROTO2, STOP, MARK, TUPLE, REDUCE, BUILD = b"\x80\x02", b".", b"(", b"t", b"R", b"b"
@@ -107,15 +107,15 @@ def test_a_hand_written_file_reads_as_written(tmp_path):
     check_good(tmp_path)
 
 
-def refused(path, match: str = "", seconds: float = 15.0) -> str:
-    """The ValueError of ``read_state_dict(path)``: starts with the path, short."""
-    start = time.perf_counter()
-    with pytest.raises(ValueError) as info:
+def refused(path, match: str = "", seconds: int = 120) -> str:
+    """The ValueError of ``read_state_dict(path)``: starts with the path, short (the old
+    reader built a 100 MB message from a memo DAG). ``seconds`` only guards against a
+    hang (an alarm, not a speed check: speed lives in benchmarks/)."""
+    with time_limit(seconds), pytest.raises(ValueError) as info:
         read_state_dict(path)
     text = str(info.value)
     assert text.startswith(f"{path}: "), text[:300]
     assert len(text) < 1000, f"{len(text)} characters"
-    assert time.perf_counter() - start < seconds  # a blow-up takes minutes (or never ends)
     assert re.search(match, text), text
     return text
 
