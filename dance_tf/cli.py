@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 
 from dance_tf import files, option_flags
-from dance_tf.errors import OutputError
+from dance_tf.errors import OutputError, one_line
 from dance_tf.models import registry
 
 #: the slim / Caffe nets (with --checkpoint), from the model registry
@@ -98,7 +98,7 @@ class _Parser(option_flags.OptionParser):
     """A sub-command parser whose errors are one line and exit status 2."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {_one_line(message)} ({self.prog} --help for "
+        self.exit(2, f"{self.prog}: error: {one_line(message)} ({self.prog} --help for "
                      "the options)\n")
 
 
@@ -769,29 +769,6 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-#: ANSI colour / cursor escapes (Keras colours its messages on a terminal)
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-#: lines of a TensorFlow / Keras message that locate an error instead of stating it
-_TRACE_LINES = ("File ", "Detected at node", "[[", "Graph execution error",
-                "in user code", "Traceback", "Exception encountered when calling",
-                "Arguments received by", "•")
-
-
-def _one_line(message) -> str:
-    """The statement of an error message as one line: ANSI escapes, TensorFlow's graph
-    locations ({{function_node ...}}, [[{{node ...}}]], [Op:...]) and traceback lines
-    removed; from autograph's "in user code:" messages, the original error's line."""
-    text = _ANSI.sub("", str(message))
-    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
-    text = re.sub(r"\s*\[\[\{\{node [^]]*\]\]", "", text)
-    text = re.sub(r"\s*\[Op:[^]]*\]", "", text)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if "in user code:" in text and lines:   # the original error is the last line
-        return re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", lines[-1])
-    said = [ln for ln in lines if not ln.startswith(_TRACE_LINES)]
-    return (said or lines or [type(message).__name__])[0]
-
-
 def _user_error(err: BaseException) -> BaseException | None:
     """The error to report as one line for a bad input (a DanceError in the chain of
     causes first: autograph wraps errors raised while tracing), or None for a bug."""
@@ -833,13 +810,13 @@ def main(argv=None) -> int:
             return 2
         return {"explain": cmd_explain, "export": cmd_export}[args.command](args)
     except CLIError as err:
-        print(f"dance-tf: error: {_one_line(err)}", file=sys.stderr)
+        print(f"dance-tf: error: {one_line(err)}", file=sys.stderr)
         return 2
     except Exception as err:   # noqa: BLE001 - a bad input is one line; a bug is re-raised
         shown = _user_error(err)
         if verbose or shown is None:
             raise
-        print(f"dance-tf: error: {_one_line(shown)} (--verbose for the traceback)",
+        print(f"dance-tf: error: {one_line(shown)} (--verbose for the traceback)",
               file=sys.stderr)
         return 2
 

@@ -6,6 +6,8 @@ working). ``DanceError`` is the family; the subclasses say where the problem is.
 
 from __future__ import annotations
 
+import re
+
 
 class DanceError(ValueError):
     """A request dance_tf refuses: the message names the argument and what was expected."""
@@ -30,3 +32,29 @@ class ExportError(DanceError):
 class OutputError(DanceError):
     """An output file or folder dance_tf will not write (a file it did not write, a
     symbolic link, a special file); nothing was changed on disk."""
+
+
+#: ANSI colour / cursor escapes (Keras colours its messages on a terminal)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: lines of a TensorFlow / Keras message that locate an error instead of stating it
+_TRACE_LINES = ("File ", "Detected at node", "[[", "Graph execution error",
+                "in user code", "Traceback", "Exception encountered when calling",
+                "Arguments received by", "•")
+
+
+def one_line(message) -> str:
+    """The statement of an error message as one line: ANSI escapes, TensorFlow's graph
+    locations ({{function_node ...}}, [[{{node ...}}]], [Op:...]) and traceback lines
+    removed; from autograph's "in user code:" messages, the original error's line."""
+    text = _ANSI.sub("", str(message))
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    text = re.sub(r"\s*\[\[\{\{node [^]]*\]\]", "", text)
+    text = re.sub(r"\s*\[Op:[^]]*\]", "", text)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:   # an in-graph check of ours (assert_all_finite): its own sentence
+        if "non-finite" in ln:
+            return ln.split(" : ")[0]
+    if "in user code:" in text and lines:   # the original error is the last line
+        return re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", lines[-1])
+    said = [ln for ln in lines if not ln.startswith(_TRACE_LINES)]
+    return (said or lines or [type(message).__name__])[0]

@@ -243,6 +243,8 @@ class Explainer:
         x, targets, batched = inputs.gather_targets(x, targets, self.input_shape)
         if not batched:
             return self.explain(x, target=targets, return_details=return_details)
+        if len(x) == 0:
+            raise InputError(f"x: expected a non-empty batch (N, *S), got shape {x.shape}")
         targets = inputs.batch_targets(targets, len(x))
         if return_details:
             return [self.explain(xi, target=t, return_details=True)
@@ -290,7 +292,7 @@ class Explainer:
 
         xs = np.asarray(xs)
         if xs.ndim == 0 or len(xs) == 0:
-            raise InputError(f"x: expected a non-empty batch (N, *S), got shape {xs.shape}")
+            raise InputError(f"xs: expected a non-empty batch (N, *S), got shape {xs.shape}")
         targets = inputs.batch_targets(targets, len(xs))
         show = len(xs) > 4 if show_progress is None else bool(show_progress)
         bar = progress(len(xs), desc="DANCE explain_batch", unit="input", enabled=show)

@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from dance_tf import inputs, validate
 from dance_tf.decoys import ablations
-from dance_tf.errors import InputError
+from dance_tf.errors import InputError, one_line
 from dance_tf.explanation import DecoyWarning
 from dance_tf.features import feature_axes
 from dance_tf.layers import class_count
@@ -142,18 +142,6 @@ def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
     return batch
 
 
-def graph_error(err) -> str:
-    """The sentence of a failed in-graph check (``assert_all_finite``'s message), not the
-    "Graph execution error:" header or the node trace TensorFlow puts around it."""
-    lines = [ln.strip() for ln in str(err.message).splitlines() if ln.strip()]
-    for ln in lines:
-        if "non-finite" in ln or "not finite" in ln:
-            return ln.split(" : ")[0]
-    useful = [ln for ln in lines if not ln.startswith(("Graph execution error", "Detected at",
-                                                       "File ", "[[", "Stack trace"))]
-    return useful[0] if useful else lines[0] if lines else "the compiled graph failed"
-
-
 def explain_many(ex, xs: np.ndarray, targets: list, fns: dict) -> np.ndarray:
     """Maps (N, *S) of a batch xs (N, *S) for explainer ``ex`` (its public state) in one
     compiled call (``compiled_batch``, kept in ``fns``: the explainer's cache, keyed by
@@ -178,7 +166,7 @@ def explain_many(ex, xs: np.ndarray, targets: list, fns: dict) -> np.ndarray:
     try:
         out = fn(tf.constant(checked), tf.constant(t))
     except tf.errors.InvalidArgumentError as err:
-        raise InputError(f"x: {graph_error(err)}") from err
+        raise InputError(f"x: {one_line(err.message)}") from err
     if ex.perturbation == "decoys":
         frac, moved = out["fraction_certified"].numpy(), out["fraction_moved"].numpy()
         empty = np.flatnonzero((frac == 0) | (moved == 0))
