@@ -5,6 +5,7 @@ evaluations a base method may batch, and how many inputs may run at once, from
 from __future__ import annotations
 
 import math
+import weakref
 
 from dance_tf.errors import BudgetError
 
@@ -124,8 +125,19 @@ def _variable(model) -> bool:
         return False
 
 
+_TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _traced_elems(model, shape: tuple) -> int | None:
-    """Activation elements of ``model`` re-applied on a concrete input (every node)."""
+    """Activation elements of ``model`` re-applied on a concrete input (every node);
+    traced once per model and shape (sizing asks several times per plan)."""
+    per_model = _TRACED.setdefault(model, {})
+    if shape not in per_model:
+        per_model[shape] = _trace_elems(model, shape)
+    return per_model[shape]
+
+
+def _trace_elems(model, shape: tuple) -> int | None:
     import keras
 
     from dance_tf.crops import crop_model
