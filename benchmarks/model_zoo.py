@@ -10,8 +10,10 @@ budget ``dance_tf.sizing.device_budget_mb()``):
 
 * DANCE: the first call (graph building and compilation included), then ``--repeat``
   timed calls;
-* gradients: the same 2n plain input gradients of the predicted logit, at x, in chunks of
-  the plan's chunk size, as ONE ``tf.function`` call (a ``tf.while_loop`` over chunks),
+* gradients: the same 2n plain input gradients of the predicted logit, at x, in batches
+  of as many whole-model gradients as the budget holds (``sizing.evals_per_batch``, the
+  ceiling of DANCE's own base-method batches), as ONE ``tf.function`` call (a
+  ``tf.while_loop`` over batches, one at a time),
   first call then ``--repeat`` timed calls;
 * the timed calls of the two are interleaved in rounds (same background load), the ratio
   is the median over rounds of DANCE / gradients in the same round;
@@ -88,7 +90,7 @@ def load_image() -> np.ndarray:
 
 def gradients_fn(model, chunk: int):
     """ONE tf.function: the input gradients of logit c at every row of xs (2n, H, W, C),
-    ``chunk`` rows at a time in a tf.while_loop (the chunking of the DANCE plan)."""
+    ``chunk`` rows at a time in a tf.while_loop (the batches of DANCE's base method)."""
     import tensorflow as tf
 
     @tf.function
@@ -97,6 +99,9 @@ def gradients_fn(model, chunk: int):
         k = (n + chunk - 1) // chunk
         out = tf.TensorArray(tf.float32, size=k, infer_shape=False)
         for i in tf.range(k):
+            # one chunk at a time, as the DANCE pipeline runs its loops (the default of 10
+            # iterations in flight would hold up to 10 chunks at once)
+            tf.autograph.experimental.set_loop_options(parallel_iterations=1)
             part = xs[i * chunk:tf.minimum((i + 1) * chunk, n)]
             with tf.GradientTape() as tape:
                 tape.watch(part)
@@ -171,7 +176,10 @@ def one(name: str, repeat: int, plan_only: bool = False) -> dict:
     c = int(np.argmax(model(x[None], training=False).numpy()[0]))
     row["target"] = c
     xs = tf.constant(np.repeat(x[None], plan.n_items, axis=0))
-    grads = gradients_fn(model, plan.chunk)
+    grad_chunk = min(int(plan.n_items), sizing.evals_per_batch(ex.memory_budget_mb, model,
+                                                               x.shape))
+    row["gradient_batch"] = grad_chunk
+    grads = gradients_fn(model, grad_chunk)
     ct = tf.constant(c, tf.int32)
     grad = lambda: grads(xs, ct).numpy()   # noqa: E731
     first, row["load_first_gradients"] = timed(grad)

@@ -16,7 +16,7 @@ __all__ = ["BudgetError", "DanceError", "DecoyWarning", "Explainer", "Explanatio
            "explain_tokens", "split_at", "value_range_from", "__version__"]
 
 _LAZY = {"DecoyWarning", "Explainer", "Explanation", "explain"}
-_CONTRACT = {"split_at": "model_contract", "explain_tokens": "model_contract",
+_CONTRACT = {"split_at": "tokens", "explain_tokens": "tokens",
              "LayerWarning": "layers", "value_range_from": "inputs"}
 _ERRORS = {"DanceError", "InputError", "LayerError", "BudgetError", "ExportError"}
 #: subpackages and modules reachable as attributes after ``import dance_tf``

@@ -206,7 +206,7 @@ def _tensor_reachable(outer, tensor) -> bool:
         return False
 
 
-def _apply_until(model, choice_path: tuple, target, tensor):
+def apply_until(model, choice_path: tuple, target, tensor):
     """Run ``model`` on ``tensor`` up to the output of ``target`` (recursing into nesting)."""
     inner = choice_path[0] if choice_path else None
     stop = inner if inner is not None else target
@@ -215,13 +215,13 @@ def _apply_until(model, choice_path: tuple, target, tensor):
         for lay in _own_layers(model):
             if lay is stop:
                 if inner is not None:
-                    return _apply_until(inner, choice_path[1:], target, h)
+                    return apply_until(inner, choice_path[1:], target, h)
                 return lay(h, training=False)
             h = lay(h, training=False)
         raise LayerError(f"layer: {target.name!r} not found in {model.name!r}")
     if inner is not None:
         feed = keras.Model(model.inputs, _node_input(model, inner))(tensor, training=False)
-        return _apply_until(inner, choice_path[1:], target, feed)
+        return apply_until(inner, choice_path[1:], target, feed)
     # the target's output in *this* model's graph: its layers may also be called in
     # another model (a model built from another model's layers), where ``.output`` points
     own = _own_nodes(model)
@@ -269,7 +269,7 @@ def layer_model(model, layer, input_shape: tuple, head_layer=None,
                          "a decoy would be certified on the first only: choose a "
                          "single-output layer")
     inp = keras.Input(shape=tuple(input_shape), name="dance_input")
-    out = _apply_until(model, choice.path, choice.layer, inp)
+    out = apply_until(model, choice.path, choice.layer, inp)
     if isinstance(out, (list, tuple, dict)):
         raise LayerError(f"layer: {choice.name!r} has several outputs; choose a single-output "
                          "layer")
@@ -300,47 +300,6 @@ def _own_nodes(model) -> set[int]:
     same layers, e.g. our sub-models); empty for subclassed models."""
     graph = getattr(model, "_functional", None) or model
     return {id(n) for nodes in getattr(graph, "_nodes_by_depth", {}).values() for n in nodes}
-
-
-def logits_through_nesting(graph):
-    """(logits tensor on ``graph``'s input, head name, the stripped layer) for a graph
-    whose last leaf layer — inside nested models — is a final softmax / log-softmax /
-    sigmoid (a layer, an ``Activation`` or a layer's activation); (None, None, None)
-    otherwise. The rest of the graph is applied up to that layer."""
-    from dance_tf.model_contract import HEADS, linear_twin
-
-    leaves = walk(graph)
-    if len(leaves) < 2:
-        return None, None, None
-    path, last = leaves[-1]
-    act = getattr(getattr(last, "activation", None), "__name__", "")
-    if isinstance(last, kl.Softmax):
-        head = "softmax"
-    elif act in HEADS:
-        head = act
-    else:
-        return None, None, None
-    prev_path, prev = leaves[-2]
-    feat = _apply_until(graph, prev_path, prev, graph.inputs[0])
-    if isinstance(last, (kl.Softmax, kl.Activation)):
-        return feat, head, last
-    return linear_twin(last, feat), head, last
-
-
-def logits_model(model, input_shape: tuple[int, ...] | None = None
-                 ) -> tuple[keras.Model, object | None]:
-    """(a model that outputs the float32 logits, the stripped final layer or None): the
-    ``dance_tf.model_contract`` of ``model`` (a final softmax, log-softmax or sigmoid —
-    layer, activation or ``keras.ops`` call — stripped; §2: the saliency methods explain
-    logits). input_shape: one input's shape, used only to build a model that declares
-    none."""
-    from dance_tf.model_contract import build_for_shape, contract, declares_input
-
-    if input_shape is not None and isinstance(model, keras.Model) and not declares_input(
-            model):
-        build_for_shape(model, tuple(int(s) for s in input_shape))
-    c = contract(model)
-    return c.logits, c.head_layer
 
 
 def class_count(logits) -> int | None:

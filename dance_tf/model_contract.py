@@ -25,16 +25,12 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 from keras import layers as kl
 
 from dance_tf.errors import InputError
-
-if TYPE_CHECKING:
-    from numpy.typing import ArrayLike
 
 #: final activations stripped to reach the logits
 HEADS = ("softmax", "log_softmax", "sigmoid")
@@ -125,7 +121,7 @@ def declares_input(model) -> bool:
         return False
 
 
-def _functional(model) -> bool:
+def is_functional(model) -> bool:
     return isinstance(model, keras.Sequential) or hasattr(model, "_run_through_graph")
 
 
@@ -184,7 +180,7 @@ def build_for_shape(model, shape: tuple) -> None:
 
 # ------------------------------------------------------------------ the contract
 def _make(model, output, shape=None) -> ModelContract:
-    subclassed = not _functional(model)
+    subclassed = not is_functional(model)
     if subclassed:
         spec = keras.KerasTensor((None,) + tuple(shape))
     else:
@@ -305,8 +301,6 @@ def linear_twin(layer, feed):
 def _strip_nested(graph, inner, tensor):
     """A head inside a nested model that produces the output: strip it there and apply
     the rest of the graph up to it (the older walk of ``dance_tf.layers``)."""
-    from dance_tf.layers import logits_through_nesting
-
     out, head, layer = logits_through_nesting(graph)
     return (out, head, layer) if head else (tensor, None, None)
 
@@ -351,38 +345,40 @@ def _token_message(model, dtype) -> str:
             f"dance_tf.explain_tokens(model, ids, embedding={name!r})")
 
 
-def split_at(model: keras.Model, layer: str):
-    """(front, head): two Keras models that split ``model`` at the output of ``layer``
-    (e.g. its ``Embedding``): front maps the model's input (N, *S) to that output
-    (N, *E); head maps (N, *E) to the model's outputs. ``head`` is what DANCE explains for
-    token models (§4.3.2: word embeddings); its layers are the model's own (shared)."""
-    if not declares_input(model) or not _functional(model):
-        raise InputError(f"model: split_at needs a functional or Sequential model that "
-                         f"declares its input; {model.name!r} does not")
-    try:
-        target = model.get_layer(layer)
-    except ValueError as err:
-        names = [lay.name for lay in model.layers]
-        raise InputError(f"layer: no layer named {layer!r} in {model.name!r}; known: "
-                         f"{names}") from err
-    feed = target.output
-    front = keras.Model(model.inputs, feed, name=f"{model.name}_to_{layer}")
-    head = keras.Model(feed, model.output, name=f"{model.name}_from_{layer}")
-    return front, head
+def logits_through_nesting(graph):
+    """(logits tensor on ``graph``'s input, head name, the stripped layer) for a graph
+    whose last leaf layer — inside nested models — is a final softmax / log-softmax /
+    sigmoid (a layer, an ``Activation`` or a layer's activation); (None, None, None)
+    otherwise. The rest of the graph is applied up to that layer."""
+    from dance_tf.layers import apply_until, walk
+
+    leaves = walk(graph)
+    if len(leaves) < 2:
+        return None, None, None
+    path, last = leaves[-1]
+    act = getattr(getattr(last, "activation", None), "__name__", "")
+    if isinstance(last, kl.Softmax):
+        head = "softmax"
+    elif act in HEADS:
+        head = act
+    else:
+        return None, None, None
+    prev_path, prev = leaves[-2]
+    feat = apply_until(graph, prev_path, prev, graph.inputs[0])
+    if isinstance(last, (kl.Softmax, kl.Activation)):
+        return feat, head, last
+    return linear_twin(last, feat), head, last
 
 
-def explain_tokens(model: keras.Model, ids: ArrayLike, embedding: str, **options):
-    """DANCE maps of token ids (T,) — or a batch (N, T) — explained at the output of the
-    ``embedding`` layer (§4.3.2: SST at its word embeddings): the model is split there
-    (``split_at``), the ids embedded, and ``dance_tf.explain`` run on the head. Returns
-    maps (T, D) / (N, T, D) over the embedded tokens (or ``Explanation`` objects with
-    ``return_details=True``); sum over D for one score per token."""
-    import dance_tf
-
-    front, head = split_at(model, embedding)
-    ids = np.asarray(ids)
-    if ids.dtype.kind not in "iu":
-        raise TypeError(f"ids: expected integer token ids, got dtype {ids.dtype}")
-    batch = ids.ndim == len(front.inputs[0].shape)
-    emb = np.asarray(front(ids if batch else ids[None], training=False), np.float32)
-    return dance_tf.explain(head, emb if batch else emb[0], **options)
+def logits_model(model, input_shape: tuple[int, ...] | None = None
+                 ) -> tuple[keras.Model, object | None]:
+    """(a model that outputs the float32 logits, the stripped final layer or None): the
+    ``dance_tf.model_contract`` of ``model`` (a final softmax, log-softmax or sigmoid —
+    layer, activation or ``keras.ops`` call — stripped; §2: the saliency methods explain
+    logits). input_shape: one input's shape, used only to build a model that declares
+    none."""
+    if input_shape is not None and isinstance(model, keras.Model) and not declares_input(
+            model):
+        build_for_shape(model, tuple(int(s) for s in input_shape))
+    c = contract(model)
+    return c.logits, c.head_layer

@@ -195,14 +195,14 @@ def pipeline_body(recipe, logits, f_l, poly_shape, patch, chunk, base, f_loop=No
                 return j + 1, _fold(stats, g, maps, parts_valid[j], cover)
 
             _, stats = tf.while_loop(lambda j, _: j < group * per_part, explain_part,
-                                     (tf.constant(0), stats))
+                                     (tf.constant(0), stats), parallel_iterations=1)
             out = [a.write(c, chunk_major(res[name])) for a, name in zip(arrays, PER_DECOY)]
             if details:
                 out.append(arrays[len(PER_DECOY)].write(c, chunk_major(inputs)))
             return (c + 1, stats, *out)
 
         out = tf.while_loop(lambda c, *_: c < n_chunks, body,
-                            (tf.constant(0), stats, *arrays))
+                            (tf.constant(0), stats, *arrays), parallel_iterations=1)
         mx, mn, sm, count = out[1]
         sal = aggregation.finish((mx, mn, sm, tf.reshape(count, [group] + [1] * rank)))
 

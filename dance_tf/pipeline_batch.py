@@ -132,7 +132,8 @@ def batch_graph(explainer, plan, logits, shape, rng, parallel: int = 1):
             fn_output_signature=(tf.TensorSpec((group,) + tuple(shape), tf.float32),
                                  tf.TensorSpec([group], tf.int32),
                                  tf.TensorSpec([group], tf.float32),
-                                 tf.TensorSpec([group], tf.float32)))
+                                 tf.TensorSpec([group], tf.float32)),
+            parallel_iterations=1)  # one group's decoys at a time: the budget holds one
         sal = tf.reshape(sal, tf.concat([[-1], tf.shape(x)[1:]], 0))[:n]
         c, frac, moved = (tf.reshape(t, [-1])[:n] for t in (c, frac, moved))
         feat = tf.reduce_mean(tf.abs(sal), axis=reduce_axes) if reduce_axes else tf.abs(sal)

@@ -92,7 +92,7 @@ def main(argv=None) -> dict:
             raise SystemExit(f"--out {path}: exists; choose another --out or pass --force")
     from dance_tf import Explainer
     from dance_tf.data.imagenet import deprocess, load_class_table, load_image, value_range
-    from dance_tf.layers import logits_model
+    from dance_tf.model_contract import logits_model
     from dance_tf.plots.images import save_panels
     from dance_tf.progress import ticker
 

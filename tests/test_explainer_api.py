@@ -14,7 +14,7 @@ import tensorflow as tf
 import dance_tf
 from dance_tf import explainer as explainer_module
 from dance_tf import saliency
-from dance_tf.layers import logits_model
+from dance_tf.model_contract import logits_model
 from dance_tf.saliency.gradcam import gradcam
 from dance_tf.saliency.smoothgrad import smoothgrad
 from tests.conftest import small_cnn

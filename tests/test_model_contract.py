@@ -104,25 +104,6 @@ def test_unbuilt_models_are_built_on_the_input_or_refused():
     assert maps.shape == (3, 6)                      # three inputs, not one of (3, 6)
 
 
-def test_token_ids_name_the_embedding_and_explain_tokens_works():
-    keras.utils.set_random_seed(0)
-    inp = keras.Input((7,), dtype="int32")
-    e = keras.layers.Embedding(30, 4, name="words")(inp)
-    h = keras.layers.Conv1D(3, 2, name="conv")(e)
-    out = keras.layers.Dense(2)(keras.layers.GlobalMaxPooling1D()(h))
-    model = keras.Model(inp, out)
-    with pytest.raises(InputError, match=r"split_at\(model, 'words'\)"):
-        dance_tf.explain(model, np.arange(7))
-    r = dance_tf.explain_tokens(model, np.arange(7), embedding="words",
-                                value_range=(-1.0, 1.0), return_details=True)
-    assert r.saliency.shape == (7, 4) and r.certified.all()
-    # the head explained is the model after the embedding: same logits as the whole model
-    front, head = dance_tf.split_at(model, "words")
-    ids = np.arange(7)[None]
-    np.testing.assert_allclose(np.asarray(head(front(ids))), np.asarray(model(ids)),
-                               rtol=1e-6)
-
-
 def test_subclassed_model_needs_f_l_and_works_with_it():
     class Net(keras.Model):
         def __init__(self):

@@ -136,7 +136,8 @@ def _attack_graph(model, proxy, kind: Kind, sal: Callable):
             return i + 1, x_new, best_x, tf.where(better, real, best)
 
         _, _, best_x, best = tf.while_loop(lambda i, *_: i < iters, body,
-                                           (tf.constant(0), x0, x0, loss0))
+                                           (tf.constant(0), x0, x0, loss0),
+                                           parallel_iterations=1)
         return best_x, loss0, best
 
     return run

@@ -144,5 +144,5 @@ def solve(deviation, x, m, s, lo, hi, epsilon, seeds, settings):
         "last_tau": tf.fill([k], tf.constant(settings.tau0, tf.float32)),
         "lr": tf.fill([k], tf.constant(settings.learning_rate, tf.float32)),
     }
-    _, out = tf.while_loop(cond, body, (tf.constant(0), init))
+    _, out = tf.while_loop(cond, body, (tf.constant(0), init), parallel_iterations=1)
     return out["best"], out["has_best"], out["steps"]

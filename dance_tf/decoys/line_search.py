@@ -77,7 +77,8 @@ def largest_feasible(dev_fn, base, direction, lo, hi, t_max, epsilon, guess, gri
         return j + 1, lo_t, hi_t
 
     _, t_lo, t_hi = tf.while_loop(lambda j, *_: j <= grid, grid_step,
-                                  (tf.constant(0), tf.zeros_like(t_max), big))
+                                  (tf.constant(0), tf.zeros_like(t_max), big),
+                                  parallel_iterations=1)
     t_hi = tf.where(t_hi >= big, t_lo, t_hi)  # nothing infeasible above: nothing to close
 
     def bisect_step(i, lo_t, hi_t):
@@ -86,7 +87,7 @@ def largest_feasible(dev_fn, base, direction, lo, hi, t_max, epsilon, guess, gri
         return i + 1, tf.where(ok, mid, lo_t), tf.where(ok, hi_t, mid)
 
     _, t_lo, _ = tf.while_loop(lambda i, *_: i < bisect, bisect_step,
-                               (tf.constant(0), t_lo, t_hi))
+                               (tf.constant(0), t_lo, t_hi), parallel_iterations=1)
     return t_lo
 
 
@@ -140,5 +141,5 @@ def solve(dev_fn, dev_grad_fn, x, m, s, lo, hi, epsilon, settings):
 
     _, decoys, rounds = tf.while_loop(
         lambda r, *_: r < settings.refine_steps, refine,
-        (tf.constant(0), decoys, tf.ones(tf.shape(t), tf.int32)))
+        (tf.constant(0), decoys, tf.ones(tf.shape(t), tf.int32)), parallel_iterations=1)
     return decoys, rounds

@@ -118,7 +118,7 @@ def evaluate_model(model: keras.Model, inputs: ArrayLike, labels: ArrayLike | No
     """
     from dance_tf import validate
     from dance_tf.evaluation.card_inputs import gather, targets
-    from dance_tf.layers import logits_model
+    from dance_tf.model_contract import logits_model
 
     noise = validate.number("matched_noise", matched_noise, low=0)
     examples = validate.number("examples", examples, integer=True, low=0)

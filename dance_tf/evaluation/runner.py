@@ -37,7 +37,7 @@ def evaluate(task, config: EvalConfig, log=print) -> Path:
     import tensorflow as tf
 
     from dance_tf.distribute import make_strategy, worker_shard
-    from dance_tf.layers import logits_model
+    from dance_tf.model_contract import logits_model
     from dance_tf.saliency.registry import resolve_method
 
     shard_index, num_shards = config.shard_index, config.num_shards

@@ -22,7 +22,7 @@ _FORWARD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def compiled_logits(model, input_shape: tuple[int, ...]):
     """The logits model of ``model`` and its compiled float64 forward pass (cached)."""
-    from dance_tf.layers import logits_model
+    from dance_tf.model_contract import logits_model
 
     per_model = _FORWARD.setdefault(model, {})
     if input_shape not in per_model:
@@ -35,10 +35,11 @@ def compiled_logits(model, input_shape: tuple[int, ...]):
 class ClassScores:
     """Score of class ``target`` for a batch of inputs: softmax probability or logit.
 
-    A model that ends in a softmax is first cut before it (``dance_tf.layers.logits_model``),
-    so the probability is softmax(logits)_c computed once, in float64, and the logit is the
-    pre-softmax score. ``calls`` counts the model calls made. The compiled forward pass is
-    cached per model and input shape (weakly: it goes with the model).
+    A model that ends in a softmax is first cut before it
+    (``dance_tf.model_contract.logits_model``), so the probability is softmax(logits)_c
+    computed once, in float64, and the logit is the pre-softmax score. ``calls`` counts the
+    model calls made. The compiled forward pass is cached per model and input shape
+    (weakly: it goes with the model).
     """
 
     def __init__(self, model, input_shape: tuple[int, ...], output: str = "probability"):

@@ -33,7 +33,7 @@ def fidelity(model: keras.Model, x: ArrayLike, saliency: ArrayLike, targets: Arr
     dropped features (0 = "zeroed", as in the paper; for mean-subtracted images 0 is the
     mean pixel). Returns (N,) float64 nats.
     """
-    from dance_tf.layers import logits_model
+    from dance_tf.model_contract import logits_model
 
     x = np.asarray(x, dtype=np.float32)
     targets = np.asarray(targets, dtype=np.int64)
@@ -68,7 +68,7 @@ def fidelity_continuous(model: keras.Model, x: ArrayLike, saliency: ArrayLike, t
     input). x: (N, ...); saliency:
     (N, *F) per-feature scores or a map shaped like x; targets: (N,). Returns (N,) nats.
     """
-    from dance_tf.layers import logits_model
+    from dance_tf.model_contract import logits_model
 
     x = np.asarray(x, dtype=np.float32)
     s = np.abs(np.asarray(saliency, dtype=np.float32))

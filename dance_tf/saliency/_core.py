@@ -167,7 +167,8 @@ def chunked_sum(fn: Callable[[tf.Tensor], tf.Tensor], total: int, chunk: int,
         return i + 1, acc + fn(idx)
 
     _, acc = tf.while_loop(lambda i, _: i < n_chunks, body,
-                           (tf.constant(0), tf.zeros_like(like)))
+                           (tf.constant(0), tf.zeros_like(like)),
+                           parallel_iterations=1)
     return acc
 
 

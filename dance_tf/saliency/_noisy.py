@@ -47,7 +47,8 @@ def noisy_gradient_fold(model, x, targets, samples: int, noise: float, seed,
         g = core.logit_gradients(model, flat, tf.tile(targets, [tf.size(idx)]))
         return i + 1, fold(state, tf.reshape(g, tf.shape(points)))
 
-    _, state = tf.while_loop(lambda i, _: i < n_chunks, body, (tf.constant(0), tuple(init)))
+    _, state = tf.while_loop(lambda i, _: i < n_chunks, body, (tf.constant(0), tuple(init)),
+                             parallel_iterations=1)
     return state
 
 

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import dance_tf
 from dance_tf import saliency
-from dance_tf.layers import logits_model
+from dance_tf.model_contract import logits_model
 from dance_tf.saliency.registry import METHODS
 from tests.conftest import small_cnn
 
