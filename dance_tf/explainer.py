@@ -22,8 +22,8 @@ import tensorflow as tf
 from dance_tf import explainer_options, inputs, model_contract, planning, sizing
 from dance_tf.decoys import ablations
 from dance_tf.errors import DanceError, InputError
+from dance_tf.explained_model import ExplainedModel
 from dance_tf.explanation import DecoyWarning, Explanation, pack
-from dance_tf.layers import class_count
 from dance_tf.pipeline import Plan
 from dance_tf.saliency.base import for_explainer
 
@@ -64,13 +64,8 @@ class Explainer:
                  **extra_method_options):
         opts = explainer_options.checked({k: v for k, v in locals().items()
                                           if k not in ("self", "model", "extra_method_options")})
-        self.model = model
-        self.output = output
-        self._options = opts
-        self._contract = None
-        model_contract.check_type(model)
-        if model_contract.declares_input(model):
-            self.contract()   # checked where the model enters
+        self.model, self.output, self._options = model, output, opts
+        self._model = ExplainedModel(model, output)   # the contract, checked on entry
         names = [n for n in inspect.signature(Explainer.__init__).parameters
                  if n not in ("self", "model", "extra_method_options")]
         self.base = for_explainer(method, base, method_options, extra_method_options, names)
@@ -91,12 +86,7 @@ class Explainer:
         budget = opts["memory_budget_mb"]
         self.memory_budget_mb = sizing.device_budget_mb() if budget is None else float(budget)
         self.seed = int(opts["seed"])
-        # caches, owned here: shape → Plan; poly shape → planning.LayerParts; graph key →
-        # compiled pipeline; (shape, group) → compiled batch pipeline
-        self._plans: dict[tuple, Plan] = {}
-        self._layers: dict[tuple, planning.LayerParts] = {}
-        self._compiled: dict[tuple, tuple] = {}
-        self._batch_fns: dict[tuple, object] = {}
+        self._cache = planning.PlanCache()   # plans, F_ℓ and compiled graphs, owned here
 
     @property
     def options(self) -> explainer_options.ExplainerOptions:
@@ -108,16 +98,12 @@ class Explainer:
         """The checked model contract (``dance_tf.model_contract``): input, the output
         explained, the stripped head, dtypes. example: an input or a batch, needed only
         for a model that declares no input (it is built on it)."""
-        if self._contract is None:
-            self._contract = model_contract.contract(self.model, self.output, example)
-        return self._contract
+        return self._model.contract(example)
 
     @property
     def input_shape(self) -> tuple | None:
         """One unbatched input's shape S as the model declares it (None = any size)."""
-        if self._contract is None:
-            return None
-        return self._contract.input_shape
+        return self._model.input_shape
 
     @property
     def explained(self) -> str:
@@ -131,39 +117,24 @@ class Explainer:
         return bool(self._eager_method)
 
     def logits_model(self, shape) -> object:
-        """The model that outputs the float32 logits DANCE explains (the contract's: a
-        final softmax / log-softmax / sigmoid stripped); refused when its outputs still
-        look like probabilities at inputs of ``shape``."""
-        c = self.contract()
-        if not getattr(self, "_probed", False):
-            inputs.refuse_probabilities(c.logits, tuple(shape))
-            self._probed = True
-        return c.logits
+        """The model of the float32 logits DANCE explains (a final softmax / log-softmax /
+        sigmoid stripped); refused when they look like probabilities at ``shape``."""
+        return self._model.logits(shape)
 
     def n_classes(self, xt) -> int:
         """The number of classes: the logits' static width, else one forward pass."""
-        logits = self.logits_model(tuple(np.shape(xt)))
-        width = class_count(logits)
-        if width is not None:
-            return width
-        return int(logits(xt[None], training=False).shape[-1])
+        return self._model.n_classes(xt)
 
     # ------------------------------------------------------------------ planning
     def plan(self, shape: tuple[int, ...], lo=None, hi=None) -> Plan:
         """F_ℓ, the masks and the compiled pipeline for inputs of ``shape`` (built once;
         ``dance_tf.planning``); lo, hi: the legal range (*S), None for [0, 1]."""
         shape = tuple(int(s) for s in shape)
-        if shape not in self._plans:
-            self.logits_model(shape)   # refuses probabilities before anything is built
-            recipe = planning.Recipe(self.contract(), self._options, self._method,
-                                     self.method_options, bool(self._eager_method),
-                                     self.memory_budget_mb)
-            poly = planning.poly_shape(self.input_shape, shape)
-            if poly not in self._layers:
-                self._layers[poly] = planning.layer_parts(recipe, poly, shape)
-            self._plans[shape] = planning.build_plan(recipe, shape, self._layers[poly],
-                                                     self._compiled, lo, hi)
-        return self._plans[shape]
+        self.logits_model(shape)   # refuses probabilities before anything is built
+        recipe = planning.Recipe(self.contract(), self._options, self._method,
+                                 self.method_options, bool(self._eager_method),
+                                 self.memory_budget_mb)
+        return self._cache.plan(recipe, shape, lo, hi)
 
     def inputs_in_flight(self, plan: Plan, limit: int = 8) -> int:
         """Inputs of a batch that may run at once within the memory budget (``sizing``)."""
@@ -217,8 +188,7 @@ class Explainer:
                           f"({type(err).__name__}: {err}); calling it eagerly on each chunk "
                           "of decoys", stacklevel=2)
             self._eager_method = True
-            for cache in (self._plans, self._compiled, self._batch_fns):
-                cache.clear()
+            self._cache.clear()
             plan, args, x, _ = self.prepare(x, target)
             run = plan.run if return_details else plan.run_maps
             outputs = run(*args)
@@ -227,19 +197,17 @@ class Explainer:
     def __call__(self, x: ArrayLike, targets: ArrayLike | None = None, *, target=None,
                  return_details: bool = False):
         """DANCE maps of one input (*S) or a batch (N, *S) — numpy, a tensor, or a
-        ``tf.data.Dataset`` of inputs or of batches — for ``targets`` (an int, (N,) ints
-        or None: the predicted classes). Returns maps shaped like x (numpy), or
-        ``Explanation`` objects (one, or a list for a batch) with ``return_details``.
-        A dataset of ``(x, y)`` pairs gives its y as the targets (``targets`` must then be
-        None). ``target=`` is the older spelling for one input. A batch runs as one compiled call
-        (``dance_tf.pipeline_batch``; several inputs at once when ``memory_budget_mb``
-        holds their decoys; one trace per input shape); user callables of unknown graph
+        ``tf.data.Dataset`` of inputs, batches or ``(x, y)`` pairs (y: the targets) — for
+        ``targets`` (an int, (N,) ints or None: the predicted classes; ``target=``: the older
+        spelling). Returns maps shaped like x (numpy), or ``Explanation``(s) with
+        ``return_details``. A batch runs as one compiled call (``dance_tf.pipeline_batch``,
+        inputs side by side as ``memory_budget_mb`` allows); user callables of unknown graph
         safety and ``return_details`` go input by input."""
         if target is not None:
             if targets is not None:
                 raise TypeError("targets and target: give one of them")
             targets = target
-        self._contract_for(x)
+        self._model.resolve(x)
         x, targets, batched = inputs.gather_targets(x, targets, self.input_shape)
         if not batched:
             return self.explain(x, target=targets, return_details=return_details)
@@ -252,35 +220,14 @@ class Explainer:
         if self._builtin_method and len(x) > 1:   # graph-safe: one compiled call
             from dance_tf.pipeline_batch import explain_many
 
-            return explain_many(self, x, targets, self._batch_fns)
+            return explain_many(self, x, targets, self._cache.batch)
         return self.explain_batch(x, targets)
 
-    def _contract_for(self, x) -> None:
-        """Resolve the contract before reading x: from the model when it declares its
-        input, else by building it on x (a dataset is then read twice)."""
-        if self._contract is None:
-            self.contract(None if model_contract.declares_input(self.model)
-                          else inputs.gather(x, None))
-
-    def base_map(self, x: ArrayLike, targets: ArrayLike | None=None) -> np.ndarray:
+    def base_map(self, x: ArrayLike, targets: ArrayLike | None = None) -> np.ndarray:
         """The base method's map without decoys, on the logits this explainer explains:
         one input (*S) or a batch (N, *S) → maps of the same shape (numpy); targets as in
         ``__call__``. The "without decoys" column of every comparison (§4.2)."""
-        self._contract_for(x)
-        x, targets, batched = inputs.gather_targets(x, targets, self.input_shape)
-        xs = np.stack([inputs.check_input(xi, self.input_shape)
-                       for xi in (x if batched else x[None])])
-        logits = self.logits_model(tuple(xs.shape[1:]))
-        if targets is None:
-            t = np.argmax(np.asarray(logits(tf.constant(xs), training=False)), axis=-1)
-        else:
-            n_cls = self.n_classes(xs[0])
-            given = inputs.batch_targets(targets if batched else [targets], len(xs))
-            t = np.array([inputs.check_target(v, n_cls) for v in given])
-        maps = np.asarray(self._method(logits, xs, t.astype(np.int32), **self.method_options),
-                          np.float32)
-        inputs.check_degenerate_maps(logits, xs, maps)   # an overflow a compiled graph hid
-        return maps if batched else maps[0]
+        return self._model.base_maps(self._method, self.method_options, x, targets)
 
     def explain_batch(self, xs, targets=None, show_progress: bool | None = None
                       ) -> np.ndarray:
@@ -295,14 +242,11 @@ class Explainer:
             raise InputError(f"xs: expected a non-empty batch (N, *S), got shape {xs.shape}")
         targets = inputs.batch_targets(targets, len(xs))
         show = len(xs) > 4 if show_progress is None else bool(show_progress)
-        bar = progress(len(xs), desc="DANCE explain_batch", unit="input", enabled=show)
         maps = []
-        try:
+        with progress(len(xs), desc="DANCE explain_batch", unit="input", enabled=show) as bar:
             for x, t in zip(xs, targets):
                 maps.append(self.explain(x, t))
                 bar.update(1)
-        finally:
-            bar.close()
         return np.stack(maps)
 
 

@@ -112,6 +112,32 @@ def build_plan(recipe: Recipe, shape: tuple[int, ...], parts: LayerParts, compil
                 chunk, n, n_items, graphs, f_loop, crop, body, layer_reason=choice.reason)
 
 
+class PlanCache:
+    """An Explainer's caches: input shape → ``Plan``; poly shape → ``LayerParts``; graph
+    key → compiled pipeline; (shape, group) → compiled batch pipeline (``batch``, filled
+    by ``dance_tf.pipeline_batch``)."""
+
+    def __init__(self):
+        self.plans: dict[tuple, Plan] = {}
+        self.layers: dict[tuple, LayerParts] = {}
+        self.compiled: dict[tuple, tuple] = {}
+        self.batch: dict[tuple, object] = {}
+
+    def plan(self, recipe: Recipe, shape: tuple[int, ...], lo=None, hi=None) -> Plan:
+        """The plan for inputs of ``shape``, built once (F_ℓ once per poly shape)."""
+        if shape not in self.plans:
+            poly = poly_shape(recipe.contract.input_shape, shape)
+            if poly not in self.layers:
+                self.layers[poly] = layer_parts(recipe, poly, shape)
+            self.plans[shape] = build_plan(recipe, shape, self.layers[poly], self.compiled,
+                                           lo, hi)
+        return self.plans[shape]
+
+    def clear(self) -> None:
+        for cache in (self.plans, self.layers, self.compiled, self.batch):
+            cache.clear()
+
+
 def check_gradient_path(logits, f_l, shape):
     """Refuse a model (or ℓ) with no gradient path from the input."""
     x = tf.zeros((1,) + shape, tf.float32)
