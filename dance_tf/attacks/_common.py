@@ -25,7 +25,7 @@ import tensorflow as tf
 from dance_tf.attacks.softplus import softplus_copy
 from dance_tf.errors import InputError
 from dance_tf.inputs import range_tolerance
-from dance_tf.layers import logits_model
+from dance_tf.model_contract import logits_model
 from dance_tf.saliency._core import compiled, logit_gradients
 from dance_tf.saliency.registry import resolve_method
 

@@ -80,7 +80,7 @@ class BaseMethod:
         """Maps (N, *S) of a batch x (N, *S) without decoys; targets (N,) ints or None
         (the predicted classes). Numpy in, numpy out; tensors in, tensors out."""
         if targets is None:
-            from dance_tf.layers import logits_model
+            from dance_tf.model_contract import logits_model
 
             logits, _ = logits_model(model, tuple(np.shape(x)[1:]))
             targets = np.argmax(np.asarray(logits(x, training=False)), axis=-1)

@@ -52,7 +52,7 @@ def _base(method: str):
 
 def run(task, folder: Path, method: str = "gradient", seed: int = 0, log=print) -> Path:
     """Run the cascade on every input of ``task`` (numpy edge); writes the rows."""
-    from dance_tf.layers import logits_model
+    from dance_tf.model_contract import logits_model
     from dance_tf.metrics.sanity import cascading_randomization, map_ssim
 
     folder = Path(folder)
