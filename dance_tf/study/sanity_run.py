@@ -52,8 +52,8 @@ def _base(method: str):
 
 def run(task, folder: Path, method: str = "gradient", seed: int = 0, log=print) -> Path:
     """Run the cascade on every input of ``task`` (numpy edge); writes the rows."""
-    from dance_tf.model_contract import logits_model
     from dance_tf.metrics.sanity import cascading_randomization, map_ssim
+    from dance_tf.model_contract import logits_model
 
     folder = Path(folder)
     packed = folder / "results.jsonl.gz"
