@@ -35,17 +35,14 @@ def check_variants(value) -> tuple[str, ...]:
 def evaluate_task(task, *, methods, variants, metrics, out, k: float = 0.2, ig_steps=50,
                   sg_samples=50, sg_noise=0.15, seed=0, examples=4, quiet=False,
                   log=print):
-    """Run :func:`evaluate_model` on a task's inputs (all of one shape), model and
+    """Run :func:`evaluate_model` on a task's inputs (a batch, or a list when their
+    shapes differ: SST's sentences), model and
     settings (value range, constant, explainer options; SF with the task's fill and
     ``k``); the task's labels when every input has one, else the predicted classes."""
     from types import SimpleNamespace
 
     from dance_tf.evaluation.model_card import evaluate_model
 
-    shapes = {np.shape(x) for x in task.inputs}
-    if len(shapes) != 1:
-        raise ValueError(f"task {task.name!r}: inputs of several shapes {sorted(shapes)[:3]} "
-                         "cannot run through evaluate_model yet")
     labels = task.labels
     if labels is None or any(v is None for v in labels):
         labels = None
@@ -60,7 +57,7 @@ def evaluate_task(task, *, methods, variants, metrics, out, k: float = 0.2, ig_s
     if task.constant is not None:
         options["constant"] = task.constant
     return evaluate_model(
-        task.model, np.stack([np.asarray(x, np.float32) for x in task.inputs]), labels,
+        task.model, _batch_or_list(task.inputs), labels,
         methods=list(methods), variants=list(variants), metrics=metrics_spec, out=out,
         method_options={m: method_options(m, settings) for m in methods},
         matched_noise=sg_noise, examples=examples, quiet=quiet, log=log, **options)
@@ -82,3 +79,9 @@ def run(args, log) -> Path:
                   sg_samples=args.sg_samples, sg_noise=args.sg_noise, seed=args.seed,
                   examples=args.examples, quiet=args.quiet, log=log)
     return out
+
+
+def _batch_or_list(inputs) -> np.ndarray | list:
+    """One (N, *S) batch when every input has the same shape, else the list of inputs."""
+    xs = [np.asarray(x, np.float32) for x in inputs]
+    return np.stack(xs) if len({x.shape for x in xs}) == 1 else xs

@@ -103,7 +103,8 @@ def evaluate_model(model: keras.Model, inputs: ArrayLike, labels: ArrayLike | No
     """Score ``methods`` × ``variants`` × ``metrics`` on every input (issue 25).
 
     model: a Keras classifier (logits or a final softmax); inputs: (N, *S) numpy or
-    tensor, or a tf.data dataset of inputs or (x, y) pairs (then y are the labels);
+    tensor, a tf.data dataset of inputs or (x, y) pairs (then y are the labels), or a
+    list of inputs of several shapes (a model with variable axes: sentences);
     labels: (N,) classes or one-hot rows; None: the predicted classes are explained.
     methods: registry names (``dance_tf.saliency.get``) or callables f(model, x, targets)
     -> maps; method_options: {method: its options}. variants: some of ``none``,
@@ -135,7 +136,7 @@ def evaluate_model(model: keras.Model, inputs: ArrayLike, labels: ArrayLike | No
         masks = np.asarray(masks)
         if len(masks) != len(x):
             raise ValueError(f"masks: expected {len(x)} masks, got {len(masks)}")
-    logits, _ = logits_model(model, x.shape[1:])
+    logits, _ = logits_model(model, np.shape(x[0]))
     cs = targets(logits, x, labels)
     cfg = card_config(model, labels, {k: v[1] for k, v in table.items()}, explainer_options,
                       specs, noise)

@@ -358,3 +358,35 @@ def test_matched_vargrad_is_vargrad_with_as_many_gradients():
     sigma = 0.15 * float(x.max() - x.min())
     copies = x[None] + sigma * rng.standard_normal((5,) + x.shape).astype(np.float32)
     np.testing.assert_allclose(got, (copies ** 2).var(axis=0), rtol=1e-5)
+
+
+def test_inputs_of_several_lengths_run_one_by_one_like_the_explainer_by_hand():
+    # a model with a variable axis (sentences): a list of inputs of two lengths, as the
+    # SST task gives them; every row equals the Explainer and the metric called by hand
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((None, 4))
+    h = keras.layers.Conv1D(5, 2, activation="relu", name="conv")(inp)
+    out = keras.layers.Dense(2)(keras.layers.GlobalMaxPooling1D()(h))
+    text = keras.Model(inp, out)
+    rng = np.random.default_rng(3)
+    xs = [rng.random((n, 4), dtype=np.float32) for n in (5, 7, 5)]
+    opts = {"patch_size": 1, "patches_per_mask": 2, "value_range": (0.0, 1.0), "seed": 0}
+    result = evaluate_model(text, xs, None, methods=["gradient"], variants=["none", "decoys"],
+                            metrics={"peak": {}, "fidelity_continuous": {}}, quiet=True,
+                            examples=0, log=lambda *_: None, **opts)
+    got = {(r["index"], r["variant"], r["metric"]): r["value"] for r in result.rows}
+    assert len(got) == 3 * 2 * 2
+    ex = Explainer(text, method="gradient", **opts)
+    for i, x in enumerate(xs):
+        c = int(np.argmax(text(x[None]).numpy()[0]))
+        for v, sal in (("none", ex.base_map(x, c)), ("decoys", ex.explain(x, c))):
+            f = features(sal)[None]
+            np.testing.assert_allclose(got[(i, v, "peak")], f.max(), rtol=1e-5)
+            np.testing.assert_allclose(got[(i, v, "fidelity_continuous")],
+                                       fidelity_continuous(text, x[None], f, [c])[0],
+                                       rtol=1e-5, atol=1e-6)
+    with pytest.raises(Exception, match=r"inputs\[1\]: expected shape"):
+        evaluate_model(text, [xs[0], np.zeros((5, 3), np.float32)], methods=["gradient"],
+                       variants=["none"], metrics={"peak": {}}, quiet=True, **opts)
