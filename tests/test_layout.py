@@ -8,6 +8,7 @@ from tests.conftest import ROOT, TESTS
 
 #: modules tested through another module's test file (paths under tests/)
 TESTED_IN = {
+    "cli/__main__": "cli/test_main.py",                # python -m dance_tf.cli
     "evaluation/card_cli": "evaluation/test_model_card.py",
     "evaluation/card_examples": "evaluation/test_model_card.py",
     "evaluation/card_figures": "evaluation/test_model_card.py",
@@ -32,7 +33,6 @@ TESTED_IN = {
     "planning": "test_pipeline.py",
     "pipeline_batch": "test_pipeline.py",
     "features": "test_aggregate.py",
-    "progress": "test_cli_first_hour.py",               # and evaluation/test_checks_hostile
     "distribute": "evaluation/test_runner.py",
     "attacks/_common": "attacks/test_attacks.py",
     "attacks/mass_center": "attacks/test_attacks.py",
@@ -52,8 +52,7 @@ TESTED_IN = {
     "evaluation/run_config": "evaluation/test_config.py",
     "evaluation/variants": "evaluation/test_config.py",
     "models/torch_pickle": "models/test_torch_legacy.py",
-    "plots/_figure": "test_cli_first_hour.py",
-    "plots/images": "test_cli_first_hour.py",
+    "plots/_figure": "plots/test_images.py",
     "plots/tabular": "models/test_ids.py",
     "plots/text": "models/test_sst.py",
     "saliency/_core": "saliency/test_contract.py",

@@ -14,6 +14,7 @@ import pytest
 
 import dance_tf
 from dance_tf import cli, explainer_options, option_flags, options
+from dance_tf.cli import explainer_flags
 from dance_tf.decoys.settings import FIELDS, DecoySettings
 from dance_tf.errors import InputError
 from dance_tf.evaluation import checks
@@ -150,7 +151,7 @@ def test_a_flag_of_the_solver_not_in_use_is_one_line_exit_2(opt, capsys):
     assert opt.flag in err and f"{opt.solver} solver" in err
     # with its solver it reaches the explainer
     args = _explain_args("--solver", opt.solver, *_other_value(opt))
-    assert opt.name in cli.explainer_options(args)
+    assert opt.name in explainer_flags.explainer_options(args)
 
 
 def test_a_solver_flag_is_refused_even_at_its_default(capsys):
@@ -165,7 +166,7 @@ def test_a_solver_flag_is_refused_even_at_its_default(capsys):
 def test_every_option_reaches_the_explainer_from_explain(opt):
     solver = ["--solver", opt.solver] if opt.solver and opt.name != "solver" else []
     args = _explain_args(*solver, *_other_value(opt))
-    kwargs = cli.explainer_options(args)
+    kwargs = explainer_flags.explainer_options(args)
     assert opt.name in kwargs and not options.is_default(opt.name, kwargs[opt.name])
     checked = explainer_options.checked({k: v for k, v in kwargs.items()
                                          if k not in ("steps", "samples", "noise")})
@@ -173,13 +174,13 @@ def test_every_option_reaches_the_explainer_from_explain(opt):
 
 
 def test_defaults_on_the_command_line_give_no_keywords():
-    assert cli.explainer_options(_explain_args()) == {}
+    assert explainer_flags.explainer_options(_explain_args()) == {}
 
 
 def test_method_option_reaches_the_method():
     args = _explain_args("--method", "ig", "--method-option", "steps=7",
                          "--method-option", "baseline=0.5")
-    kwargs = cli.explainer_options(args)
+    kwargs = explainer_flags.explainer_options(args)
     assert kwargs["method_options"] == {"steps": 7, "baseline": 0.5}
     assert "steps" not in kwargs                 # the paper's 50 steps yield to the option
 

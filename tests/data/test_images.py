@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from dance_tf import cli
+from dance_tf.cli.images import read_image
 from dance_tf.data import imagenet as inet
 from dance_tf.data import images
 from dance_tf.errors import InputError
@@ -50,7 +51,7 @@ def test_a_32_bit_tiff_is_scaled_by_its_range_not_clipped(grey_model, tmp_path):
     _tiff32(path, raw, signed=True)
     with Image.open(path) as img:
         assert img.mode == "I"
-    x, _ = cli.read_image(path, model, "keras")
+    x, _ = read_image(path, model, "keras")
     assert np.mean(x >= 1.0) == 0.0                        # was 76 % at 1.0
     np.testing.assert_allclose(x[..., 0], raw / (2.0 ** 31 - 1), rtol=1e-5, atol=1e-9)
     # the full signed range reaches 1.0 exactly at 2**31 - 1
@@ -112,7 +113,7 @@ def test_ordinary_transparency_keeps_the_colour_values(grey_model, tmp_path):
     rgba = rng.integers(0, 256, (12, 12, 4)).astype(np.uint8)
     rgba[..., 1] = rgba[..., 2] = rgba[..., 0]              # grey colour, varying alpha
     Image.fromarray(rgba, "RGBA").save(tmp_path / "grey_rgba.png")
-    x, _ = cli.read_image(tmp_path / "grey_rgba.png", model, "keras")
+    x, _ = read_image(tmp_path / "grey_rgba.png", model, "keras")
     np.testing.assert_allclose(x[..., 0], rgba[..., 0] / 255.0, atol=1e-6)
     # constant alpha over a colour photo (the fixture): the colours, alpha dropped
     fixture = FIXTURES / "imagenet" / "golf_ball_rgba_48.png"
@@ -154,9 +155,9 @@ def test_float_images_read_the_same_in_the_cli_and_the_imagenet_reader(grey_mode
     unit = np.random.default_rng(5).random((12, 12)).astype(np.float32)
     Image.fromarray(unit).save(tmp_path / "unit.tif")
     Image.fromarray(unit * 200).save(tmp_path / "wide.tif")
-    x, _ = cli.read_image(tmp_path / "unit.tif", model, "keras")
+    x, _ = read_image(tmp_path / "unit.tif", model, "keras")
     np.testing.assert_allclose(x[..., 0], unit, atol=1e-6)
-    x, _ = cli.read_image(tmp_path / "wide.tif", model, "keras")
+    x, _ = read_image(tmp_path / "wide.tif", model, "keras")
     np.testing.assert_allclose(x[..., 0], unit * 200 / 255, atol=1e-5)
     np.testing.assert_array_equal(inet.read_rgb(tmp_path / "unit.tif")[..., 0],
                                   np.rint(unit.astype(np.float64) * 255))

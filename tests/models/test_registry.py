@@ -75,6 +75,8 @@ def test_registry_and_cli_import_no_tensorflow():
 # ----------------------------------------------------------------------- the consumers
 def test_cli_names_the_registry_models():
     from dance_tf import cli
+    from dance_tf.cli import models
+    from dance_tf.cli.console import CLIError
 
     commands = next(a for a in cli.build_parser()._actions if a.dest == "command")
     for command in ("explain", "export"):
@@ -85,11 +87,11 @@ def test_cli_names_the_registry_models():
         for name in registry.names():
             assert name in text, name
     args = cli.build_parser().parse_args(["explain", "x.png", "--model", "nets.bin"])
-    with pytest.raises(cli.CLIError) as err:
-        cli.load_image_model(args)
+    with pytest.raises(CLIError) as err:
+        models.load_image_model(args)
     named = ast.literal_eval(re.search(r"one of (\(.*\))", str(err.value)).group(1))
     assert named == ZOO and "'efficientnet_lite0'" in str(err.value)
-    assert cli._photo_models() == ", ".join(f"--model {n}" for n in LITE)
+    assert models.photo_models() == ", ".join(f"--model {n}" for n in LITE)
 
 
 def test_explain_image_script_choices_are_the_registry(capsys):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import dance_tf
 from dance_tf import cli
+from dance_tf.cli import explainer_flags
 from dance_tf.errors import DanceError
 from tests.conftest import small_cnn
 
@@ -59,7 +60,7 @@ def test_a_drawn_flag_value_parses_or_is_refused_by_name(flag, value):
         assert flag in lines[0] or flag.lstrip("-").replace("-", "_") in lines[0], lines[0]
         return
     try:
-        options = cli.explainer_options(args)
+        options = explainer_flags.explainer_options(args)
         dance_tf.Explainer(small_cnn(), **options)
     except (DanceError, TypeError) as refusal:
         name = flag.lstrip("-").replace("-", "_")
