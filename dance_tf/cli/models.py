@@ -112,7 +112,7 @@ def probabilities(model, x):
     """Softmax of the model's logits for one input x: (classes,) float64."""
     import numpy as np
 
-    from dance_tf.layers import logits_model
+    from dance_tf.model_contract import logits_model
 
     logits, _ = logits_model(model, x.shape)
     z = np.asarray(logits(x[None], training=False), np.float64)[0]
