@@ -68,8 +68,10 @@ TESTED_IN = {
     "saliency/smoothgrad_range": "saliency/test_more_methods.py",
     "saliency/vargrad": "saliency/test_more_methods.py",
     "study/claims": "study/test_reproduce.py",
-    "study/cli": "study/test_reproduce.py",
+    "study/fidelity_tables": "study/test_reproduce.py",   # the smoke run's report
     "study/report": "study/test_reproduce.py",
+    "study/rows": "study/test_reproduce.py",
+    "study/sensitivity_tables": "study/test_reproduce.py",
     "study/verdicts": "study/test_reproduce.py",
     "tasks/base": "evaluation/test_checks_hostile.py",
     "tasks/digits": "evaluation/test_checks_hostile.py",
