@@ -52,6 +52,7 @@ TESTED_IN = {
     "evaluation/run_config": "evaluation/test_config.py",
     "evaluation/variants": "evaluation/test_config.py",
     "models/torch_pickle": "models/test_torch_legacy.py",
+    "models/torch_pickle_machine": "models/test_torch_legacy.py",
     "plots/_figure": "test_cli_first_hour.py",
     "plots/images": "test_cli_first_hour.py",
     "plots/tabular": "models/test_ids.py",
