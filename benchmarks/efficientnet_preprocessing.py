@@ -136,10 +136,10 @@ def main(argv=None) -> int:
     import common
     from PIL import Image
 
-    from dance_tf.models import efficientnet_lite
+    from dance_tf.models import efficientnet_lite, efficientnet_lite_net
 
     model = efficientnet_lite.load(args.variant)
-    size = efficientnet_lite.VARIANTS[args.variant].image_size
+    size = efficientnet_lite_net.VARIANTS[args.variant].image_size
     images, labels = read_dataset(folder, 20 if args.quick else None)
     pil = [Image.fromarray(a) for a in images]
     pairs = []

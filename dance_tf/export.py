@@ -25,7 +25,7 @@ model that computes a non-finite output, layer-ℓ deviation or map for an input
 weight) — no map, and no ``fraction_certified``, is returned for them.
 
 ``save`` writes the SavedModel into a new folder beside ``path`` (its files listed with
-their digests in ``.dance-tf.json``) and renames it into place (dance_tf.files), so a
+their digests in ``.dance-tf.json``) and renames it into place (dance_tf.whole_folder), so a
 failed export leaves nothing; it refuses a link, and a folder that is not empty unless it
 holds an earlier dance_tf export, unchanged and nothing else, and ``overwrite=True`` is
 passed; ``value_range``, ``deviation_bound`` and
@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
-from dance_tf import errors, files, validate
+from dance_tf import errors, single_file, validate, whole_folder
 from dance_tf.pipeline_batch import batch_graph, static_range
 
 if TYPE_CHECKING:
@@ -229,7 +229,7 @@ def _check_target(path: Path, overwrite: bool) -> bool:
     if not ((path / CONFIG_FILE).is_file() and (path / "saved_model.pb").is_file()):
         raise FileExistsError(f"{path}: folder is not empty and is not a dance_tf export; "
                               "export never writes into it - choose a new or empty folder")
-    problem = files.folder_problem(path, legacy=_EXPORT_ENTRIES)
+    problem = whole_folder.folder_problem(path, legacy=_EXPORT_ENTRIES)
     if problem:
         raise FileExistsError(f"{path}: holds a dance_tf export and files it did not write "
                               f"({problem}); export never replaces them - choose a new or "
@@ -276,6 +276,6 @@ def save(explainer: Explainer, path: str | os.PathLike, input_shape: tuple | Non
     def write(folder: Path) -> None:   # a new folder beside path, renamed into place
         tf.saved_model.save(module, str(folder), signatures=signatures)
         (folder / CONFIG_FILE).parent.mkdir(parents=True, exist_ok=True)
-        files.write_text(folder / CONFIG_FILE, settings)
+        single_file.write_text(folder / CONFIG_FILE, settings)
 
-    return files.write_folder(path, write, replace=replace, legacy=_EXPORT_ENTRIES)
+    return whole_folder.write_folder(path, write, replace=replace, legacy=_EXPORT_ENTRIES)

@@ -1,107 +1,34 @@
-"""The one way dance_tf writes files: never over a file it did not write, never through a
-symbolic link, always whole (a temporary name in the same folder, then ``os.replace``).
+"""The one way dance_tf writes into a folder: never over a file it did not write, never
+through a symbolic link, always whole.
 
-* :func:`write_bytes` / :func:`write_text`: one file, written whole or not at all.
-* :class:`OutputFolder`: a folder dance_tf writes into. ``.dance-tf.json`` in it lists
-  every file dance_tf wrote there with its size and SHA-256; a listed name is written
-  again only while the file on disk is still that regular file (not a link, not replaced
-  by another file). Files are first written into a private staging folder inside the
-  output folder and moved into place only when every destination has been checked, so a
-  refused or failed run leaves the folder as it was.
-* :func:`regular_or_absent`: a file dance_tf is about to read must be a regular file (a
-  FIFO would block the reader forever, ``/dev/zero`` would be read until memory runs out).
+:class:`OutputFolder`: a folder dance_tf writes into. ``.dance-tf.json`` (:data:`MANIFEST`)
+in it lists every file dance_tf wrote there with its size and SHA-256; a listed name is
+written again only while the file on disk is still that regular file (not a link, not
+replaced by another file). Files are first written into a private :class:`Staging` folder
+inside the output folder and moved into place only when every destination has been
+checked, so a refused or failed run leaves the folder as it was.
 
-No TensorFlow here.
+One file alone is :mod:`dance_tf.single_file`; a whole folder replaced at once (an
+export) is :mod:`dance_tf.whole_folder`. No TensorFlow here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fnmatch
-import hashlib
 import json
 import os
 import secrets
 import shutil
-import stat
 from pathlib import Path
 
 from dance_tf.errors import OutputError
+from dance_tf.single_file import file_record, regular_or_absent, write_text
 
 MANIFEST = ".dance-tf.json"
-_STAGING = ".dance-tf-staging-"
+#: name prefix of a staging folder (never foreign: a run in progress, or one killed)
+STAGING = ".dance-tf-staging-"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CHUNK = 1 << 20
-
-
-def regular_or_absent(path, what: str = "file") -> bool:
-    """True if ``path`` is a regular file, False if absent; OutputError for anything else
-    (a symbolic link that dangles, a FIFO, a device, a folder)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        if os.path.islink(path):
-            raise OutputError(f"{path}: the {what} is a dangling symbolic link") from None
-        return False
-    if not stat.S_ISREG(mode):
-        raise OutputError(f"{path}: the {what} is not a regular file (a FIFO, device or "
-                          "folder)")
-    return True
-
-
-def _refuse_links(path: Path) -> None:
-    """OutputError if ``path`` or its parent folder is a symbolic link."""
-    for p in (path, path.parent):
-        if p.is_symlink():
-            raise OutputError(f"{p}: is a symbolic link; dance_tf never writes through a "
-                              "link (give the real path)")
-
-
-def write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` whole: a new file of a temporary name in the same folder
-    (opened with O_EXCL | O_NOFOLLOW), fsynced, then renamed over ``path``. Refuses a
-    ``path`` that is a symbolic link, a folder or a special file, or whose parent is a
-    link. Only for files the caller owns (e.g. a manifest or a report checked by its
-    caller)."""
-    path = Path(path)
-    _refuse_links(path)
-    if path.exists() and not path.is_file():
-        raise OutputError(f"{path}: is not a regular file; dance_tf writes only files")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def write_text(path, text: str) -> Path:
-    """:func:`write_bytes` of ``text`` in UTF-8."""
-    return write_bytes(path, text.encode("utf-8"))
-
-
-def file_record(path) -> dict | None:
-    """{"size", "sha256"} of the regular file ``path`` (read without following a link),
-    or None when it is not a regular file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        st = os.fstat(handle.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        h = hashlib.sha256()
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            h.update(block)
-    return {"size": st.st_size, "sha256": h.hexdigest()}
 
 
 class OutputFolder:
@@ -178,7 +105,7 @@ class OutputFolder:
         tops = {name.split("/", 1)[0] for name in self.owned}
         return sorted(p.name for p in self.path.iterdir()
                       if p.name != MANIFEST and p.name not in tops
-                      and not p.name.startswith(_STAGING) and not self._is_managed(p.name))
+                      and not p.name.startswith(STAGING) and not self._is_managed(p.name))
 
     def problem(self, name: str) -> str | None:
         """Why ``name`` (relative, ``/``-separated) cannot be written now, or None."""
@@ -270,7 +197,7 @@ class Staging:
         if self._dir is None:
             self._make_folder(self.folder.path)
             self._dir = Path(os.path.realpath(self.folder.path)) / (
-                _STAGING + f"{os.getpid()}-{secrets.token_hex(4)}")
+                STAGING + f"{os.getpid()}-{secrets.token_hex(4)}")
             os.mkdir(self._dir, 0o700)
         return self._dir
 
@@ -345,88 +272,3 @@ class Staging:
             with contextlib.suppress(OSError):
                 os.rmdir(p)
         self._created.clear()
-
-
-# ---------------------------------------------------------------------- whole folders
-def _all_files(folder: Path) -> tuple[list[str], list[str]]:
-    """(regular files, anything else: links, FIFOs, ...) under ``folder``, relative."""
-    regular, other = [], []
-    for root, dirs, names in os.walk(folder):
-        for name in dirs + names:
-            p = os.path.join(root, name)
-            rel = os.path.relpath(p, folder).replace(os.sep, "/")
-            mode = os.lstat(p).st_mode
-            if stat.S_ISREG(mode):
-                regular.append(rel)
-            elif not stat.S_ISDIR(mode):
-                other.append(rel)
-    return sorted(regular), sorted(other)
-
-
-def folder_problem(folder, legacy=()) -> str | None:
-    """Why ``folder`` is not entirely dance_tf's (so may not be replaced), or None: every
-    file must be listed in its manifest and unchanged, with no link or special file
-    anywhere. A folder without a manifest (an older dance_tf) is accepted when its
-    top-level names all match ``legacy`` and it holds no link."""
-    folder = Path(folder)
-    regular, other = _all_files(folder)
-    if other:
-        return f"{folder / other[0]}: is a symbolic link or special file"
-    if not (folder / MANIFEST).exists():
-        if not legacy:
-            return f"{folder}: has no {MANIFEST}"
-        foreign = [n for n in os.listdir(folder)
-                   if not any(fnmatch.fnmatch(n, p) for p in legacy)]
-        return f"{folder / foreign[0]}: was not written by dance-tf" if foreign else None
-    owned = OutputFolder(folder, force=True)._read_manifest()
-    for name in regular:
-        if name == MANIFEST:
-            continue
-        if name not in owned:
-            return f"{folder / name}: was not written by dance-tf"
-        if owned[name] is not None and owned[name] != file_record(folder / name):
-            return f"{folder / name}: changed since dance-tf wrote it"
-    return None
-
-
-def write_folder(path, writer, *, replace: bool = False, legacy=()) -> Path:
-    """Write a whole folder at ``path``: ``writer(tmp)`` fills a new folder beside it,
-    whose files are listed in its manifest; then it takes ``path``'s place with renames.
-    ``path`` may be absent or an empty folder; with ``replace``, also a folder that is
-    entirely dance_tf's (:func:`folder_problem`). A failed ``writer`` leaves nothing; a
-    link at ``path`` is refused (FileExistsError)."""
-    path = Path(path)
-    if path.is_symlink():
-        raise FileExistsError(f"{path}: is a symbolic link; dance_tf never writes through "
-                              "a link (give the real path)")
-    if path.exists() and not path.is_dir():
-        raise FileExistsError(f"{path}: exists and is not a folder")
-    old = path.is_dir() and any(path.iterdir())
-    if old:
-        problem = folder_problem(path, legacy)
-        if problem or not replace:
-            raise FileExistsError(f"{path}: not replaced ({problem or 'pass replace'})")
-    parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    token = f"{os.getpid()}-{secrets.token_hex(4)}"
-    tmp = parent / f".{path.name}{_STAGING}{token}"
-    trash = parent / f".{path.name}.dance-tf-old-{token}"
-    try:
-        writer(tmp)
-        regular, other = _all_files(tmp)
-        if other:
-            raise OutputError(f"{tmp / other[0]}: the writer made a link or special file")
-        write_text(tmp / MANIFEST, json.dumps({"written": {
-            n: file_record(tmp / n) for n in regular}}, indent=1) + "\n")
-        if old:
-            os.rename(path, trash)
-        try:
-            os.replace(tmp, path)   # onto an absent or empty folder
-        except OSError:
-            if old:
-                os.rename(trash, path)
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(trash, ignore_errors=True)
-    return path

@@ -26,10 +26,10 @@ class EvaluationError(ValueError):
 
 def regular_or_absent(path: Path, what: str) -> bool:
     """True if ``path`` is a regular file, False if absent; EvaluationError for anything
-    else (dance_tf.files.regular_or_absent: a FIFO would hang the reader, /dev/full would
+    else (dance_tf.single_file.regular_or_absent: a FIFO would hang the reader, /dev/full would
     be read without end)."""
     from dance_tf.errors import OutputError
-    from dance_tf.files import regular_or_absent as check
+    from dance_tf.single_file import regular_or_absent as check
 
     try:
         return check(path, what)

@@ -2,7 +2,8 @@
 
 conv1 (3×3, 16, ReLU) → pool1 → conv2 (3×3, 32, ReLU) → pool2 → fc1 (64, ReLU) → logits.
 Table S1-style index: ℓ = 2 is ``pool1`` (the default layer, as for ResNet in the paper).
-Trained once (seeded) and cached as ``digits_cnn.keras`` in the models folder.
+Trained once (seeded) and cached as ``digits_cnn.keras`` in the model cache folder
+(:func:`dance_tf.models.train_cache.model_dir`).
 """
 
 from __future__ import annotations
@@ -33,18 +34,6 @@ def build(size: int = digits_data.SIZE) -> keras.Model:
     ], name="digits_cnn")
 
 
-def model_dir() -> Path:
-    """Where trained models are cached: $DANCE_TF_MODELS, the repo's models/, or
-    ~/.cache/dance_tf."""
-    env = os.environ.get("DANCE_TF_MODELS")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "models"
-    if repo.is_dir() and os.access(repo, os.W_OK):
-        return repo
-    return Path.home() / ".cache" / "dance_tf"
-
-
 def train(epochs: int = 12, seed: int = 0, verbose: int = 0, size: int = digits_data.SIZE):
     """Train on the seeded split (digits resized to size×size); returns (model, test
     accuracy)."""
@@ -67,7 +56,7 @@ def load(path: str | os.PathLike | None = None, train_if_missing: bool = True,
     (cached as ``digits_cnn_<size>.keras``; the benchmarks use 96 for larger inputs)."""
     name = FILE_NAME if size == digits_data.SIZE else f"digits_cnn_{size}.keras"
     cached = not path
-    path = Path(path) if path else model_dir() / name
+    path = Path(path) if path else train_cache.model_dir() / name
     if path.exists():
         repair = ("delete it and the digits CNN is trained again" if cached
                   else train_cache.REPAIR)

@@ -18,7 +18,7 @@ maximum (``scaler.npz``) and rebuilt on load, so no pickle is involved.
 The packaged model (:func:`load_default`): trained once, with progress, on the packaged
 CSE-CIC-IDS2018 sample (:mod:`dance_tf.data.samples`; the paper's four classes, binary
 target) and cached as ``ids_mlp/`` in the model cache folder
-(:func:`dance_tf.models.digits.model_dir`). ``DANCE_TF_TRAIN_STEPS=N`` caps training at N
+(:func:`dance_tf.models.train_cache.model_dir`). ``DANCE_TF_TRAIN_STEPS=N`` caps training at N
 steps (tests) and caches under another name (``ids_mlp-stepsN``).
 """
 

@@ -25,7 +25,7 @@ the logits of a sentence do not depend on what it was batched with.
 
 The packaged model (:func:`load_default`): trained once, with progress, on the packaged
 SST-2 sentences and GloVe 50-d vectors (:mod:`dance_tf.data.samples`) and cached as
-``sst_cnn/`` in the model cache folder (:func:`dance_tf.models.digits.model_dir`).
+``sst_cnn/`` in the model cache folder (:func:`dance_tf.models.train_cache.model_dir`).
 ``DANCE_TF_TRAIN_STEPS=N`` caps training at N steps (tests) and caches under another name
 (``sst_cnn-stepsN``), so a quick model never stands in for the real one.
 """

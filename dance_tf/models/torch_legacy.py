@@ -27,7 +27,12 @@ import struct
 import numpy as np
 
 from dance_tf.models import torch_pickle
-from dance_tf.models.torch_pickle import STORAGE_DTYPES, RefusedGlobal, TensorView, show
+from dance_tf.models.torch_pickle_machine import (
+    STORAGE_DTYPES,
+    RefusedGlobal,
+    TensorView,
+    show,
+)
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001

@@ -1,8 +1,9 @@
 """Train a packaged task model once and cache it (SST CNN, IDS MLP), and read / write one
 Keras model file safely (the digits CNN cache, ``--model FILE.keras``).
 
-The cache folder is ``<model cache>/<name>`` (the digits model's cache, see
-``dance_tf.models.digits.model_dir``), or ``<name>-stepsN`` under ``DANCE_TF_TRAIN_STEPS=N``
+The model cache folder is :func:`model_dir` (every packaged model's: the digits CNN, the
+SST CNN, the IDS MLP, the decompressed data samples). A task model's folder is
+``<model cache>/<name>``, or ``<name>-stepsN`` under ``DANCE_TF_TRAIN_STEPS=N``
 (a quick model for tests never takes the real model's name). Training writes into a
 private ``.part`` folder that is renamed when complete: an interrupted training leaves
 nothing behind, and a folder that holds something else is never replaced.
@@ -40,10 +41,20 @@ def train_steps_override() -> int | None:
     return steps
 
 
+def model_dir() -> Path:
+    """Where trained models are cached: $DANCE_TF_MODELS, the repo's models/, or
+    ~/.cache/dance_tf."""
+    env = os.environ.get("DANCE_TF_MODELS")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2] / "models"
+    if repo.is_dir() and os.access(repo, os.W_OK):
+        return repo
+    return Path.home() / ".cache" / "dance_tf"
+
+
 def cache_dir(name: str) -> Path:
     """``<model cache>/<name>``, or ``<name>-stepsN`` under ``DANCE_TF_TRAIN_STEPS=N``."""
-    from dance_tf.models.digits import model_dir
-
     steps = train_steps_override()
     return model_dir() / (name if steps is None else f"{name}-steps{steps}")
 

@@ -45,9 +45,9 @@ MARK = "# Reproduction of DANCE"
 def report_problem(path: Path, force: bool) -> str | None:
     """Why ``--report`` cannot be written, or None: a symbolic link (never written
     through), anything but a regular file (a FIFO would block the check forever,
-    /dev/zero be read until memory runs out: dance_tf.files.regular_or_absent, the guard
+    /dev/zero be read until memory runs out: dance_tf.single_file.regular_or_absent, the guard
     the evaluation uses too), or a file this script did not write (unless ``force``)."""
-    from dance_tf.files import regular_or_absent
+    from dance_tf.single_file import regular_or_absent
 
     if path.is_symlink():
         return (f"{path}: is a symbolic link; the report is never written through a link "
@@ -75,7 +75,7 @@ def _run_all(conds, only, root, args, log) -> int:
     to this process (``_thread.interrupt_main`` was measured not to stop a long TensorFlow
     run), handled as KeyboardInterrupt; the rows so far are packed and the next condition
     starts."""
-    from dance_tf.study import conditions as cd
+    from dance_tf.study import condition_run
 
     for c in conds:
         if only and c.name not in only:
@@ -88,7 +88,7 @@ def _run_all(conds, only, root, args, log) -> int:
             timer.daemon = True
             timer.start()
         try:
-            cd.run(c, root, seed=args.seed, log=log)
+            condition_run.run(c, root, seed=args.seed, log=log)
         except KeyboardInterrupt:
             if not fired.is_set():
                 raise   # a real interrupt: the rows so far are packed

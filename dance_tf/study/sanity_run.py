@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dance_tf import files
+from dance_tf import single_file
+from dance_tf.study.folders import log_run
 
 FORMAT = "dance_tf study sanity v1"
 
@@ -81,18 +82,13 @@ def run(task, folder: Path, method: str = "gradient", seed: int = 0, log=print) 
              for i in range(len(x))]
     cfg = {"format": FORMAT, "task": task.name, "method": method, "seed": seed,
            "explainer_options": task.explainer_options, "inputs": len(x)}
-    files.write_text(folder / "config.json",
+    single_file.write_text(folder / "config.json",
                      json.dumps(cfg, indent=2, sort_keys=True, default=str) + "\n")
     buffer = io.BytesIO()   # the same bytes as before (the header names the old tmp file)
     with gzip.GzipFile(".results.jsonl.gz.tmp", "wb", fileobj=buffer, mtime=0) as handle:
         handle.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows).encode())
-    files.write_bytes(packed, buffer.getvalue())
-    from dance_tf.study.conditions import _append_line
-
-    _append_line(folder / "runs.jsonl", json.dumps({
-        "start": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)),
-        "wall_seconds": round(time.time() - start, 1), "rows_before": 0,
-        "rows_after": len(rows), "status": "complete"}))
+    single_file.write_bytes(packed, buffer.getvalue())
+    log_run(folder, start, 0, len(rows), "complete")
     return folder
 
 

@@ -79,3 +79,10 @@ def verdict(p: float, p_opposite: float, alpha: float = ALPHA) -> str:
     if np.isfinite(p_opposite) and p_opposite < alpha:
         return "opposite"
     return "not significant"
+
+
+def format_p(p: float) -> str:
+    """A p-value as the report prints it: ``< 0.001``, three decimals, or ``–`` (none)."""
+    if not np.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 1e-3 else f"{p:.3f}"

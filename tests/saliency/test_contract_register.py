@@ -79,9 +79,9 @@ def test_the_function_gradient_is_reachable_beside_its_module():
 
 
 def test_study_registers_through_register():
-    from dance_tf.study import conditions
+    from dance_tf.study import open_choices
 
-    conditions.register_methods()
-    conditions.register_methods()   # idempotent
-    assert registry.REGISTERED["gradient_probability"][0] is conditions.gradient_probability
+    open_choices.register_methods()
+    open_choices.register_methods()   # idempotent
+    assert registry.REGISTERED["gradient_probability"][0] is open_choices.gradient_probability
     assert "gradient_probability" not in registry.METHODS

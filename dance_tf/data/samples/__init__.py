@@ -1,7 +1,7 @@
 """Small real data samples shipped with the package (gzip; see README.md here).
 
 :func:`path` returns a plain-text copy of one sample, decompressed once into the model
-cache folder (:func:`dance_tf.models.digits.model_dir` ``/ "data"``) and checked against
+cache folder (:func:`dance_tf.models.train_cache.model_dir` ``/ "data"``) and checked against
 the SHA-256 of the source file, so the loaders (which read regular files) take it as is.
 """
 
@@ -29,7 +29,7 @@ PREFIX = "package:"
 
 def cache_dir() -> Path:
     """Where the samples are decompressed: ``<model cache>/data``."""
-    from dance_tf.models.digits import model_dir
+    from dance_tf.models.train_cache import model_dir
 
     return model_dir() / "data"
 

@@ -1,6 +1,7 @@
-"""How export.save writes its folder (issue 24, dance_tf.files): into a new folder renamed
-into place; an earlier export is replaced only when it is entirely dance_tf's; never
-through a link; a failed export leaves nothing. Checked on the disk itself."""
+"""dance_tf.whole_folder, through its one caller export.save (issue 24): a folder is
+written into a new folder renamed into place; an earlier export is replaced only when it is
+entirely dance_tf's; never through a link; a failed export leaves nothing. Checked on the
+disk itself."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import keras
 import pytest
 
 import dance_tf
-from dance_tf import export, files
+from dance_tf import export, files, whole_folder
 from tests.test_files import _tree
 
 
@@ -41,7 +42,7 @@ def test_export_replaces_only_an_export_that_is_entirely_its_own(explainer, expo
     out = tmp_path / "exported"
     shutil.copytree(exported, out, symlinks=True)
     assert (out / "saved_model.pb").is_file() and (out / files.MANIFEST).is_file()
-    assert files.folder_problem(out) is None
+    assert whole_folder.folder_problem(out) is None
     export.save(explainer, out, overwrite=True)          # its own: replaced
     assert sorted(os.listdir(tmp_path)) == ["exported"]  # no staging or old copy left
     (out / "variables" / "notes.txt").write_text("mine")
