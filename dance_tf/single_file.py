@@ -6,7 +6,7 @@
 * :func:`regular_or_absent`: a file dance_tf is about to read must be a regular file (a
   FIFO would block the reader forever, ``/dev/zero`` would be read until memory runs out).
 
-Folders dance_tf writes into are :mod:`dance_tf.files` (file by file) and
+Folders dance_tf writes into are :mod:`dance_tf.output_folder` (file by file) and
 :mod:`dance_tf.whole_folder` (a folder at once). No TensorFlow here.
 """
 

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 from dance_tf.errors import OutputError
-from dance_tf.files import MANIFEST, STAGING, OutputFolder
+from dance_tf.output_folder import MANIFEST, STAGING, OutputFolder
 from dance_tf.single_file import file_record, write_text
 
 

@@ -12,8 +12,8 @@ import keras
 import pytest
 
 import dance_tf
-from dance_tf import export, files, whole_folder
-from tests.test_files import _tree
+from dance_tf import export, output_folder, whole_folder
+from tests.test_output_folder import _tree
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_export_replaces_only_an_export_that_is_entirely_its_own(explainer, expo
                                                                  tmp_path):
     out = tmp_path / "exported"
     shutil.copytree(exported, out, symlinks=True)
-    assert (out / "saved_model.pb").is_file() and (out / files.MANIFEST).is_file()
+    assert (out / "saved_model.pb").is_file() and (out / output_folder.MANIFEST).is_file()
     assert whole_folder.folder_problem(out) is None
     export.save(explainer, out, overwrite=True)          # its own: replaced
     assert sorted(os.listdir(tmp_path)) == ["exported"]  # no staging or old copy left

@@ -1,4 +1,4 @@
-"""The explain command's output folder: :class:`OutputFolder` (``dance_tf.files``' folder,
+"""The explain command's output folder: :class:`OutputFolder` (``dance_tf.output_folder``' folder,
 whose refusals become CLIError; files staged, then moved into place together) and
 :func:`out_folder` (``--out`` or ``outputs/explain/<stem>/``, checked before any work)."""
 
@@ -8,13 +8,13 @@ import os
 import re
 from pathlib import Path
 
-from dance_tf import files
+from dance_tf import output_folder as folders
 from dance_tf.cli.console import CLIError
 from dance_tf.errors import OutputError
 
 
-class OutputFolder(files.OutputFolder):
-    """The explain command's output folder (:class:`dance_tf.files.OutputFolder`, whose
+class OutputFolder(folders.OutputFolder):
+    """The explain command's output folder (:class:`dance_tf.output_folder.OutputFolder`, whose
     refusals become CLIError): :meth:`claim` gives staging paths to write, :meth:`commit`
     moves them into place together, :meth:`discard` drops them (a failed run changes
     nothing). ``.dance-tf.json`` lists what dance-tf wrote, with sizes and digests."""

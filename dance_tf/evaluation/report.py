@@ -43,7 +43,7 @@ def summarise(rows: list[dict], k: str) -> tuple[dict, list[str]]:
 def report(out: Path, task=None, log=print, force: bool = False) -> str:
     """Tables (mean ± s.e.; paired decoys − variant, one-sided p), box plots, panels:
     ``OUT/report.md``, ``OUT/fidelity_k<K>.png``, ``OUT/sensitivity.png``,
-    ``OUT/examples/``. Written together through dance_tf.files (never over a file
+    ``OUT/examples/``. Written together through dance_tf.output_folder (never over a file
     dance-tf did not write, never through a link; ``force``: into a folder that holds
     other files too); the text is returned."""
     out = Path(out)

@@ -13,7 +13,7 @@ KEY_FIELDS = {"task": str, "id": str, "method": str, "variant": str, "sf": dict}
 #: reproduction study's packed rows, sittings and example maps): not in the manifest
 MANAGED = ("config.json", "results*.jsonl", "results.jsonl.gz", "runs.jsonl",
            "examples.npz", ".config.json.*.tmp", ".results.jsonl.gz.*.tmp")
-#: what an evaluation writes through the manifest (dance_tf.files.OutputFolder); an older
+#: what an evaluation writes through the manifest (dance_tf.output_folder.OutputFolder); an older
 #: dance_tf wrote them without one, so they are adopted in a folder with a config.json
 #: and no manifest yet
 OUTPUTS = ("report.md", "fidelity_k*.png", "sensitivity.png", "examples/*", "maps/*")
@@ -38,10 +38,10 @@ def regular_or_absent(path: Path, what: str) -> bool:
 
 
 def output_folder(out: Path, force: bool = False):
-    """The output folder ``out`` of an evaluation (dance_tf.files.OutputFolder): refused
+    """The output folder ``out`` of an evaluation (dance_tf.output_folder.OutputFolder): refused
     when it holds files dance-tf did not write, unless ``force`` (a file of an output's
     name that dance-tf did not write, or a link, is refused even then)."""
-    from dance_tf.files import OutputFolder
+    from dance_tf.output_folder import OutputFolder
 
     out = Path(out)
     return OutputFolder(out, force=force, managed=MANAGED, legacy=OUTPUTS,

@@ -17,7 +17,7 @@ from dance_tf.evaluation.results import ResultsFile
 class RunContext:
     """What every row of one run shares: the task, its settings, the folder's
     configuration digest, the results file, the model's logits and the output folder
-    (dance_tf.files.OutputFolder) the example maps go to."""
+    (dance_tf.output_folder.OutputFolder) the example maps go to."""
 
     task: object
     config: EvalConfig

@@ -1,5 +1,5 @@
 """What ``evaluate`` writes (issue 24): the report, figures, ``examples/`` and ``maps/`` go
-through dance_tf.files: never over the user's files of the same names (not even with
+through dance_tf.output_folder: never over the user's files of the same names (not even with
 ``--force``), never through a link; and a bad ``--option`` is refused before anything is
 written. Checked on the disk itself (every byte and link under the folder)."""
 
@@ -9,7 +9,7 @@ import pytest
 
 from dance_tf.evaluation import cli as ev_cli
 from tests.evaluation.test_config import digits_model_path  # noqa: F401 - a fixture
-from tests.test_files import _tree
+from tests.test_output_folder import _tree
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""dance_tf.files (issue 24, "one way to write files"): an output folder is never written
+"""dance_tf.output_folder (issue 24, "one way to write files"): an output folder is never written
 over a file dance-tf did not write, never through a symbolic link, and a refused or failed
 write changes nothing; and the explain command, which writes through it.
 
@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dance_tf import cli, files
+from dance_tf import cli
+from dance_tf import output_folder as files
 from dance_tf.errors import OutputError
 from tests.conftest import saved_tiny_cnn
 
