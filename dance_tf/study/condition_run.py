@@ -56,6 +56,8 @@ def run(cond: Condition, root: Path, seed: int = 0, log=print) -> Path:
         from dance_tf.study import sanity_run
 
         return sanity_run.run(task, folder, cond.methods[0], seed=seed, log=log)
+    if cond.group == "card":
+        return card_run(cond, task, folder, args, seed, log)
     before = len(load_rows(folder, log)[1]) if (folder / "config.json").exists() else 0
     start = time.time()
     status = "interrupted"
@@ -95,3 +97,26 @@ def save_examples(folder: Path, task) -> None:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **out)
         single_file.write_bytes(Path(folder) / "examples.npz", buffer.getvalue())
+
+
+def card_run(cond: Condition, task, folder: Path, args, seed: int, log) -> Path:
+    """The report card's metrics of ``cond`` on ``task``'s inputs through
+    ``evaluation.evaluate_model`` (``folder/rows.jsonl``, resumable; its sitting logged)."""
+    from dance_tf.evaluation.card_cli import evaluate_task
+
+    rows = folder / "rows.jsonl"
+
+    def count() -> int:
+        return len(rows.read_text().splitlines()) if rows.exists() else 0
+
+    before, start, status = count(), time.time(), "interrupted"
+    try:
+        evaluate_task(task, methods=cond.methods, variants=cond.variants,
+                      metrics=list(cond.metrics), out=folder, k=cond.k[0],
+                      ig_steps=args.ig_steps, sg_samples=args.sg_samples,
+                      sg_noise=args.sg_noise, seed=seed, examples=cond.examples, quiet=True,
+                      log=log)
+        status = "complete"
+    finally:
+        log_run(folder, start, before, count(), status)
+    return folder

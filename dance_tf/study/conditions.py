@@ -19,6 +19,12 @@ FIDELITY_K = (0.1, 0.2, 0.4)
 IMAGENET_OPTIONS = {"packing": "tiles", "patches_per_mask": 500}
 #: the costlier ImageNet runs (IG, SmoothGrad, S9 methods, attacks): 25 tiles, 2n = 50
 IMAGENET_SMALL = {"packing": "tiles", "patches_per_mask": 2000}
+#: the report card's metrics the study adds (issue 25), fixed before any of them ran:
+#: each with its defaults in ``dance_tf.evaluation.card_metrics``
+CARD_METRICS = ("deletion_auc", "insertion_auc", "mufidelity", "road", "max_sensitivity")
+#: the card's variants: without decoys, DANCE, and the base method given as many model
+#: evaluations as DANCE used (SmoothGrad's mean with 2n draws: ``evaluation.matched``)
+CARD_VARIANTS = ("none", "decoys", "matched")
 
 
 @dataclass
@@ -29,7 +35,8 @@ class Condition:
     ``second`` (a choice confirmed after it was made on the first); fill: None (the
     task's), ``mean`` (the image mean per channel) or ``blur`` (a Gaussian-blurred copy);
     group: ``main`` (claims), ``choices`` (open choices), ``attacks``, ``s9``, ``m``,
-    ``sanity`` (S6, run by ``dance_tf.study.sanity_run``, not evaluate);
+    ``sanity`` (S6, run by ``dance_tf.study.sanity_run``, not evaluate), ``card`` (the
+    report card's ``metrics`` through ``evaluation.evaluate_model``: rows.jsonl);
     factor/setting: for the open-choices table; compare: the variant set against "none"
     in that table (``decoys``, or ``covering`` for the covering range); score: ``topk``
     (SF at K) or ``continuous`` (``fidelity_continuous``); flags: extra evaluate.py flags; folder:
@@ -56,6 +63,7 @@ class Condition:
     folder: str = ""
     compare: str = "decoys"
     score: str = "topk"
+    metrics: tuple = ()
 
     def __post_init__(self):
         self.folder = self.folder or self.name
@@ -163,6 +171,17 @@ def conditions(scale: dict | None = None) -> list[Condition]:
                   half="second", options=IMAGENET_SMALL,
                   flags=("--ig-steps", "10", "--sg-samples", "10"),
                   note="tiles m = 2000 (2n = 50), IG 10 steps, SmoothGrad 10 samples"),
+    ]
+    # the report card's metrics (issue 25) on second halves: gradient, none / decoys /
+    # compute-matched, each metric at its defaults (chosen before any ran)
+    conds += [
+        Condition("digits-card", "digits", "card", cnt or 64, grad, variants=CARD_VARIANTS,
+                  half="second", metrics=CARD_METRICS, k=(0.2,), flags=fl,
+                  note="report-card metrics (issue 25)"),
+        Condition("imagenet-card", "imagenet", "card", cnt or 40, grad,
+                  variants=CARD_VARIANTS, half="second", metrics=CARD_METRICS, k=(0.2,),
+                  options=IMAGENET_SMALL,
+                  note="report-card metrics (issue 25); tiles m = 2000 (2n = 50)"),
     ]
     for m in (25, 50, 200):
         conds.append(Condition(f"digits-m{m}", "digits", "m", cnt or 32, grad,

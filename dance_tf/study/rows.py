@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from dance_tf.study import sanity_run
+from dance_tf.study import card_tables, sanity_run
 from dance_tf.study.conditions import Condition
 from dance_tf.study.folders import load_rows
 from dance_tf.study.verdicts import compare, halves
@@ -56,6 +56,11 @@ class Study:
         for c in conds:
             if c.group == "sanity":
                 rows = sanity_run.load(self.root / c.folder)
+                if rows:
+                    self.data[c.name] = ({}, rows)
+                continue
+            if c.group == "card":
+                rows = card_tables.load(self.root / c.folder)
                 if rows:
                     self.data[c.name] = ({}, rows)
                 continue
