@@ -78,3 +78,29 @@ def test_every_loop_of_the_compiled_pipeline_runs_one_iteration_at_a_time(cnn, i
     loops = _loops(graph)
     assert len(loops) >= 3                    # chunks, base batches, line search
     assert [name for name, par in loops if par != 1] == []
+
+
+class _Hidden(keras.layers.Layer):
+    """A custom layer whose output is small but whose inside is big (like attention
+    scores inside a transformer block): an (N, 32, 32, 32) outer product, summed away."""
+
+    def call(self, x):
+        a = x[:, :32]
+        outer = a[:, :, None, None] * a[:, None, :, None] * a[:, None, None, :]
+        return keras.ops.sum(outer, axis=(2, 3))
+
+
+def test_memory_inside_custom_layers_is_counted():
+    # the layer outputs show (N, 32)-sized tensors only; the outer product inside holds
+    # 32³ = 32,768 elements per input — the ViT case (layer outputs 2 MB per image, a
+    # measured gradient 193 MB) in small
+    from dance_tf import sizing
+
+    model = keras.Sequential([keras.Input((64,)), _Hidden(), keras.layers.Dense(3)])
+    shape = (64,)
+    assert sizing.activation_elems(model, shape) < 200          # what layer outputs show
+    assert sizing.graph_elems(model, shape) >= 32 ** 3
+    assert sizing.held_elems(model, shape) >= sizing.GRAPH_SHARE * 32 ** 3
+    assert sizing.per_map_bytes(model, shape) >= 4 * sizing.GRAPH_SHARE * 32 ** 3
+    # a budget of 1 MB holds at most 1 MB / (64 KB per map) = 16 evaluations, not ~1000
+    assert sizing.evals_per_batch(1.0, model, shape) <= 16

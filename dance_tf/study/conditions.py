@@ -78,6 +78,8 @@ class Condition:
             out += ["--option", f"{key}={value}"]
         if self.attacks:
             out += ["--attacks", ",".join(self.attacks)]
+        if self.metrics:   # the report card's mode of evaluate (evaluate_model)
+            out += ["--metrics", ",".join(self.metrics)]
         return out + list(self.flags)
 
 
