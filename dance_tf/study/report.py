@@ -58,7 +58,9 @@ def run_times(study: Study, conds, lines: list[str]) -> None:
         wall = sum(r.get("wall_seconds", 0) for r in read_runs(study.root / c.folder)) / 60
         per = defaultdict(list)
         for r in rows:
-            per[(r["method"], r["variant"])].append(float(r.get("seconds", np.nan)))
+            seconds = r.get("seconds", r.get("map_seconds"))   # card rows: map_seconds
+            per[(r["method"], r["variant"])].append(np.nan if seconds is None
+                                                    else float(seconds))
         cells = "; ".join(f"{m}/{v} {np.nanmean(t):.2f}" for (m, v), t in sorted(per.items())
                           if np.isfinite(t).any()) or "–"
         lines.append(f"| {c.name} | {len(rows)} | {wall:.1f} | {cells} |")
