@@ -8,14 +8,13 @@ from __future__ import annotations
 import pytest
 
 from dance_tf.evaluation import cli as ev_cli
-from tests.evaluation.test_config import digits_model_path  # noqa: F401 - a fixture
 from tests.test_files import _tree
 
 
 @pytest.fixture
-def model_path(request):
-    """The untrained digits CNN file of test_config (one per test session module)."""
-    return request.getfixturevalue("digits_model_path")
+def model_path(digits_model_path):
+    """The untrained digits CNN file (tests/evaluation/conftest.py, one per session)."""
+    return digits_model_path
 
 
 def _main(model_path, out, *extra):
