@@ -69,6 +69,29 @@ def saved_tiny_cnn(folder, input_shape, classes, name, padding="same"):
     return path
 
 
+@pytest.fixture(scope="session")
+def ids_trained(tmp_path_factory):
+    """The IDS MLP trained by scripts/train_ids.py on the fixture rows: (folder, config)."""
+    out = tmp_path_factory.mktemp("ids_model")
+    config = load_script("train_ids").main([
+        "--csv", str(FIXTURES / "ids2018" / "sample_rows.csv"), "--out", str(out),
+        "--epochs", "3", "--hidden", "16,8"])
+    return out, config
+
+
+@pytest.fixture(scope="session")
+def sst_trained(tmp_path_factory):
+    """The SST sentence CNN trained by scripts/train_sst.py on the fixture files and the
+    GloVe fixture: (folder, config)."""
+    out = tmp_path_factory.mktemp("sst_model")
+    config = load_script("train_sst").main([
+        "--glove", str(FIXTURES / "glove" / "glove.6B.50d.fixture.txt"),
+        "--train", str(FIXTURES / "sst" / "stsa.binary.train"),
+        "--dev", str(FIXTURES / "sst" / "stsa.binary.dev"), "--out", str(out),
+        "--epochs", "2", "--filters", "8", "--batch-size", "8", "--val-fraction", "0.2"])
+    return out, config
+
+
 @contextlib.contextmanager
 def time_limit(seconds: int):
     """Raise TimeoutError in the main thread after ``seconds`` (a hang is a failure)."""

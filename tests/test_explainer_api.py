@@ -1,5 +1,6 @@
 """The one-shape API (issue 15): base methods as objects with their own options, a batch
-``Explainer.__call__``, ``base_map``, typed errors and the cached ``dance_tf.explain``.
+``Explainer.__call__``, ``base_map`` and the cached ``dance_tf.explain`` (its typed
+errors: test_errors.py).
 
 Each comparison is against an independent path: the base method called directly, or a
 user callable with the option hard-wired, or the single-input call stacked by hand.
@@ -81,20 +82,6 @@ def test_option_conflicts_and_unknown_options_are_refused(model):
         dance_tf.Explainer(model, method_options=[("samples", 3)])
 
 
-def test_get_binds_options_and_calls_like_the_function(model, xs):
-    logits, _ = logits_model(model, xs.shape[1:])
-    base = saliency.get("sg", samples=3, seed=2)
-    assert base.name == "smoothgrad" and base.graph_safe is True and base.takes_batch_size
-    t = np.array([0, 1, 2])
-    np.testing.assert_allclose(base(model, xs, t), smoothgrad(logits, xs, t, samples=3, seed=2),
-                               rtol=1e-6)
-    pred = np.argmax(model(xs).numpy(), axis=1)
-    np.testing.assert_allclose(saliency.get("gradient")(model, xs),
-                               saliency.gradient(logits, xs, pred), rtol=1e-6)
-    more = saliency.get(base, samples=5)
-    assert more.options == {"samples": 5, "seed": 2} and base.options["samples"] == 3
-
-
 def test_call_takes_a_batch_a_tensor_and_a_dataset(model, xs):
     e = dance_tf.Explainer(model, **OPTS)
     singles = np.stack([e.explain(x, target=t) for x, t in zip(xs, [0, 1, 2])])
@@ -127,21 +114,6 @@ def test_base_map_is_the_method_on_the_logits(model, xs):
                                rtol=1e-6)
     with pytest.raises(dance_tf.InputError, match="NaN"):
         e.base_map(np.full((12, 12, 1), np.nan, np.float32))
-
-
-def test_errors_are_typed(model, xs):
-    assert issubclass(dance_tf.DanceError, ValueError)
-    with pytest.raises(dance_tf.LayerError):
-        dance_tf.Explainer(model, layer="no_such_layer", **OPTS).explain(xs[0])
-    with pytest.raises(dance_tf.InputError):
-        dance_tf.Explainer(model, **OPTS).explain(np.full((12, 12, 1), np.inf, np.float32))
-    with pytest.raises(dance_tf.InputError, match="epsilon_rel"):
-        dance_tf.Explainer(model, epsilon_rel=-1.0)
-    with pytest.raises(dance_tf.BudgetError):
-        dance_tf.Explainer(model, memory_budget_mb=1e-6, **OPTS).explain(xs[0])
-    from dance_tf import export
-
-    assert issubclass(export.ExportError, dance_tf.DanceError)
 
 
 def test_explain_reuses_one_explainer_per_model_and_settings(model, xs):

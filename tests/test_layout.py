@@ -18,65 +18,24 @@ TESTED_IN = {
     "evaluation/card_result": "evaluation/test_model_card.py",
     "evaluation/card_rows": "evaluation/test_model_card.py",
     "evaluation/matched": "evaluation/test_model_card.py",
-    "metrics/class_scores": "metrics/test_deletion.py",    # every model-based metric
-    "metrics/imputation": "metrics/test_road.py",          # against a dense solve
-    "metrics/metric_inputs": "metrics/test_deletion.py",   # argument checks
-    "decoys/ablations": "decoys/test_solve.py",        # test_ablation_inputs
-    "decoys/adam": "decoys/test_solve_quality.py",     # against feasible points
-    "decoys/certificate": "decoys/test_solve.py",      # uncertified decoys replaced by x
-    "decoys/line_search": "decoys/test_solve_quality.py",
-    "decoys/settings": "test_options_table.py",        # the solver's slice, hand cases
-    "option_flags": "test_options_table.py",           # flags derived from the table
-    "errors": "test_explainer_api.py",                 # test_errors_are_typed
-    "explainer_options": "test_options_table.py",      # checked once, frozen, solvers
-    "explanation": "test_explainer.py",
-    "planning": "test_pipeline.py",
-    "pipeline_batch": "test_pipeline.py",
-    "features": "test_aggregate.py",
-    "distribute": "evaluation/test_runner.py",
-    "attacks/_common": "attacks/test_attacks.py",
-    "attacks/mass_center": "attacks/test_attacks.py",
-    "attacks/report": "attacks/test_attacks.py",
-    "attacks/softplus": "attacks/test_attacks.py",
-    "attacks/targeted": "attacks/test_attacks.py",
-    "attacks/topk": "attacks/test_attacks.py",
-    "data/digits": "models/test_digits.py",
-    "data/embedding": "data/test_sst.py",
-    "data/textfile": "data/test_glove.py",
-    "data/tokenize": "data/test_sst.py",
-    "evaluation/attack_tables": "evaluation/test_runner.py",   # test_attack_rows_and_report
-    "evaluation/cli": "evaluation/test_checks_hostile.py",
-    "evaluation/figures": "evaluation/test_runner.py",
-    "evaluation/results": "evaluation/test_runner.py",
-    "evaluation/rows": "evaluation/test_runner.py",
-    "evaluation/run_config": "evaluation/test_config.py",
-    "evaluation/variants": "evaluation/test_config.py",
+    # a helper whose only sensible test is a call of what uses it:
+    "metrics/metric_inputs": "metrics/test_deletion.py",  # shared argument checks, via a metric
+    "option_flags": "test_options_table.py",   # the flags, as dance-tf explain's parser shows them
+    "saliency/_noisy": "saliency/test_vargrad.py",  # its loop, through each method reducing it
+    "tasks/base": "evaluation/test_checks_hostile.py",  # the Task record the runner tests build
+    # parts of an evaluation run, checked in what a whole run writes:
+    "evaluation/figures": "evaluation/test_runner.py",    # box plots and example panels
+    "evaluation/rows": "evaluation/test_runner.py",       # and attack rows: test_attack_tables
+    "evaluation/variants": "evaluation/test_config.py",   # the names and defaults EvalConfig takes
     "models/torch_pickle": "models/test_torch_legacy.py",
-    "models/torch_pickle_machine": "models/test_torch_legacy.py",
+    "models/torch_pickle_machine": "models/test_torch_legacy.py",  # the pickle machine's state
     "plots/_figure": "plots/test_images.py",
-    "plots/tabular": "models/test_ids.py",
-    "plots/text": "models/test_sst.py",
-    "saliency/_core": "saliency/test_contract.py",
-    "saliency/_noisy": "saliency/test_base_methods.py",
-    "saliency/registry": "saliency/test_contract.py",
-    "saliency/gradient": "saliency/test_base_methods.py",
-    "saliency/integrated_gradients": "saliency/test_base_methods.py",
-    "saliency/smoothgrad": "saliency/test_base_methods.py",
-    "saliency/expected_gradients": "saliency/test_more_methods.py",
-    "saliency/gradcam": "saliency/test_more_methods.py",
-    "saliency/ig_uniform": "saliency/test_more_methods.py",
-    "saliency/smoothgrad_range": "saliency/test_more_methods.py",
-    "saliency/vargrad": "saliency/test_more_methods.py",
     "study/claims": "study/test_reproduce.py",
     "study/fidelity_tables": "study/test_reproduce.py",   # the smoke run's report
     "study/report": "study/test_reproduce.py",
     "study/rows": "study/test_reproduce.py",
     "study/sensitivity_tables": "study/test_reproduce.py",
     "study/verdicts": "study/test_reproduce.py",
-    "tasks/base": "evaluation/test_checks_hostile.py",
-    "tasks/digits": "evaluation/test_checks_hostile.py",
-    "tasks/ids": "models/test_ids.py",
-    "tasks/sst": "models/test_sst.py",
 }
 
 

@@ -1,7 +1,8 @@
 """dance_tf.options: every Explainer option declared once. The Explainer's signature,
 ``dance_tf.explain``, the flags of ``dance-tf explain`` / evaluate's ``--option`` and the
-README's table are compared with it; options are checked once, into a frozen object; an
-option of a solver that is not in use is refused by the API and the command line."""
+README's table are compared with it; an option of a solver that is not in use is refused
+by the command line (checked once, into a frozen object, and refused by the API:
+test_explainer_options.py; the solver's hand cases: decoys/test_settings.py)."""
 
 import inspect
 import math
@@ -16,7 +17,6 @@ import dance_tf
 from dance_tf import cli, explainer_options, option_flags, options
 from dance_tf.cli import explainer_flags
 from dance_tf.decoys.settings import FIELDS, DecoySettings
-from dance_tf.errors import InputError
 from dance_tf.evaluation import checks
 from dance_tf.evaluation import cli as ev_cli
 from dance_tf.evaluation.config import EvalConfig
@@ -191,70 +191,7 @@ def test_bad_numbers_are_refused_when_parsed(capsys):
     assert exit_.value.code == 2 and "epsilon_rel" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- the API
-@pytest.mark.parametrize("opt", SOLVER_OPTIONS, ids=lambda o: o.name)
-def test_the_api_refuses_an_option_of_the_solver_not_in_use(opt):
-    other = next(s for s in options.SOLVERS if s != opt.solver)
-    value = not opt.default if opt.kind == "flag" else opt.default * 0.5 + 1
-    if opt.rule and opt.rule.get("integer"):
-        value = int(opt.default + 1)
-    if opt.name == "backoff":
-        value = 0.25
-    with pytest.raises(InputError, match=rf"^{opt.name}: .*{opt.solver} solver.*"
-                                         rf"solver={other!r}"):
-        explainer_options.checked({"solver": other, opt.name: value})
-    assert explainer_options.checked({"solver": opt.solver, opt.name: value})[opt.name] == value
-    # the default, spelled out, is accepted under the other solver
-    explainer_options.checked({"solver": other, opt.name: opt.default})
-
-
-def test_the_explainer_refuses_an_adam_option_under_the_line_search():
-    with pytest.raises(InputError, match="max_steps: an option of the adam solver"):
-        dance_tf.Explainer(small_cnn(), max_steps=5)
-    ex = dance_tf.Explainer(small_cnn(), solver="adam", max_steps=5)
-    assert ex.settings.max_steps == 5 and ex.settings.solver == "adam"
-
-
-def test_options_are_checked_once_and_frozen(monkeypatch):
-    seen = []
-    real = options.check
-    monkeypatch.setattr(options, "check", lambda name, value: seen.append(name) or
-                        real(name, value))
-    opts = explainer_options.checked({"stride": 2.0, "solver": "adam", "max_steps": 3.0})
-    assert sorted(seen) == sorted(options.BY_NAME)           # each option exactly once
-    assert opts["stride"] == 2 and type(opts.stride) is int
-    assert opts.settings.max_steps == 3 and type(opts.settings.max_steps) is int
-    with pytest.raises(AttributeError):
-        opts.stride = 3
-    with pytest.raises(TypeError):
-        opts["stride"] = 3       # noqa
-    assert opts["epsilon"] is None                           # None stays None (no −1.0)
-
-
-def test_unknown_option_is_a_type_error():
-    with pytest.raises(TypeError, match="max_step"):
-        explainer_options.checked({"max_step": 3})
-
-
-def test_lambda0_above_the_old_cap_gets_its_own_cap():
-    s = explainer_options.checked({"solver": "adam", "lambda0": 1e12}).settings
-    assert s.lambda_max == 1e12 * 2 ** 20
-
-
 # ---------------------------------------------------------------- the old rule table
-def test_decoy_settings_hand_cases():
-    s = DecoySettings(max_steps=3.0, line_grid=4)
-    assert type(s.max_steps) is int and s.max_steps == 3      # ints stay ints
-    for bad in ({"line_grid": 2.5}, {"line_grid": 65}, {"tau_decay": 1.5}, {"backoff": 0},
-                {"init_noise": -0.1}, {"epsilon": 0.0}, {"lambda_max": 1.0}):
-        with pytest.raises(ValueError, match=next(iter(bad))):
-            DecoySettings(**bad)
-    with pytest.raises(TypeError, match="patience"):
-        DecoySettings(patience=True)
-    with pytest.raises(ValueError, match="solver"):
-        DecoySettings(solver="sgd")
-
-
 @pytest.mark.parametrize("name", sorted(options.NUMBERS))
 def test_explainer_and_evaluation_refuse_the_same_nan(name):
     with pytest.raises(ValueError, match=name):

@@ -6,6 +6,7 @@ import pytest
 
 from dance_tf.data import glove
 from tests.conftest import FIXTURES
+from tests.data.conftest import assert_refused
 
 FIXTURE = FIXTURES / "glove" / "glove.6B.50d.fixture.txt"
 
@@ -38,7 +39,9 @@ def test_any_dimension(tmp_path):
     ("lonely\n", "line 1 has a word but no vector values"),
 ])
 def test_bad_files_name_the_line(tmp_path, text, message):
-    path = tmp_path / "bad.txt"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ValueError, match=message):
-        glove.load(path)
+    assert_refused(glove.load, tmp_path / "bad.txt", text, message)
+
+
+def test_glove_tab_separator_is_a_clear_error(tmp_path):
+    assert_refused(glove.load, tmp_path / "g.txt", "the 0.1 0.2\ncat\t0.3\t0.4\n",
+                   r"g\.txt: line 2.*tab")

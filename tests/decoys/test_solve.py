@@ -6,16 +6,7 @@ import pytest
 
 import dance_tf
 from tests.conftest import small_cnn
-
-
-def own_prefix(model, x, upto="pool1"):
-    """F_ℓ computed by calling the model's layers directly (not the package's sub-model)."""
-    h = x
-    for layer in model.layers:
-        h = layer(h, training=False)
-        if layer.name == upto:
-            return h.numpy()
-    raise AssertionError(upto)
+from tests.decoys.conftest import prefix
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +23,12 @@ def test_certificates_hold(details):
     n = len(r.masks)
     assert r.decoys.shape == (2 * n, 12, 12, 1)
     assert r.certified.all()
-    ref = own_prefix(model, x[None])
+    ref = prefix(model, "pool1")(x[None])
     for i, d in enumerate(r.decoys):
         m = r.masks[i % n]
         np.testing.assert_array_equal(d[m == 0], x[m == 0])  # identical outside the mask
         assert d.min() >= 0.0 and d.max() <= 1.0
-        dev = np.abs(own_prefix(model, d[None]) - ref).max()
+        dev = np.abs(prefix(model, "pool1")(d[None]) - ref).max()
         assert dev <= r.epsilon * (1 + 1e-5)
         assert dev == pytest.approx(r.max_deviation[i], rel=1e-4, abs=1e-6)
 
@@ -79,38 +70,6 @@ def test_deviation_bound_is_respected():
     r = dance_tf.explain(model, x, value_range=(0, 1), patch_size=4, patches_per_mask=9,
                          deviation_bound=b, return_details=True)
     assert np.abs(r.decoys - x).max() <= b + 1e-6
-
-
-def test_uncertifiable_decoys_are_replaced_by_x():
-    model = small_cnn()
-    x = np.random.default_rng(6).random((12, 12, 1)).astype(np.float32)
-    # Adam: an impossible bound, the random start already violates it and few steps are
-    # allowed (the line search never returns an uncertified point: x itself is feasible)
-    with pytest.warns(dance_tf.DecoyWarning):
-        r = dance_tf.explain(model, x, value_range=(0, 1), patches_per_mask=50,
-                             epsilon=1e-12, max_steps=2, init_noise=0.2, solver="adam",
-                             return_details=True)
-    assert not r.certified.all()
-    for i in np.nonzero(~r.certified)[0]:
-        np.testing.assert_array_equal(r.decoys[i], x)
-        assert r.max_deviation[i] == 0
-
-
-def test_ablation_inputs():
-    model = small_cnn()
-    x = np.random.default_rng(7).random((12, 12, 1)).astype(np.float32)
-    const = dance_tf.explain(model, x, value_range=(0, 1), patches_per_mask=50,
-                             perturbation="constant", constant=0.25, return_details=True)
-    n = len(const.masks)
-    assert const.decoys.shape[0] == n
-    for i in range(n):
-        m = const.masks[i] > 0
-        np.testing.assert_allclose(const.decoys[i][m], 0.25)
-        np.testing.assert_array_equal(const.decoys[i][~m], x[~m])
-    noise = dance_tf.explain(model, x, value_range=(0, 1), patches_per_mask=50,
-                             perturbation="noise", return_details=True)
-    assert noise.decoys.shape[0] == 2 * n
-    assert noise.decoys.min() >= 0 and noise.decoys.max() <= 1
 
 
 def test_keras_nested_batchnorm_model_certificates():

@@ -11,10 +11,8 @@ import math
 import pickle
 from pathlib import Path
 
-import keras
 import pytest
 
-from dance_tf import cli as dance_cli
 from dance_tf.evaluation import cli as ev_cli
 from dance_tf.evaluation import runner
 from dance_tf.evaluation.config import EvalConfig
@@ -106,38 +104,7 @@ def test_values_of_the_wrong_kind_raise_a_type_error(kwargs, named):
         EvalConfig(**kwargs)
 
 
-def test_dance_tf_evaluate_names_itself_without_patching_anything(capsys):
-    # the same parser as scripts/evaluate.py, only the program name differs
-    with pytest.raises(SystemExit):
-        ev_cli.parse(["--help"])
-    script_help = capsys.readouterr().out
-    with pytest.raises(SystemExit) as err:
-        dance_cli.main(["evaluate", "--help"])
-    assert err.value.code == 0
-    named_help = capsys.readouterr().out
-    assert named_help.startswith("usage: dance-tf evaluate")
-    # usage lines wrap by the name's length; everything after them is the same text
-    assert named_help.split("\n\n", 1)[1] == script_help.split("\n\n", 1)[1]
-    assert (" ".join(named_help.split("\n\n", 1)[0].split()[3:])
-            == " ".join(script_help.split("\n\n", 1)[0].split()[2:]))
-    with pytest.raises(SystemExit) as err:
-        dance_cli.main(["evaluate", "--count", "0"])
-    assert err.value.code == 2
-    assert "dance-tf evaluate: error: argument --count: count:" in capsys.readouterr().err
-    assert ev_cli.parser().prog == "evaluate.py"   # nothing was left renamed
-
-
 # ---------------------------------------------------------------------- the runner
-@pytest.fixture(scope="module")
-def digits_model_path(tmp_path_factory):
-    from dance_tf.models import digits as digits_model
-
-    keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("model") / "digits.keras"
-    digits_model.build().save(path)   # untrained but fixed: enough for the machinery
-    return path
-
-
 def _rows(out: Path) -> list[dict]:
     lines = (out / "results.jsonl").read_text().splitlines()
     return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]

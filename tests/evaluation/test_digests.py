@@ -13,7 +13,7 @@ from dance_tf.evaluation import runner
 from dance_tf.evaluation.config import EvalConfig
 from dance_tf.evaluation.digests import model_digest
 from tests.conftest import small_cnn
-from tests.evaluation.test_checks_hostile import tiny_task
+from tests.evaluation.conftest import tiny_task
 
 
 def _trained(tmp_path):

@@ -13,9 +13,9 @@ from tests.test_output_folder import _tree
 
 
 @pytest.fixture
-def model_path(request):
-    """The untrained digits CNN file of test_config (one per test session module)."""
-    return request.getfixturevalue("digits_model_path")
+def model_path(digits_model_path):
+    """The untrained digits CNN file (tests/evaluation/conftest.py, one per session)."""
+    return digits_model_path
 
 
 def _main(model_path, out, *extra):

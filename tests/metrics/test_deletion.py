@@ -10,10 +10,9 @@ from dance_tf.metrics import (
     insertion_auc,
     insertion_curve,
 )
-from tests.metrics.linear_models import linear_model
+from tests.metrics.linear_models import W, linear_model
 
-# class 0: w = (1, 2, −1, 0.5), class 1: 0; x = (1, 2, 3, 4) → contributions w∘x = (1, 4, −3, 2)
-W = np.array([[1.0, 0.0], [2.0, 0.0], [-1.0, 0.0], [0.5, 0.0]])
+# W (linear_models): class 0 w = (1, 2, −1, 0.5); x = (1, 2, 3, 4) → w∘x = (1, 4, −3, 2)
 X = np.array([[1.0, 2.0, 3.0, 4.0]], np.float32)
 MAP = np.array([[0.1, 0.4, 0.3, 0.2]])            # order: feature 1, 2, 3, 0
 T = np.array([0])
@@ -64,29 +63,6 @@ def test_uneven_steps_baseline_and_per_pixel_maps():
     expect = [total, total - contrib[0, 1], total - contrib[0, 1] - contrib[1, 0],
               contrib[0, 0], 0.0]
     np.testing.assert_allclose(got, expect, atol=1e-5)
-
-
-def test_one_model_call_per_batch_and_batch_size_does_not_change_scores(monkeypatch):
-    from dance_tf.metrics import class_scores
-
-    calls = []
-    original = class_scores.ClassScores.__call__
-
-    def counting(self, inputs, targets):
-        calls.append(len(inputs))
-        return original(self, inputs, targets)
-
-    monkeypatch.setattr(class_scores.ClassScores, "__call__", counting)
-    model = linear_model(W, (4,))
-    x = np.random.default_rng(0).random((3, 4)).astype(np.float32)
-    maps = np.random.default_rng(1).random((3, 4))
-    t = np.array([0, 1, 0])
-    big = deletion_auc(model, x, maps, t, steps=4, batch_size=64)
-    assert calls == [15]                                    # 3 inputs × 5 steps, one call
-    calls.clear()
-    small = deletion_auc(model, x, maps, t, steps=4, batch_size=4)
-    assert calls == [4, 4, 4, 3]
-    np.testing.assert_allclose(big, small, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kwargs, match", [

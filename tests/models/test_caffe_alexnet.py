@@ -8,6 +8,7 @@ max-pooling and the dense layers from their definitions, in float64.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,3 +164,35 @@ def test_public_names_are_the_functions():
 
     assert models.caffe_alexnet is caffe_alexnet
     assert models.load_caffe_alexnet is load_caffe_alexnet
+
+
+# ---------------------------------------------------------------------- hostile pickles
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_convert_caffe_alexnet_needs_an_explicit_opt_in(tmp_path):
+    # before: convert_caffe_alexnet(src, dst) unpickled with no opt-in; the payload ran
+    marker = tmp_path / "payload_ran"
+    src = tmp_path / "bvlc_alexnet.npy"
+    np.save(src, np.array({"conv1": _Payload(str(marker))}, dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="allow_pickle=True") as err:
+        convert_caffe_alexnet(src, tmp_path / "out")
+    assert not marker.exists()
+    assert "convert_caffe_alexnet(src, dst)" not in str(err.value)  # no false advice
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_convert_caffe_alexnet_never_writes_over_a_file(tmp_path):
+    marker = tmp_path / "payload_ran"
+    src = tmp_path / "bvlc_alexnet.npy"
+    np.save(src, np.array({"conv1": _Payload(str(marker))}, dtype=object), allow_pickle=True)
+    (tmp_path / "w.npz").write_text("someone else's file")
+    with pytest.raises(FileExistsError, match=r"w\.npz"):
+        convert_caffe_alexnet(src, tmp_path / "w", allow_pickle=True)
+    assert (tmp_path / "w.npz").read_text() == "someone else's file"
+    assert not marker.exists()       # refused before anything was unpickled

@@ -1,4 +1,4 @@
-"""The IDS MLP, its training script and scaler, DANCE on tabular data and the S8 ranking."""
+"""The IDS MLP, its training script and scaler, and DANCE on tabular data."""
 
 import csv
 
@@ -10,24 +10,15 @@ from dance_tf import Explainer
 from dance_tf.data import ids2018
 from dance_tf.layers import resolve_layer
 from dance_tf.models import ids as ids_model
-from dance_tf.plots.tabular import (
-    mean_normalised,
-    ranking_table,
-    ranks,
-    save_ranking_chart,
-    to_markdown,
-)
-from tests.conftest import FIXTURES, load_script
+from tests.conftest import FIXTURES
 
 SAMPLE = FIXTURES / "ids2018" / "sample_rows.csv"
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ids_model")
-    config = load_script("train_ids").main(["--csv", str(SAMPLE), "--out", str(out),
-                                            "--epochs", "3", "--hidden", "16,8"])
-    return out, config
+@pytest.fixture
+def trained(ids_trained):
+    """The model folder and report of scripts/train_ids.py (tests/conftest.py)."""
+    return ids_trained
 
 
 def test_table_s1_layer_two_is_the_second_hidden_layer():
@@ -91,39 +82,3 @@ def test_dance_on_tabular_one_feature_per_patch_certified(trained):
     assert res.decoys.min() >= 0.0 and res.decoys.max() <= 1.0
     assert np.all(dev <= res.epsilon * (1 + 1e-4) + 1e-6)
     assert res.certified.mean() >= 0.5
-
-
-def test_ranking_table_and_chart(tmp_path):
-    names = ["a", "b", "c", "d"]
-    np.testing.assert_array_equal(ranks(np.array([0.1, -3.0, 2.0, 0.1])), [3, 1, 2, 4])
-    rows = ranking_table(names, {"without decoys": np.array([0.1, -3.0, 2.0, 0.1]),
-                                 "with decoys": np.array([4.0, 1.0, 0.0, 2.0])}, top=2)
-    assert [r["feature"] for r in rows] == ["a", "d", "b", "c"]
-    assert rows[0]["without decoys rank"] == 3 and rows[0]["with decoys score"] == 4.0
-    md = to_markdown(rows)
-    assert md.splitlines()[0].startswith("| feature | without decoys rank")
-    assert len(md.splitlines()) == 2 + 4
-    path = save_ranking_chart(tmp_path / "rank.png", names,
-                              {"without": np.ones(4), "with": np.arange(4.0)}, top=3)
-    assert path.stat().st_size > 1000
-    with pytest.raises(ValueError, match="expected 4 feature scores"):
-        ranking_table(names, {"x": np.ones(3)})
-    # two inputs, each scaled to its own maximum: (1, .5, 0) and (0, 1, .5) → mean
-    np.testing.assert_allclose(mean_normalised([[2.0, -1.0, 0.0], [0.0, 4.0, 2.0]]),
-                               [0.5, 0.75, 0.25])
-
-
-def test_ids_task_builds_inputs_and_renders(trained, tmp_path):
-    from dance_tf.tasks.ids import build_task
-
-    task = build_task({"model": str(trained[0]), "count": 5, "log": lambda m: None})
-    assert len(task.inputs) == 5 and task.inputs[0].shape == (78,) and task.feature_ndim == 1
-    assert task.explainer_options["layer"] == "hidden2"
-    assert all(0.0 <= x.min() and x.max() <= 1.0 for x in task.inputs)
-    csv_task = build_task({"model": str(trained[0]), "input": str(SAMPLE), "count": 100,
-                           "log": lambda m: None})
-    assert len(csv_task.inputs) == 52
-    maps = {"Gradient": {"without decoys": np.arange(78.0), "with decoys": np.ones(78)}}
-    task.render(tmp_path / "ex.png", task.inputs[0], maps, task.ids[0])
-    assert (tmp_path / "ex__Gradient.png").exists()
-    assert "| feature |" in (tmp_path / "ex__Gradient.md").read_text()

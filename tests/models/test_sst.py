@@ -1,6 +1,5 @@
 """The SST sentence CNN, its training script, save/load, and DANCE on text (§4.3.2)."""
 
-import re
 
 import keras
 import numpy as np
@@ -10,11 +9,9 @@ from dance_tf import Explainer
 from dance_tf.data import sst
 from dance_tf.layers import resolve_layer
 from dance_tf.models import sst as sst_model
-from tests.conftest import FIXTURES, load_script
+from tests.conftest import FIXTURES
 
-TRAIN = FIXTURES / "sst" / "stsa.binary.train"
 DEV = FIXTURES / "sst" / "stsa.binary.dev"
-GLOVE = FIXTURES / "glove" / "glove.6B.50d.fixture.txt"
 
 
 def numpy_forward(model, x):
@@ -54,13 +51,10 @@ def test_length_batches_group_equal_lengths():
         assert len({lengths[i] for i in batch}) == 1 and len(batch) <= 2
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sst_model")
-    config = load_script("train_sst").main([
-        "--glove", str(GLOVE), "--train", str(TRAIN), "--dev", str(DEV), "--out", str(out),
-        "--epochs", "2", "--filters", "8", "--batch-size", "8", "--val-fraction", "0.2"])
-    return out, config
+@pytest.fixture
+def trained(sst_trained):
+    """The model folder and report of scripts/train_sst.py (tests/conftest.py)."""
+    return sst_trained
 
 
 def test_training_script_saves_model_and_vocabulary(trained):
@@ -118,46 +112,3 @@ def test_dance_on_text_one_word_per_patch_certified(trained):
     assert np.all(dev <= res.epsilon * (1 + 1e-4) + 1e-6)
     assert res.certified.mean() >= 0.5
     assert np.any(res.decoys != x[None])  # the decoys did move
-
-
-def test_sst_task_explains_real_words_only(trained, tmp_path):
-    from dance_tf.tasks.sst import build_task
-
-    logs = []
-    task = build_task({"model": str(trained[0]), "input": str(DEV), "count": 50,
-                       "log": logs.append})
-    sentences, labels = sst.load(DEV)
-    assert len(task.inputs) == len(sentences) == 13 and logs == []
-    for x, tid in zip(task.inputs, task.ids, strict=True):
-        line = int(tid.rsplit("-", 1)[1])
-        assert x.shape == (len(sentences[line - 1]), 50)
-    assert task.labels == labels.tolist() and task.feature_ndim == 1
-    assert task.explainer_options == {"layer": "pool", "patch_size": 1, "stride": 1,
-                                      "patches_per_mask": 1}
-    bundle = sst_model.load(trained[0])
-    np.testing.assert_allclose(task.constant, bundle.table.vectors.mean(axis=0), rtol=1e-6)
-    small = build_task({"model": str(trained[0]), "input": str(DEV), "count": 3, "seed": 1})
-    assert len(small.inputs) == 3 and small.ids == sorted(small.ids)
-    x = task.inputs[-1]
-    maps = {"Gradient": {"without decoys": np.ones_like(x), "with decoys": x}}
-    task.render(tmp_path / "ex.png", x, maps, task.ids[-1])
-    assert (tmp_path / "ex.png").stat().st_size > 1000
-    assert (tmp_path / "ex.html").read_text().count("<span") == 2 * len(x)
-
-
-def test_word_saliency_figure(tmp_path):
-    from dance_tf.plots.text import save_word_saliency, word_scores
-
-    tokens = ["not", "good", "."]
-    sal = np.array([[1.0, -3.0], [0.5, 0.5], [0.0, 0.0]])
-    np.testing.assert_allclose(word_scores(sal), [2.0, 0.5, 0.0])
-    png, page = save_word_saliency(tmp_path / "fig", tokens,
-                                   {"Gradient": sal, "Gradient + decoys": np.array([0, 2, 1.0])},
-                                   title="a <test>")
-    assert png.suffix == ".png" and png.stat().st_size > 1000
-    html = page.read_text()
-    assert html.count("<span") == 6 and "a &lt;test&gt;" in html
-    assert re.search(r"title='1.000' style='[^']*'>not</span>", html)  # row 1 max → 1
-    assert re.search(r"title='0.250' style='[^']*'>good</span>", html)
-    with pytest.raises(ValueError, match="2 word scores for 3 tokens"):
-        save_word_saliency(tmp_path / "bad", tokens, {"x": np.ones((2, 4))})

@@ -123,3 +123,23 @@ def test_an_overflow_a_compiled_graph_hides_is_an_error_not_a_zero_map(method):
     for x in (huge, tf.constant(huge)):
         with pytest.raises(dance_tf.InputError, match="non-finite"):
             saliency.get(method, **opts)(model, x, [0])
+
+
+def test_extra_methods_run_under_dance():
+    import keras
+
+    keras.utils.set_random_seed(12)
+    model = keras.Sequential([keras.Input((6, 6, 2)),
+                              keras.layers.Conv2D(3, 3, padding="same", activation="relu",
+                                                  name="c1"),
+                              keras.layers.MaxPooling2D(name="p1"), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    x = np.random.default_rng(13).random((6, 6, 2)).astype("float32")
+    runs = {"expected_gradients": {"samples": 2, "baseline_range": (0.0, 1.0)},
+            "vargrad": {"samples": 2}, "smoothgrad_range": {"samples": 2},
+            "ig_uniform": {"steps": 2, "baseline_range": (0.0, 1.0)},
+            "gradcam": {"layer": "c1"}}
+    for name, opts in runs.items():
+        e = dance_tf.explain(model, x, method=name, value_range=(0.0, 1.0),
+                             patches_per_mask=8, **opts)
+        assert e.shape == x.shape and np.all(np.isfinite(e)) and np.all(e >= 0), name

@@ -1,4 +1,5 @@
-"""Decoys solve Eq. 2 (§3.3): checked against feasible points the test finds itself.
+"""The default solver, the line search, solves Eq. 2 (§3.3): checked against feasible
+points the test finds itself.
 
 For a tiny CNN, an MLP and a text model, every decoy of the default solver is compared with
 a brute-force grid of uniform shifts x + a·s·M computed here with the model's own layers
@@ -7,29 +8,15 @@ the best feasible shift's, it must move in its direction s, and unless pinned at
 range its deviation at layer ℓ must be at the bound (≥ 0.9 ε).
 """
 
-import keras
 import numpy as np
 import pytest
 
 import dance_tf
+from tests.decoys.conftest import CASES, mlp, prefix, signs_and_masks
 
 GRID = 201
 #: the line search closes its bracket to 2^−8 of the bracket (default line_bisect = 8)
 RESOLUTION = 2.0 ** -8
-
-
-def prefix(model, upto):
-    """F_ℓ by calling the model's layers one after the other, up to ``upto``."""
-
-    def f(x):
-        h = keras.ops.convert_to_tensor(x)
-        for layer in model.layers:
-            h = layer(h, training=False)
-            if layer.name == upto:
-                return np.asarray(h)
-        raise AssertionError(upto)
-
-    return f
 
 
 def brute_force_floor(f_l, x, mask, s, lo, hi, eps):
@@ -43,41 +30,6 @@ def brute_force_floor(f_l, x, mask, s, lo, hi, eps):
     return float(obj[dev <= eps].max())
 
 
-def tiny_cnn():
-    keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((10, 10, 3)),
-        keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c1"),
-        keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c2"),
-        keras.layers.Flatten(), keras.layers.Dense(4, name="logits")])
-
-
-def mlp():
-    keras.utils.set_random_seed(1)
-    return keras.Sequential([
-        keras.Input((12,)), keras.layers.Dense(16, activation="relu", name="d1"),
-        keras.layers.Dense(16, activation="relu", name="d2"), keras.layers.Dense(3)])
-
-
-def text_cnn():
-    keras.utils.set_random_seed(2)
-    return keras.Sequential([
-        keras.Input((7, 6)), keras.layers.Conv1D(8, 2, activation="relu", name="conv"),
-        keras.layers.Conv1D(8, 2, activation="relu", name="conv2"),
-        keras.layers.GlobalMaxPooling1D(), keras.layers.Dense(2)])
-
-
-CASES = {
-    # name: (model builder, layer, input, value range, explainer options)
-    "cnn": (tiny_cnn, "c2",
-            np.random.default_rng(0).random((10, 10, 3), dtype=np.float32) * 0.9 + 0.05,
-            (0.0, 1.0), {"patch_size": 3, "patches_per_mask": 16}),
-    "mlp": (mlp, "d2", np.random.default_rng(1).random(12, dtype=np.float32), (0.0, 1.0), {}),
-    "text": (text_cnn, "conv2",
-             np.random.default_rng(2).normal(size=(7, 6)).astype(np.float32), (-3.0, 3.0), {}),
-}
-
-
 @pytest.fixture(scope="module", params=sorted(CASES))
 def case(request):
     build, layer, x, rng, opts = CASES[request.param]
@@ -89,15 +41,10 @@ def case(request):
     return model, layer, x, lo, hi, ex, r
 
 
-def _signs(r):
-    n = len(r.masks)
-    return np.r_[np.ones(n), -np.ones(n)], np.concatenate([r.masks, r.masks])
-
-
 def test_certificates_with_an_independent_prefix(case):
     model, layer, x, lo, hi, _, r = case
     f_l = prefix(model, layer)
-    _, masks = _signs(r)
+    _, masks = signs_and_masks(r)
     assert r.certified.all()
     dev = np.abs(f_l(r.decoys) - f_l(x[None])).reshape(len(r.decoys), -1).max(axis=1)
     assert np.all(dev <= r.epsilon * (1 + 1e-5))
@@ -109,7 +56,7 @@ def test_certificates_with_an_independent_prefix(case):
 
 def test_every_decoy_moves_in_its_own_direction(case):
     _, _, x, _, _, _, r = case
-    signs, masks = _signs(r)
+    signs, masks = signs_and_masks(r)
     for d, m, s, obj in zip(r.decoys, masks, signs, r.objective):
         moved = (d - x)[m > 0] * s
         assert moved.min() >= 0.0  # one-sided: no feature moves against s
@@ -125,7 +72,7 @@ def test_every_decoy_moves_in_its_own_direction(case):
 def test_objective_reaches_the_best_uniform_shift(case):
     model, layer, x, lo, hi, _, r = case
     f_l = prefix(model, layer)
-    signs, masks = _signs(r)
+    signs, masks = signs_and_masks(r)
     floors = np.array([brute_force_floor(f_l, x, m, s, lo, hi, r.epsilon)
                        for m, s in zip(masks, signs)])
     assert floors.max() > 0  # the check has something to compare with
@@ -134,7 +81,7 @@ def test_objective_reaches_the_best_uniform_shift(case):
 
 def test_constraint_is_active_unless_pinned(case):
     _, _, x, lo, hi, _, r = case
-    signs, masks = _signs(r)
+    signs, masks = signs_and_masks(r)
     for d, m, s, dev, pinned in zip(r.decoys, masks, signs, r.max_deviation, r.pinned):
         at_bound = np.where(s > 0, d >= hi, d <= lo)[(m > 0) & (hi > lo)].all()
         assert pinned == at_bound  # the package's flag, recomputed
@@ -169,21 +116,6 @@ def test_pinned_decoys_at_a_loose_bound():
     assert r.pinned.all()
     np.testing.assert_allclose(r.decoys[:n][r.masks > 0], 1.0)
     np.testing.assert_allclose(r.decoys[n:][r.masks > 0], 0.0)
-
-
-def test_adam_solver_is_one_sided_at_start_and_certified():
-    """The paper's S1.2 schedule stays available; its decoys are certified and their
-    ``against`` share is what the decoys show."""
-    model, layer, x, rng, opts = CASES["cnn"][0](), *CASES["cnn"][1:]
-    r = dance_tf.explain(model, x, layer=layer, value_range=rng, solver="adam",
-                         return_details=True, **opts)
-    signs, masks = _signs(r)
-    assert r.certified.any() and r.steps.max() > 1
-    against = [np.mean(((d - x) * s)[(m > 0)] < 0) for d, m, s in zip(r.decoys, masks, signs)]
-    np.testing.assert_allclose(r.against, against, atol=1e-6)
-    f_l = prefix(model, layer)
-    dev = np.abs(f_l(r.decoys) - f_l(x[None])).reshape(len(r.decoys), -1).max(axis=1)
-    assert np.all(dev <= r.epsilon * (1 + 1e-5))
 
 
 def test_unknown_solver_is_refused():
