@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from dance_tf.evaluation import cli as ev_cli
-from tests.evaluation.test_config import digits_model_path  # noqa: F401 - a fixture
 from tests.test_output_folder import _tree
 
 
