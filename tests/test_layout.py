@@ -9,6 +9,8 @@ from tests.conftest import ROOT, TESTS
 #: modules tested through another module's test file (paths under tests/)
 TESTED_IN = {
     "cli/__main__": "cli/test_main.py",                # python -m dance_tf.cli
+    # evaluate_model's parts, checked against the metrics and the Explainer called by hand
+    # in what one whole run returns and writes (rows, resume, report, command line):
     "evaluation/card_cli": "evaluation/test_model_card.py",
     "evaluation/card_examples": "evaluation/test_model_card.py",
     "evaluation/card_figures": "evaluation/test_model_card.py",
@@ -27,9 +29,11 @@ TESTED_IN = {
     "evaluation/figures": "evaluation/test_runner.py",    # box plots and example panels
     "evaluation/rows": "evaluation/test_runner.py",       # and attack rows: test_attack_tables
     "evaluation/variants": "evaluation/test_config.py",   # the names and defaults EvalConfig takes
+    # the pickle reader, checked on real legacy weight files and hostile ones:
     "models/torch_pickle": "models/test_torch_legacy.py",
     "models/torch_pickle_machine": "models/test_torch_legacy.py",  # the pickle machine's state
     "plots/_figure": "plots/test_images.py",
+    # the study's report pieces, checked in the report of the smoke run of every condition:
     "study/claims": "study/test_reproduce.py",
     "study/fidelity_tables": "study/test_reproduce.py",   # the smoke run's report
     "study/report": "study/test_reproduce.py",
