@@ -15,12 +15,13 @@ from dance_tf.layers import class_count
 class ExplainedModel:
     """A Keras classifier as DANCE explains it: ``contract()`` (``dance_tf.model_contract``)
     and the float32 ``logits`` it explains. Checked on construction when the model declares
-    its input; else built on the first input given to ``resolve``."""
+    its input; else built on the first input given to ``resolve``. ``resolved``: the
+    contract once known, else None."""
 
     def __init__(self, model, output=None):
         model_contract.check_type(model)
         self.model, self.output = model, output
-        self._contract: model_contract.ModelContract | None = None
+        self.resolved: model_contract.ModelContract | None = None
         self._probed = False
         if model_contract.declares_input(model):
             self.contract()   # checked where the model enters
@@ -28,14 +29,14 @@ class ExplainedModel:
     def contract(self, example=None) -> model_contract.ModelContract:
         """The checked contract; example (an input or a batch) builds a model that declares
         no input."""
-        if self._contract is None:
-            self._contract = model_contract.contract(self.model, self.output, example)
-        return self._contract
+        if self.resolved is None:
+            self.resolved = model_contract.contract(self.model, self.output, example)
+        return self.resolved
 
     def resolve(self, x) -> None:
         """Resolve the contract before reading x: from the model when it declares its
         input, else by building it on x (a dataset is then read twice)."""
-        if self._contract is None:
+        if self.resolved is None:
             self.contract(None if model_contract.declares_input(self.model)
                           else inputs.gather(x, None))
 
@@ -43,7 +44,7 @@ class ExplainedModel:
     def input_shape(self) -> tuple | None:
         """One unbatched input's shape S as declared (None axes: any size); None before the
         contract is resolved."""
-        return None if self._contract is None else self._contract.input_shape
+        return None if self.resolved is None else self.resolved.input_shape
 
     def logits(self, shape) -> object:
         """The model of the float32 logits; refused (once checked) when its outputs look

@@ -103,7 +103,8 @@ class Explainer:
     @property
     def input_shape(self) -> tuple | None:
         """One unbatched input's shape S as the model declares it (None = any size)."""
-        return self._model.input_shape
+        c = self._model.resolved
+        return None if c is None else c.input_shape
 
     @property
     def explained(self) -> str:
@@ -130,11 +131,14 @@ class Explainer:
         """F_ℓ, the masks and the compiled pipeline for inputs of ``shape`` (built once;
         ``dance_tf.planning``); lo, hi: the legal range (*S), None for [0, 1]."""
         shape = tuple(int(s) for s in shape)
-        self.logits_model(shape)   # refuses probabilities before anything is built
-        recipe = planning.Recipe(self.contract(), self._options, self._method,
-                                 self.method_options, bool(self._eager_method),
-                                 self.memory_budget_mb)
-        return self._cache.plan(recipe, shape, lo, hi)
+        plan = self._cache.plans.get(shape)
+        if plan is None:
+            self.logits_model(shape)   # refuses probabilities before anything is built
+            recipe = planning.Recipe(self.contract(), self._options, self._method,
+                                     self.method_options, bool(self._eager_method),
+                                     self.memory_budget_mb)
+            plan = self._cache.plan(recipe, shape, lo, hi)
+        return plan
 
     def inputs_in_flight(self, plan: Plan, limit: int = 8) -> int:
         """Inputs of a batch that may run at once within the memory budget (``sizing``)."""
@@ -163,10 +167,10 @@ class Explainer:
 
     def result(self, plan: Plan, args: tuple, outputs, return_details: bool):
         """Turn the outputs of ``plan.run`` into a map or an ``Explanation``."""
-        return pack(outputs, args[0].numpy(), plan, self.logits_model(plan.shape),
-                    method=self.method_name, perturbation=self.perturbation,
-                    aggregation=self.aggregation, explained=self.explained,
-                    notes=self.contract().notes, return_details=return_details)
+        c = self._model.resolved   # resolved and probed when the plan was built
+        return pack(outputs, args[0].numpy(), plan, c.logits, method=self.method_name,
+                    perturbation=self.perturbation, aggregation=self.aggregation,
+                    explained=c.explained, notes=c.notes, return_details=return_details)
 
     def explain(self, x: ArrayLike, target: int | None = None, return_details: bool = False):
         """Explain one unbatched input x (shape S) for class ``target`` (None: predicted).
@@ -174,7 +178,8 @@ class Explainer:
         Returns the decoy-enhanced saliency map (*S) as numpy, or an ``Explanation`` with
         diagnostics when ``return_details`` is true (§3.3–3.4).
         """
-        self.contract(x)
+        if self._model.resolved is None:
+            self.contract(x)   # a model that declares no input is built on x
         plan, args, x, _ = self.prepare(x, target)
         run = plan.run if return_details else plan.run_maps
         try:
@@ -207,7 +212,8 @@ class Explainer:
             if targets is not None:
                 raise TypeError("targets and target: give one of them")
             targets = target
-        self._model.resolve(x)
+        if self._model.resolved is None:
+            self._model.resolve(x)
         x, targets, batched = inputs.gather_targets(x, targets, self.input_shape)
         if not batched:
             return self.explain(x, target=targets, return_details=return_details)
