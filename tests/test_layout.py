@@ -80,3 +80,52 @@ def test_test_folders_mirror_the_subpackages():
     assert folders - packages <= {Path("scripts")}
     for folder in folders:
         assert (TESTS / folder / "__init__.py").is_file(), folder
+
+
+def _imports(package: Path) -> dict[str, set[str]]:
+    """{module: dance_tf modules it imports} over every import statement, function-level
+    ones included (``from dance_tf import x`` names the submodule x, not the package)."""
+    import ast
+
+    mods = {}
+    for p in package.rglob("*.py"):
+        parts = p.relative_to(package.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        mods[name] = p
+    edges = {m: set() for m in mods}
+    for m, p in mods.items():
+        pkg = m if p.name == "__init__.py" else m.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                    base = ".".join(up + ([base] if base else []))
+                subs = [f"{base}.{a.name}" for a in node.names]
+                targets = [t for t in subs if t in mods]
+                if len(targets) < len(subs):   # a name of the module itself, too
+                    targets.append(base)
+            else:
+                continue
+            edges[m].update(t for t in targets if t in mods and t != m)
+    return edges
+
+
+def test_no_import_cycles():
+    edges = _imports(ROOT / "dance_tf")
+    assert len(edges) > 100 and edges["dance_tf.explainer"]   # the scan found imports
+    # a module that reaches itself through its imports is on a cycle (depth-first search)
+    on_cycle = []
+    for start in edges:
+        seen, todo = set(), list(edges[start])
+        while todo:
+            m = todo.pop()
+            if m == start:
+                on_cycle.append(start)
+                break
+            if m not in seen:
+                seen.add(m)
+                todo.extend(edges[m])
+    assert on_cycle == [], f"modules on an import cycle: {sorted(on_cycle)}"
