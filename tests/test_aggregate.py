@@ -23,13 +23,19 @@ def identity_map(model, inputs, targets):
     return tf.identity(inputs)
 
 
+def _details(model, seed: int, method, **options):
+    """Explanations of one random 12×12 input with the whole decoy set in one chunk and
+    in chunks of 4 (the aggregation must not depend on the chunking)."""
+    x = np.random.default_rng(seed).random((12, 12, 1)).astype(np.float32)
+    for batch in (None, 4):
+        yield x, dance_tf.explain(model, x, method=method, value_range=(0, 1),
+                                  patches_per_mask=20, decoy_batch_size=batch,
+                                  return_details=True, **options)
+
+
 def test_explainer_range_equals_range_of_decoy_maps():
     model = small_cnn()
-    x = np.random.default_rng(9).random((12, 12, 1)).astype(np.float32)
-    for batch in (None, 4):
-        r = dance_tf.explain(model, x, method=identity_map, value_range=(0, 1),
-                             patches_per_mask=20, decoy_batch_size=batch,
-                             return_details=True)
+    for x, r in _details(model, 9, identity_map):
         np.testing.assert_allclose(r.saliency, r.decoys.max(0) - r.decoys.min(0), atol=1e-6)
         rm = dance_tf.explain(model, x, method=identity_map, value_range=(0, 1),
                               patches_per_mask=20, aggregation="mean", return_details=True)
@@ -54,11 +60,7 @@ def shifted_map(model, inputs, targets):
 
 def test_explainer_covering_range_equals_brute_force_over_covering_decoys():
     model = small_cnn()
-    x = np.random.default_rng(10).random((12, 12, 1)).astype(np.float32)
-    for batch in (None, 4):
-        r = dance_tf.explain(model, x, method=shifted_map, value_range=(0, 1),
-                             patches_per_mask=20, decoy_batch_size=batch,
-                             aggregation="range_covering", return_details=True)
+    for _, r in _details(model, 10, shifted_map, aggregation="range_covering"):
         maps = r.decoys + 10.0 * r.decoys.mean(axis=(1, 2, 3), keepdims=True)
         assert len(r.decoys) == 2 * len(r.masks)
         cover = np.concatenate([r.masks, r.masks]) > 0   # decoy k has mask k mod n

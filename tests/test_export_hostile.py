@@ -23,14 +23,7 @@ from tests.conftest import small_cnn
 
 
 def _model():
-    keras.utils.set_random_seed(1)
-    return keras.Sequential([
-        keras.Input((8, 8, 1)),
-        keras.layers.Conv2D(3, 3, padding="same", activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(name="pool1"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3, name="logits"),
-    ], name="tiny")
+    return small_cnn(size=8, classes=3, name="tiny", seed=1)
 
 
 def _explainer():

@@ -8,24 +8,17 @@ from __future__ import annotations
 import os
 import shutil
 
-import keras
 import pytest
 
 import dance_tf
 from dance_tf import export, output_folder, whole_folder
+from tests.conftest import small_cnn
 from tests.test_output_folder import _tree
 
 
 @pytest.fixture(scope="module")
 def explainer():
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([
-        keras.Input((6, 6, 1)),
-        keras.layers.Conv2D(2, 3, padding="same", activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(name="pool1"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(2, name="logits"),
-    ], name="tiny_export")
+    model = small_cnn(size=6, classes=2, name="tiny_export", seed=1)
     return dance_tf.Explainer(model, layer="pool1", value_range=(0.0, 1.0),
                               patches_per_mask=9)
 
