@@ -29,7 +29,7 @@ def card_mode(args) -> bool:
 def check_variants(value) -> tuple[str, ...]:
     from dance_tf.evaluation import checks
 
-    return checks._some_of("--variants", value, CARD_VARIANTS)
+    return checks.some_of("--variants", value, CARD_VARIANTS)
 
 
 def evaluate_task(task, *, methods, variants, metrics, out, k: float = 0.2, ig_steps=50,

@@ -57,7 +57,7 @@ def methods(value) -> tuple[str, ...]:
     return out
 
 
-def _some_of(flag: str, value, allowed) -> tuple[str, ...]:
+def some_of(flag: str, value, allowed) -> tuple[str, ...]:
     out = names(flag, value)
     bad = [v for v in out if v not in allowed]
     if bad:
@@ -67,12 +67,12 @@ def _some_of(flag: str, value, allowed) -> tuple[str, ...]:
 
 def variants(value) -> tuple[str, ...]:
     """Variant names, some of VARIANTS (none, decoys, mean, constant, noise, covering)."""
-    return _some_of("--variants", value, VARIANTS)
+    return some_of("--variants", value, VARIANTS)
 
 
 def attacks(value) -> tuple[str, ...]:
     """Attack names, some of ATTACKS (topk, targeted, mass_center)."""
-    return _some_of("--attacks", value, ATTACKS)
+    return some_of("--attacks", value, ATTACKS)
 
 
 def k_values(value) -> tuple[float, ...]:

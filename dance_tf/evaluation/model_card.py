@@ -58,7 +58,7 @@ def _methods(methods, method_options) -> dict[str, tuple]:
 def _variants(variants) -> tuple[str, ...]:
     from dance_tf.evaluation import checks
 
-    return checks._some_of("variants", variants, CARD_VARIANTS)
+    return checks.some_of("variants", variants, CARD_VARIANTS)
 
 
 def score(spec, options: dict, model, x: np.ndarray, sal: np.ndarray, c: int,
