@@ -156,10 +156,11 @@ def chunked_sum(fn: Callable[[tf.Tensor], tf.Tensor], total: int, chunk: int,
     """Σ_k fn(indices of chunk k) over ``total`` items in chunks, as one ``tf.while_loop``.
 
     ``fn`` takes an int32 vector of item indices (length ≤ chunk) and returns a tensor
-    shaped like ``like``. Memory is bounded by one chunk, whatever ``total`` is.
+    shaped like ``like``. Memory is bounded by one chunk, whatever ``total`` is. chunk: an
+    int or an int32 scalar tensor (``chunk_of``: sized from the batch when it runs).
     """
-    chunk = max(1, min(int(chunk), int(total)))
-    n_chunks = -(-int(total) // chunk)
+    chunk = tf.clip_by_value(tf.cast(chunk, tf.int32), 1, max(1, int(total)))
+    n_chunks = (int(total) + chunk - 1) // chunk
 
     def body(i, acc):
         start = i * chunk
@@ -172,6 +173,10 @@ def chunked_sum(fn: Callable[[tf.Tensor], tf.Tensor], total: int, chunk: int,
     return acc
 
 
-def per_chunk(batch: int | None, batch_size: int) -> int:
-    """How many expanded copies (steps, samples) of a batch of ``batch`` inputs fit one chunk."""
-    return max(1, batch_size // max(1, batch or 1))
+def chunk_of(x: tf.Tensor, batch_size: int, total: int) -> tf.Tensor:
+    """Expanded copies (steps, samples) of the batch x (N, ...) per chunk, as an int32
+    tensor: ⌊batch_size / N⌋ from N when the graph runs, in [1, total]. A graph traced for
+    any batch size (N unknown when traced) still evaluates at most ``batch_size`` inputs
+    at once (an unknown N once counted as 1 let a batch of 10 run 640)."""
+    n = tf.maximum(tf.shape(x)[0], 1)
+    return tf.clip_by_value(int(batch_size) // n, 1, max(1, int(total)))

@@ -32,8 +32,8 @@ def noisy_gradient_fold(model, x, targets, samples: int, noise: float, seed,
     init: the initial state (a tuple of tensors); returns the final state.
     """
     sigma = noise_scale(x, noise)
-    k = min(core.per_chunk(x.shape[0], batch_size), int(samples))
-    n_chunks = -(-int(samples) // k)
+    k = core.chunk_of(x, batch_size, samples)
+    n_chunks = (int(samples) + k - 1) // k
 
     def body(i, state):
         idx = tf.range(i * k, tf.minimum(i * k + k, samples))

@@ -25,7 +25,7 @@ def _draw(x, refs, lo, hi, seed, j, use_refs: bool):
 
 def _eg_graph(model, x, targets, refs, lo, hi, seed, samples: int, batch_size: int,
               use_refs: bool):
-    k = core.per_chunk(x.shape[0], batch_size)
+    k = core.chunk_of(x, batch_size, samples)
     ones = [1] * (len(x.shape) - 1)
 
     def chunk(idx):

@@ -9,8 +9,7 @@ from dance_tf.saliency import checks
 
 
 def _ig_graph(model, x, targets, baseline, steps: int, batch_size: int):
-    n = x.shape[0]
-    k = core.per_chunk(n, batch_size)
+    k = core.chunk_of(x, batch_size, steps)
     diff = x - baseline
 
     def chunk_grads(idx):
