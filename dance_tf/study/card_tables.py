@@ -5,7 +5,6 @@ comparison of the card conditions together (a family of its own, apart from the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +12,9 @@ import numpy as np
 
 def load(folder: Path) -> list[dict]:
     """The rows of a card condition folder (``rows.jsonl`` of ``evaluate_model``)."""
-    path = Path(folder) / "rows.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    from dance_tf.study.folders import read_jsonl
+
+    return read_jsonl(Path(folder) / "rows.jsonl")
 
 
 def card_section(study, conds, lines: list[str]) -> None:

@@ -123,12 +123,17 @@ def load_rows(folder: Path, log=print) -> tuple[dict | None, list[dict]]:
     return cfg, rows
 
 
-def read_runs(folder: Path) -> list[dict]:
-    path = Path(folder) / "runs.jsonl"
-    if not path.exists():
+def read_jsonl(path: Path) -> list[dict]:
+    """The JSON lines of ``path`` (blank lines skipped); [] when it is not a file."""
+    path = Path(path)
+    if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
+
+
+def read_runs(folder: Path) -> list[dict]:
+    return read_jsonl(Path(folder) / "runs.jsonl")
 
 
 def log_run(folder: Path, start: float, rows_before: int, rows_after: int,
