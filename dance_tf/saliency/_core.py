@@ -159,7 +159,9 @@ def chunked_sum(fn: Callable[[tf.Tensor], tf.Tensor], total: int, chunk: int,
     shaped like ``like``. Memory is bounded by one chunk, whatever ``total`` is. chunk: an
     int or an int32 scalar tensor (``chunk_of``: sized from the batch when it runs).
     """
-    chunk = tf.clip_by_value(tf.cast(chunk, tf.int32), 1, max(1, int(total)))
+    if isinstance(chunk, int):
+        chunk = min(chunk, 2**31 - 1)
+    chunk = tf.clip_by_value(tf.cast(chunk, tf.int32), 1, max(1, min(int(total), 2**31 - 1)))
     n_chunks = (int(total) + chunk - 1) // chunk
 
     def body(i, acc):
@@ -178,5 +180,6 @@ def chunk_of(x: tf.Tensor, batch_size: int, total: int) -> tf.Tensor:
     tensor: ⌊batch_size / N⌋ from N when the graph runs, in [1, total]. A graph traced for
     any batch size (N unknown when traced) still evaluates at most ``batch_size`` inputs
     at once (an unknown N once counted as 1 let a batch of 10 run 640)."""
+    top = 2**31 - 1   # int32: a larger batch_size or total means "all at once"
     n = tf.maximum(tf.shape(x)[0], 1)
-    return tf.clip_by_value(int(batch_size) // n, 1, max(1, int(total)))
+    return tf.clip_by_value(min(int(batch_size), top) // n, 1, max(1, min(int(total), top)))
