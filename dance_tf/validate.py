@@ -66,6 +66,10 @@ def _shown(value) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
+#: the largest whole number a TensorFlow graph counts with (int32)
+INT32_MAX = 2**31 - 1
+
+
 def number(name: str, value, *, low=None, high=None, low_open: bool = False,
            high_open: bool = False, integer: bool = False, allow_none: bool = False,
            allow_inf: bool = False):
@@ -105,6 +109,10 @@ def number(name: str, value, *, low=None, high=None, low_open: bool = False,
             v = int(v)
         else:
             raise InputError(f"{name}: expected {want}, got {_shown(value)}")
+        # an unbounded count or size still runs in int32 in the graph (seeds set their own)
+        if high is None and not math.isinf(v) and abs(v) > INT32_MAX:
+            shown = _shown(value) if abs(v) < 1e30 else f"{v:.3g}"
+            raise InputError(f"{name}: expected {want} up to {INT32_MAX}, got {shown}")
     if low is not None and (v < low or (low_open and v == low)):
         raise InputError(f"{name}: expected {want}, got {_shown(value)}")
     if high is not None and (v > high or (high_open and v == high)):

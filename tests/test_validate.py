@@ -165,3 +165,19 @@ def test_constant_of_the_wrong_shape_names_both_shapes():
     for x in (xs[0], xs):
         with pytest.raises(v.InputError, match=r"constant: shape \(3, 3\).*\(8, 8, 1\)"):
             ex(x)
+
+
+def test_an_unbounded_count_beyond_int32_is_refused_in_a_short_line():
+    # refine_steps=1e300 reached the graph as a Python int and overflowed there; patch_size
+    # 1e300 was refused later with all 301 digits in the message
+    assert v.number("steps", 2**31 - 1, integer=True, low=1) == 2**31 - 1
+    for big in (2**31, 1e300, 10**40):
+        with pytest.raises(ValueError, match=r"^steps: .*up to 2147483647") as err:
+            v.number("steps", big, integer=True, low=1)
+        assert len(str(err.value)) < 120
+    import dance_tf
+    from tests.conftest import small_cnn
+
+    for name in ("refine_steps", "patch_size"):
+        with pytest.raises(ValueError, match=rf"^{name}: "):
+            dance_tf.Explainer(small_cnn(), value_range=(0.0, 1.0), **{name: 1e300})
