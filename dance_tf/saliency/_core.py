@@ -151,17 +151,14 @@ def finish(maps: tf.Tensor, was_numpy: bool, model=None, x: tf.Tensor | None = N
     return maps.numpy() if was_numpy else maps
 
 
-def chunked_sum(fn: Callable[[tf.Tensor], tf.Tensor], total: int, chunk: int,
+def chunked_sum(fn: Callable[[tf.Tensor], tf.Tensor], total: int, chunk: tf.Tensor,
                 like: tf.Tensor) -> tf.Tensor:
     """Σ_k fn(indices of chunk k) over ``total`` items in chunks, as one ``tf.while_loop``.
 
     ``fn`` takes an int32 vector of item indices (length ≤ chunk) and returns a tensor
     shaped like ``like``. Memory is bounded by one chunk, whatever ``total`` is. chunk: an
-    int or an int32 scalar tensor (``chunk_of``: sized from the batch when it runs).
+    int32 scalar tensor in [1, total] (``chunk_of``: sized from the batch when it runs).
     """
-    if isinstance(chunk, int):
-        chunk = min(chunk, 2**31 - 1)
-    chunk = tf.clip_by_value(tf.cast(chunk, tf.int32), 1, max(1, min(int(total), 2**31 - 1)))
     n_chunks = (int(total) + chunk - 1) // chunk
 
     def body(i, acc):

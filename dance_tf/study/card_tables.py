@@ -27,6 +27,7 @@ def card_section(study, conds, lines: list[str]) -> None:
     rows = [dict(r, method=f"{c.name}|{r['method']}") for c in done
             for r in study.data[c.name][1]]
     tests = {(t.method, t.metric, t.variant): t for t in compare(rows)}
+    direction = {r["metric"]: r["direction"] for r in rows}
     means = {key: {v: np.mean(list(vals.values())) for v, vals in per.items()}
              for key, per in pairs(rows).items()}
     lines += ["## Report-card metrics (second halves; issue 25)", "",
@@ -43,24 +44,19 @@ def card_section(study, conds, lines: list[str]) -> None:
         cond, method = key[0].split("|", 1)
         metric = key[1]
         mean = means[key]
+        found = [tests.get((key[0], metric, v)) for v in ("none", "matched")]
         cells = []
-        for v in ("none", "matched"):
-            t = tests.get((key[0], metric, v))
+        for t in found:
             cells += (["–"] * 3 if t is None else
                       [f"{t.mean:+.4f} [{t.low:+.4f}, {t.high:+.4f}]", _p(t.p_holm),
                        t.verdict])
-        n = max((t.n for v in ("none", "matched")
-                 if (t := tests.get((key[0], metric, v))) is not None), default=0)
-        arrow = {"higher": "↑", "lower": "↓"}.get(_direction(rows, metric), "")
+        n = max((t.n for t in found if t is not None), default=0)
+        arrow = {"higher": "↑", "lower": "↓"}.get(direction.get(metric, ""), "")
         label = cond if method == "gradient" else f"{cond} ({method})"
         lines.append(f"| {label} | {metric} {arrow} | {n} | "
                      + " | ".join(_num(mean.get(v)) for v in ("none", "decoys", "matched"))
                      + " | " + " | ".join(cells) + " |")
     lines.append("")
-
-
-def _direction(rows: list[dict], metric: str) -> str:
-    return next((r["direction"] for r in rows if r["metric"] == metric), "")
 
 
 def _num(value) -> str:
