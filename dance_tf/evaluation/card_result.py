@@ -90,7 +90,15 @@ class CardResult:
     def __init__(self, rows: list[dict]):
         self.rows = sorted(rows, key=lambda r: (r["index"], r["method"], r["variant"],
                                                 r["metric"]))
-        self.comparisons = compare(self.rows)
+        self._comparisons: list[Comparison] | None = None
+
+    @property
+    def comparisons(self) -> list[Comparison]:
+        """The Holm-corrected comparisons, computed when first asked for (a run that must
+        not look at its statistics yet never asks)."""
+        if self._comparisons is None:
+            self._comparisons = compare(self.rows)
+        return self._comparisons
 
     def to_rows(self) -> list[tuple]:
         return [tuple(r.get(c) for c in COLUMNS) for r in self.rows]

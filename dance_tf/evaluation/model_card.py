@@ -98,7 +98,7 @@ def evaluate_model(model: keras.Model, inputs: ArrayLike, labels: ArrayLike | No
                    methods=("gradient",),
                    variants=DEFAULT_VARIANTS, metrics=None, out=None, masks=None,
                    method_options: Mapping | None = None, matched_noise: float = 0.15,
-                   examples: int = 4, quiet: bool = False, log=print,
+                   examples: int = 4, quiet: bool = False, log=print, report: bool = True,
                    **explainer_options) -> CardResult:
     """Score ``methods`` × ``variants`` × ``metrics`` on every input (issue 25).
 
@@ -114,7 +114,9 @@ def evaluate_model(model: keras.Model, inputs: ArrayLike, labels: ArrayLike | No
     names of ``card_metrics.METRICS`` or {name: options}; None: the defaults this version
     ships. masks: (N, *F) 0/1 object masks (pointing game, relevance mass). out: a folder
     for ``rows.jsonl`` (resumable), ``config.json``, ``report.html`` and ``report.md``;
-    examples: inputs drawn as panels there. explainer_options: the Explainer's
+    examples: inputs drawn as panels there; report: False writes only the rows and
+    config (a pre-registered run that must not show its statistics before it stops).
+    explainer_options: the Explainer's
     (``patch_size``, ``seed``, ``value_range``, ...). Returns a :class:`CardResult`.
     """
     from dance_tf import validate
@@ -123,6 +125,9 @@ def evaluate_model(model: keras.Model, inputs: ArrayLike, labels: ArrayLike | No
 
     noise = validate.number("matched_noise", matched_noise, low=0)
     examples = validate.number("examples", examples, integer=True, low=0)
+    for name, flag in (("quiet", quiet), ("report", report)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name}: expected True or False, got {flag!r}")
     specs = chosen(metrics, log)
     table = _methods(methods, method_options)
     variants = _variants(variants)
@@ -145,7 +150,7 @@ def evaluate_model(model: keras.Model, inputs: ArrayLike, labels: ArrayLike | No
                          int(explainer_options.get("seed", 0))), out)
     rows = run.compute(examples, quiet)
     result = CardResult(rows)
-    if out is not None:
+    if out is not None and report:
         from dance_tf.evaluation.report_html import write_report
 
         write_report(Path(out), log=log)

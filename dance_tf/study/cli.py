@@ -36,7 +36,34 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
                         "so far are kept and packed; a rerun resumes) [no limit]")
     p.add_argument("--force", action="store_true",
                    help="write --report even if it exists and was not written by this script")
+    p.add_argument("--stop-preregistered", metavar="REASON", default=None,
+                   help="mark the pre-registered study (issue 26) as stopped, with REASON: "
+                        "its statistics appear in the report from then on; never undone")
     return p
+
+
+def stop_preregistered(root: Path, reason: str) -> str:
+    """Write ``ROOT/preregistered/stopped.json`` (date, reason, the images each block
+    reached); refused when it exists or the study has no rows folder. Returns its path."""
+    import json
+
+    from dance_tf import single_file
+
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("--stop-preregistered: give the reason the run stopped")
+    base = Path(root) / "preregistered"
+    if not base.is_dir():
+        raise ValueError(f"--stop-preregistered: {base} does not exist: nothing has run")
+    path = base / "stopped.json"
+    if path.exists():
+        raise ValueError(f"--stop-preregistered: {path} exists; a stop is never undone")
+    reached = {str(f.parent.relative_to(base)): len(json.loads(f.read_text())["ids"])
+               for f in sorted(base.glob("*/*/images.json"))}
+    single_file.write_text(path, json.dumps({
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "reason": reason,
+        "images_reached": reached}, indent=1))
+    return str(path)
 
 
 MARK = "# Reproduction of DANCE"
@@ -109,6 +136,13 @@ def main(argv=None, prog: str | None = None) -> int:
         parser(prog).error(f"--seed: expected 0 ≤ seed < 2**32, got {args.seed}")
     if args.minutes is not None and not (args.minutes > 0 and args.minutes < 1e6):
         parser(prog).error(f"--minutes: expected a number > 0, got {args.minutes}")
+    if args.stop_preregistered is not None:
+        try:
+            print(stop_preregistered(Path(args.root), args.stop_preregistered))
+        except ValueError as err:
+            print(f"{prog or 'reproduce.py'}: error: {err}", file=sys.stderr)
+            return 2
+        return 0
     report_path = Path(args.report)
     problem = report_problem(report_path, args.force)
     if problem:

@@ -29,6 +29,11 @@ def run(cond: Condition, root: Path, seed: int = 0, log=print) -> Path:
     from dance_tf.evaluation.config import EvalConfig
     from dance_tf.tasks import build_task
 
+    if cond.group == "prereg":
+        from dance_tf.study import prereg_run
+
+        prereg_run.run(Path(root), seed=seed, log=log)
+        return Path(root) / "preregistered"
     register_methods()
     folder = Path(root) / cond.folder
     folder.mkdir(parents=True, exist_ok=True)

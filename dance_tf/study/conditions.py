@@ -36,7 +36,8 @@ class Condition:
     task's), ``mean`` (the image mean per channel) or ``blur`` (a Gaussian-blurred copy);
     group: ``main`` (claims), ``choices`` (open choices), ``attacks``, ``s9``, ``m``,
     ``sanity`` (S6, run by ``dance_tf.study.sanity_run``, not evaluate), ``card`` (the
-    report card's ``metrics`` through ``evaluation.evaluate_model``: rows.jsonl);
+    report card's ``metrics`` through ``evaluation.evaluate_model``: rows.jsonl), ``prereg``
+    (issue 26's pre-registered claims, :mod:`dance_tf.study.prereg_run`);
     factor/setting: for the open-choices table; compare: the variant set against "none"
     in that table (``decoys``, or ``covering`` for the covering range); score: ``topk``
     (SF at K) or ``continuous`` (``fidelity_continuous``); flags: extra evaluate.py flags; folder:
@@ -185,6 +186,12 @@ def conditions(scale: dict | None = None) -> list[Condition]:
                   options=IMAGENET_SMALL,
                   note="report-card metrics (issue 25); tiles m = 2000 (2n = 50)"),
     ]
+    # issue 26's pre-registered claims (reproduction/PREREGISTRATION.md): three nets, four
+    # blocks of maps, run turn by turn by dance_tf.study.prereg_run (not evaluate)
+    conds.append(Condition("preregistered", "imagenet", "prereg", 103,
+                           ("gradient", "smoothgrad", "integrated_gradients",
+                            "expected_gradients"), variants=(), half="second",
+                           note="EfficientNet-Lite0/1/2; claims C1–C5 and their controls"))
     for m in (25, 50, 200):
         conds.append(Condition(f"digits-m{m}", "digits", "m", cnt or 32, grad,
                                variants=("none", "decoys"), k=(0.2,),

@@ -140,13 +140,13 @@ def log_run(folder: Path, start: float, rows_before: int, rows_after: int,
             status: str) -> None:
     """Append one sitting to ``runs.jsonl``: its start (``time.time()`` then), wall time
     until now, rows before and after, and ``status`` (``complete``, ``interrupted``)."""
-    _append_line(Path(folder) / "runs.jsonl", json.dumps({
+    append_line(Path(folder) / "runs.jsonl", json.dumps({
         "start": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)),
         "wall_seconds": round(time.time() - start, 1), "rows_before": rows_before,
         "rows_after": rows_after, "status": status}))
 
 
-def _append_line(path: Path, line: str) -> None:
+def append_line(path: Path, line: str) -> None:
     """Append one line to ``path`` (created if absent, never through a link)."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
                  0o644)

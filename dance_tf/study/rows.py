@@ -59,6 +59,8 @@ class Study:
                 if rows:
                     self.data[c.name] = ({}, rows)
                 continue
+            if c.group == "prereg":   # its own section: dance_tf.study.prereg_tables
+                continue
             if c.group == "card":
                 rows = card_tables.load(self.root / c.folder)
                 if rows:

@@ -390,3 +390,17 @@ def test_inputs_of_several_lengths_run_one_by_one_like_the_explainer_by_hand():
     with pytest.raises(Exception, match=r"inputs\[1\]: expected shape"):
         evaluate_model(text, [xs[0], np.zeros((5, 3), np.float32)], methods=["gradient"],
                        variants=["none"], metrics={"peak": {}}, quiet=True, **opts)
+
+
+def test_report_off_writes_rows_only_and_flags_are_booleans(model, data, tmp_path):
+    x, _ = data
+    out = tmp_path / "card"
+    evaluate_model(model, x[:2], methods=["gradient"], variants=["none"], metrics=["peak"],
+                   out=out, quiet=True, log=lambda *_: None, report=False, **SMALL)
+    assert (out / "rows.jsonl").exists()
+    assert not (out / "report.html").exists() and not (out / "report.md").exists()
+    for name in ("report", "quiet"):
+        with pytest.raises(TypeError, match=f"{name}: expected True or False"):
+            evaluate_model(model, x[:2], methods=["gradient"], variants=["none"],
+                           metrics=["peak"], log=lambda *_: None,
+                           **{"quiet": True, **SMALL, name: "no"})
