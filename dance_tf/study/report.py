@@ -13,7 +13,7 @@ import numpy as np
 
 from dance_tf import single_file
 from dance_tf.metrics.stats import holm
-from dance_tf.study import card_tables
+from dance_tf.study import card_tables, prereg_tables
 from dance_tf.study import fidelity_tables as fidelity
 from dance_tf.study import sensitivity_tables as sensitivity
 from dance_tf.study.conditions import Condition
@@ -151,10 +151,13 @@ def write(root: Path, conds: list[Condition], out: Path, seed: int, command: str
     fidelity.continuous_section(study, conds, lines)
     sensitivity.sanity_section(study, conds, lines)
     card_tables.card_section(study, conds, lines)
+    prereg = prereg_tables.section(root)
+    lines += prereg
     lines[after_summary:after_summary] = multiplicity_section(study)
     run_times(study, conds, lines)
     lines += ["## What has not run", ""]
-    missing = [c for c in conds if c.name not in study.data]
+    missing = [c for c in conds if c.name not in study.data
+               and not (c.group == "prereg" and prereg)]
     for c in missing:
         lines.append(f"- `{c.name}` ({c.group}, {c.task}): no rows yet.")
     if not_run_note:

@@ -172,6 +172,17 @@ def test_drops_below_floor_and_images_beyond_registered_n(tmp_path):
     assert e["p_holm"] == pytest.approx(e["test"].p)        # a family of one
 
 
+def test_a_budget_that_ended_below_the_floor_is_tested_at_the_n_reached(tmp_path):
+    """§4: below the floor without drops (the budget ended) the claim is tested and
+    flagged; only drops that bring it below the floor make it "not evaluated"."""
+    dec, none = _pair(12, -1.5, 1.0, 8)
+    _write(tmp_path, L1, "expected_gradients", {"decoys": dec, "none": none})
+    e = _entry(pt.analysis(tmp_path), "C3", L1)
+    assert (e["n"], e["dropped"], e["reached"]) == (12, 0, False)
+    assert e["test"].p == pytest.approx(stats.ttest_rel(dec, none).pvalue, rel=1e-9)
+    assert e["verdict"] != "not evaluated"
+
+
 def test_lite0_unseen_only_beside(tmp_path):
     dec, none = _pair(85, -0.3, 1.0, 7)
     ids = [f"photo{i:03d}" for i in range(85)]
