@@ -192,6 +192,8 @@ class _Run:
                 res = self.source.compute(i, m, v, x, c)
                 if store is not None and i < examples:
                     store.add(i, m, v, x, res.saliency)
+                    store.save()   # now: a kill -9 skips the finally, and a resumed run
+                    # never recomputes the map of a finished row
                 for metric in metrics:
                     self._row(i, m, v, metric, res)
                     bar.update(1)

@@ -404,3 +404,46 @@ def test_report_off_writes_rows_only_and_flags_are_booleans(model, data, tmp_pat
             evaluate_model(model, x[:2], methods=["gradient"], variants=["none"],
                            metrics=["peak"], log=lambda *_: None,
                            **{"quiet": True, **SMALL, name: "no"})
+
+
+KILLED = """
+import os, sys
+import numpy as np
+sys.path.insert(0, {repo!r})
+from dance_tf.evaluation import evaluate_model
+from dance_tf.evaluation.card_metrics import MetricSpec, register_metric
+from tests.conftest import small_cnn
+calls = []
+def dies(maps):          # the 4th score: input 1's first map (the process is killed)
+    calls.append(1)
+    if len(calls) == 4:
+        os._exit(9)
+    return np.asarray(maps).reshape(len(maps), -1).max(axis=1)
+register_metric(MetricSpec("dies", "maps", "higher", fn=dies))
+x = np.random.default_rng(0).uniform(0, 1, (3, 8, 8, 1)).astype(np.float32)
+evaluate_model(small_cnn(size=8, classes=3), x, methods=["gradient"],
+               variants=["none", "decoys", "matched"], metrics=["dies"], out={out!r},
+               examples=2, quiet=True, patch_size=2, patches_per_mask=8,
+               value_range=(0.0, 1.0), seed=0)
+"""
+
+
+def test_a_killed_run_keeps_the_example_maps_it_computed(tmp_path):
+    """kill -9 skips every finally: the maps of input 0 (three rows written) must be in
+    examples.npz already, since a resumed run does not recompute a finished row's map."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dance_tf.evaluation.card_examples import read_examples
+
+    out = tmp_path / "killed"
+    script = KILLED.format(repo=str(Path(__file__).resolve().parents[2]), out=str(out))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 9, done.stderr[-2000:]
+    assert len((out / "rows.jsonl").read_text().splitlines()) == 3
+    saved = read_examples(out)
+    assert {k for k in saved if k.startswith("map__0__")} == {
+        f"map__0__gradient__{v}" for v in ("none", "decoys", "matched")}
+    assert "x__0" in saved
