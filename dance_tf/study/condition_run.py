@@ -30,7 +30,7 @@ def run(cond: Condition, root: Path, seed: int = 0, log=print) -> Path:
     from dance_tf.tasks import build_task
 
     if cond.group == "prereg":
-        from dance_tf.study import prereg_packing, prereg_run
+        from dance_tf.study import prereg_packing_run, prereg_run
         from dance_tf.study import prereg_plan as plan
 
         # §8's order: step 1 (claims to the floors), steps 2 and 3 (the packing choice and
@@ -38,7 +38,7 @@ def run(cond: Condition, root: Path, seed: int = 0, log=print) -> Path:
         nets, turns = prereg_run.Nets(log), plan.schedule()
         prereg_run.run(Path(root), seed=seed, log=log, nets=nets,
                        turns=[t for t in turns if t.step == 1])
-        prereg_packing.run_packing(Path(root), seed=seed, log=log, nets=nets)
+        prereg_packing_run.run_packing(Path(root), seed=seed, log=log, nets=nets)
         prereg_run.run(Path(root), seed=seed, log=log, nets=nets,
                        turns=[t for t in turns if t.step == 4])
         return Path(root) / "preregistered"

@@ -1,5 +1,6 @@
 """The packing choice on large images and its confirmation (issue 26,
-``reproduction/PREREGISTRATION.md`` §7; §8's steps 2 and 3), as data, analysis and runner.
+``reproduction/PREREGISTRATION.md`` §7; §8's steps 2 and 3), as data and analysis (the
+runner: :mod:`dance_tf.study.prereg_packing_run`).
 
 **Step 2, the choice** (first half, exploration): EfficientNet-Lite0, the gradient and
 SmoothGrad-10 (C1's settings), the plain map and decoys + range under each packing of
@@ -23,8 +24,6 @@ on the first ``upto`` images, resumable like the claims' turns.
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -275,14 +274,14 @@ def confirm(rows_by_folder: dict, choice: dict) -> dict:
     return out
 
 
-def _done(out: Path, variants, upto: int) -> bool:
+def done(out: Path, variants, upto: int) -> bool:
     have = prereg_run.done_rows(out)
     return all((i, v, METRIC) in have for i in range(upto) for v in variants)
 
 
 def choice_complete(root) -> bool:
     """Every step-2 turn done (every method × packing × variant row of CHOICE_IMAGES)."""
-    return all(_done(folder(root, CHOICE, m, p), CHOICE_VARIANTS, CHOICE_IMAGES)
+    return all(done(folder(root, CHOICE, m, p), CHOICE_VARIANTS, CHOICE_IMAGES)
                for m in METHODS for p in PACKINGS)
 
 
@@ -297,84 +296,6 @@ def _confirm_done(root, choice: dict) -> dict:
         out[m] = sum(all((i, "decoys", METRIC) in h for h in have)
                      for i in range(c["n_confirm"]))
     return out
-
-
-def run_turn(turn: plan.Turn, root: Path, ids: list[str], nets, seed: int, log=print) -> bool:
-    """Run one step-2 or step-3 turn (False: it was already done; nothing was loaded)."""
-    from dance_tf.evaluation.model_card import evaluate_model
-
-    method, packing = split(turn.block)
-    part, variants = ((CHOICE, CHOICE_VARIANTS) if turn.step == 2
-                      else (CONFIRM, CONFIRM_VARIANTS))
-    out = folder(root, part, method, packing)
-    if _done(out, variants, turn.upto):
-        return False
-    task = nets.get(turn.net)
-    out.mkdir(parents=True, exist_ok=True)
-    prereg_run.record_images(out, ids[:turn.upto])
-    options = {**task.explainer_options, **PACKINGS[packing],
-               "value_range": task.value_range, "seed": seed}
-    if task.constant is not None:
-        options["constant"] = task.constant
-    evaluate_model(task.model, nets.inputs(ids[:turn.upto]), None, methods=[method],
-                   variants=list(variants), metrics={METRIC: {}}, out=out,
-                   method_options={method: dict(METHODS[method])}, examples=0, quiet=True,
-                   log=log, report=False, **options)
-    return True
-
-
-def run_packing(root, seed: int = 0, log=print, images: Path | None = None,
-                input_folder=None, nets=None) -> int:
-    """§8's steps 2 and 3: every choice turn not yet done, then, once the choice is
-    complete, every confirmation turn of :func:`choose`'s result not yet done; returns the
-    turns run. images: the registered order (``ROOT/preregistered_images.json``); nets: as
-    in :func:`dance_tf.study.prereg_run.run`. Each sitting is logged in
-    ``ROOT/preregistered/packing-runs.jsonl`` with the code's commit and the choice."""
-    from dance_tf.study.folders import append_line
-
-    root = Path(root)
-    prereg_run.register_metrics()
-    path = images or root / prereg_run.IMAGES
-    first = plan.registered_images(path, "first")[:CHOICE_IMAGES]
-    second = plan.registered_images(path, "second")
-    if len(first) < CHOICE_IMAGES:
-        raise ValueError(f"{path}: {len(first)} first-half images, the choice needs "
-                         f"{CHOICE_IMAGES}")
-    nets = nets or prereg_run.Nets(log, input_folder)
-    base = root / "preregistered"
-    base.mkdir(parents=True, exist_ok=True)
-    start, ran, status, last, chosen = time.time(), 0, "interrupted", None, None
-
-    def one(turn, ids):
-        nonlocal ran, last
-        t0, last = time.time(), turn
-        if run_turn(turn, root, ids, nets, seed, log):
-            ran += 1
-            log(f"preregistered: step {turn.step} packing {turn.block} images "
-                f"1–{turn.upto}: {time.time() - t0:.0f} s")
-
-    try:
-        for turn in choice_turns():
-            one(turn, first)
-        if not choice_complete(root):
-            raise RuntimeError("the packing choice's turns ran but its rows are incomplete")
-        choice = choose(load(root, CHOICE))
-        chosen = {m: {"chosen": c["chosen"], "sd_paper": c["sd_paper"],
-                      "n_confirm": c["n_confirm"]} for m, c in choice.items()}
-        for m, c in choice.items():
-            if c["n_confirm"] is not None and c["n_confirm"] > len(second):
-                raise ValueError(f"{m}: the confirmation needs {c['n_confirm']} second-half "
-                                 f"images, the registered order has {len(second)}")
-        for turn in confirm_turns(choice):
-            one(turn, second)
-        status = "complete"
-    finally:
-        append_line(base / RUNS, json.dumps({
-            "start": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)),
-            "wall_seconds": round(time.time() - start, 1), "turns_run": ran,
-            "last_turn": None if last is None else last.__dict__, "status": status,
-            "choice": chosen, "commit": prereg_run.code_commit()}))
-    return ran
 
 
 def _num(x: float, fmt: str = "{:.3f}") -> str:
