@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
+import numpy as np
 import pytest
 
 from dance_tf.study import condition_run, conditions
@@ -37,3 +38,12 @@ def condition_folder(tmp_path, monkeypatch):
     folder = root / "digits"
     assert len(packed_rows(folder)) == 4
     return cond, root, folder
+
+
+def holm_by_hand(p):
+    """Step-down Holm, written out: sorted p times (m, m − 1, ...), running max, cap 1."""
+    order, out, running = np.argsort(p), np.empty(len(p)), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, (len(p) - rank) * p[i])
+        out[i] = min(1.0, running)
+    return out

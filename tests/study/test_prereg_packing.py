@@ -14,6 +14,7 @@ from scipy import stats
 
 from dance_tf.study import prereg_packing as pk
 from dance_tf.study import prereg_plan as plan
+from tests.study.conftest import holm_by_hand
 
 REPO = Path(__file__).resolve().parents[2]
 PREREG = REPO / "reproduction" / "PREREGISTRATION.md"
@@ -216,14 +217,6 @@ def test_n_rule_against_a_simulation(sd):
 
 # --- the confirmation -----------------------------------------------------------------
 
-def _holm_by_hand(p):
-    order, out, running = np.argsort(p), np.empty(len(p)), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, (len(p) - rank) * p[i])
-        out[i] = min(1.0, running)
-    return out
-
-
 CHOICE = {"gradient": {"chosen": "tiles2000", "n_confirm": 30},
           "smoothgrad": {"chosen": "tiles500", "n_confirm": 12}}
 
@@ -257,7 +250,7 @@ def test_confirmation_against_scipy_and_holm_by_hand():
         assert res[m]["mean"] == pytest.approx(d.mean(), abs=1e-12)
         p.append(ref.pvalue)
     assert res["gradient"]["dropped"] == 1
-    holm = _holm_by_hand(np.array(p))
+    holm = holm_by_hand(np.array(p))
     for m, h in zip(want, holm):
         assert res[m]["p_holm"] == pytest.approx(h, rel=1e-9)
         assert res[m]["verdict"] == ("non-inferior" if h < 0.05

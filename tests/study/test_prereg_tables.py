@@ -10,6 +10,7 @@ from scipy import stats
 
 from dance_tf.study import prereg_plan as plan
 from dance_tf.study import prereg_tables as pt
+from tests.study.conftest import holm_by_hand
 
 L0, L1, L2 = plan.NETS
 VERDICT_WORDS = ("decoys help", "decoys hurt", "no difference shown", "not evaluated")
@@ -49,15 +50,6 @@ def _pair(n, mean, sd, seed):
     return none + _diffs(n, mean, sd, seed), none
 
 
-def _holm_by_hand(p):
-    """Step-down Holm, written out: sorted p times (m, m − 1, ...), running max, cap 1."""
-    order, out, running = np.argsort(p), np.empty(len(p)), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, (len(p) - rank) * p[i])
-        out[i] = min(1.0, running)
-    return out
-
-
 def _entry(res, claim, net, family="confirmatory"):
     return next(e for e in res[family] if (e["claim"], e["net"]) == (claim, net))
 
@@ -92,7 +84,7 @@ def test_confirmatory_numbers_holm_and_verdicts(three):
     root, pairs = three
     res = pt.analysis(root)
     p = np.array([stats.ttest_rel(*pairs[c]).pvalue for c in ("C1", "C3", "C4")])
-    adjusted = _holm_by_hand(p)
+    adjusted = holm_by_hand(p)
     for k, (claim, net, verdict) in enumerate((("C1", L1, "decoys help"),
                                                ("C3", L1, "decoys hurt"),
                                                ("C4", L2, "no difference shown"))):
@@ -295,7 +287,7 @@ def test_reading_the_decoys_themselves(tmp_path):
     sec = [e for e in res["secondary"] if e["test"] is not None]
     assert len(sec) == 5
     raw = np.array([e["test"].p for e in sec])
-    assert [e["p_holm"] for e in sec] == pytest.approx(list(_holm_by_hand(raw)), rel=1e-9,
+    assert [e["p_holm"] for e in sec] == pytest.approx(list(holm_by_hand(raw)), rel=1e-9,
                                                        abs=0)
     assert max(e["p_holm"] for e in sec if e["control"] != "mean") < 0.05
     _stop(tmp_path)
