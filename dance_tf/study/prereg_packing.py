@@ -85,7 +85,7 @@ def _turns(step: int, spans: list[tuple[str, list[str], int]]) -> list[plan.Turn
     methods in METHODS' order, then the packings in the order given."""
     turns = []
     for method, packings, n in spans:
-        for end in plan._ends(0, n):
+        for end in plan.turn_ends(0, n):
             for k, packing in enumerate(packings):
                 key = (-(-end // plan.TURN), list(METHODS).index(method), k)
                 turns.append((key, plan.Turn(step, NET, name(method, packing), end)))

@@ -105,7 +105,7 @@ class Turn:
     upto: int
 
 
-def _ends(lo: int, hi: int) -> list[int]:
+def turn_ends(lo: int, hi: int) -> list[int]:
     """Turn ends covering images lo + 1 .. hi: multiples of TURN, and hi."""
     return sorted({min(e, hi) for e in range(TURN, hi + TURN, TURN) if min(e, hi) > lo})
 
@@ -118,7 +118,7 @@ def schedule() -> list[Turn]:
     the packing choice and its confirmation, are not turns of the claims.)"""
     def ordered(spans, step):
         turns = [(end, NETS.index(net), list(BLOCKS).index(b), Turn(step, net, b, end))
-                 for net, b, lo, hi in spans for end in _ends(lo, hi)]
+                 for net, b, lo, hi in spans for end in turn_ends(lo, hi)]
         return [t[-1] for t in sorted(turns, key=lambda t: (-(-t[0] // TURN), *t[1:3]))]
 
     first = [(net, b, 0, FLOOR[net]) for net in NETS for b in BLOCKS]
