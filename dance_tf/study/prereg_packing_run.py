@@ -5,7 +5,6 @@ the analysis are in :mod:`dance_tf.study.prereg_packing`."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -16,25 +15,15 @@ from dance_tf.study import prereg_run
 
 def run_turn(turn: plan.Turn, root: Path, ids: list[str], nets, seed: int, log=print) -> bool:
     """Run one step-2 or step-3 turn (False: it was already done; nothing was loaded)."""
-    from dance_tf.evaluation.model_card import evaluate_model
-
     method, packing = pk.split(turn.block)
     part, variants = ((pk.CHOICE, pk.CHOICE_VARIANTS) if turn.step == 2
                       else (pk.CONFIRM, pk.CONFIRM_VARIANTS))
     out = pk.folder(root, part, method, packing)
     if pk.done(out, variants, turn.upto):
         return False
-    task = nets.get(turn.net)
-    out.mkdir(parents=True, exist_ok=True)
-    prereg_run.record_images(out, ids[:turn.upto])
-    options = {**task.explainer_options, **pk.PACKINGS[packing],
-               "value_range": task.value_range, "seed": seed}
-    if task.constant is not None:
-        options["constant"] = task.constant
-    evaluate_model(task.model, nets.inputs(ids[:turn.upto]), None, methods=[method],
-                   variants=list(variants), metrics={pk.METRIC: {}}, out=out,
-                   method_options={method: dict(pk.METHODS[method])}, examples=0, quiet=True,
-                   log=log, report=False, **options)
+    prereg_run.evaluate_images(nets, turn.net, ids[:turn.upto], out, method,
+                               pk.METHODS[method], pk.PACKINGS[packing], variants,
+                               {pk.METRIC: {}}, seed, log)
     return True
 
 
@@ -46,8 +35,6 @@ def run_packing(root, seed: int = 0, log=print, images: Path | None = None,
     images: the registered order (``ROOT/preregistered_images.json``); nets: as in
     :func:`dance_tf.study.prereg_run.run`. Each sitting is logged in
     ``ROOT/preregistered/packing-runs.jsonl`` with the code's commit and the choice."""
-    from dance_tf.study.folders import append_line
-
     root = Path(root)
     prereg_run.register_metrics()
     path = images or root / prereg_run.IMAGES
@@ -85,9 +72,5 @@ def run_packing(root, seed: int = 0, log=print, images: Path | None = None,
             one(turn, second)
         status = "complete"
     finally:
-        append_line(base / pk.RUNS, json.dumps({
-            "start": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)),
-            "wall_seconds": round(time.time() - start, 1), "turns_run": ran,
-            "last_turn": None if last is None else last.__dict__, "status": status,
-            "choice": chosen, "commit": prereg_run.code_commit()}))
+        prereg_run.log_sitting(base / pk.RUNS, start, ran, last, status, choice=chosen)
     return ran

@@ -41,17 +41,11 @@ def metric_options() -> dict:
 
 def done_rows(out: Path) -> set:
     """(index, variant, metric) of every finished row in ``out/rows.jsonl``."""
-    path = Path(out) / "rows.jsonl"
-    if not path.is_file():
+    from dance_tf.evaluation.card_rows import load_rows
+
+    if not (Path(out) / "rows.jsonl").is_file():
         return set()
-    keys = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:   # a line cut by a kill: evaluate_model redoes it
-            continue
-        keys.add((row.get("index"), row.get("variant"), row.get("metric")))
-    return keys
+    return {(r["index"], r["variant"], r["metric"]) for r in load_rows(out)}
 
 
 def turn_done(out: Path, block: plan.Block, upto: int) -> bool:
@@ -115,25 +109,46 @@ class Nets:
 def run_turn(turn: plan.Turn, root: Path, ids: list[str], nets: Nets, seed: int,
              log=print) -> bool:
     """Run one turn (False: it was already done; nothing was loaded)."""
-    from dance_tf.evaluation.model_card import evaluate_model
-
     block = plan.BLOCKS[turn.block]
     out = plan.folder(root, turn.net, turn.block)
     if turn_done(out, block, turn.upto):
         return False
-    task = nets.get(turn.net)
+    evaluate_images(nets, turn.net, ids[:turn.upto], out, block.method, block.method_options,
+                    block.packing, block.variants, metric_options(), seed, log)
+    return True
+
+
+def evaluate_images(nets, net: str, ids: list[str], out: Path, method: str,
+                    method_options: dict, packing: dict, variants, metrics: dict, seed: int,
+                    log=print) -> None:
+    """One turn's ``evaluate_model`` call (the claims' and the packing's): ``method`` on
+    ``net``'s images ``ids`` under the DANCE ``packing``, rows in ``out`` (no report:
+    nothing looks at a statistic while the study runs)."""
+    from dance_tf.evaluation.model_card import evaluate_model
+
+    task = nets.get(net)
     out.mkdir(parents=True, exist_ok=True)
-    record_images(out, ids[:turn.upto])
-    options = {**task.explainer_options, **block.packing, "value_range": task.value_range,
+    record_images(out, ids)
+    options = {**task.explainer_options, **packing, "value_range": task.value_range,
                "seed": seed}
     if task.constant is not None:
         options["constant"] = task.constant
-    evaluate_model(task.model, nets.inputs(ids[:turn.upto]), None, methods=[block.method],
-                   variants=list(block.variants), metrics=metric_options(), out=out,
-                   method_options={block.method: dict(block.method_options)},
-                   matched_noise=0.15, examples=0, quiet=True, log=log, report=False,
-                   **options)
-    return True
+    evaluate_model(task.model, nets.inputs(ids), None, methods=[method],
+                   variants=list(variants), metrics=metrics, out=out,
+                   method_options={method: dict(method_options)}, matched_noise=0.15,
+                   examples=0, quiet=True, log=log, report=False, **options)
+
+
+def log_sitting(path: Path, start: float, ran: int, last, status: str, **extra) -> None:
+    """Append one sitting of a runner to ``path``: start, wall time, turns run, the last
+    turn reached, status, the code's commit and ``extra``."""
+    from dance_tf.study.folders import append_line
+
+    append_line(path, json.dumps({
+        "start": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)),
+        "wall_seconds": round(time.time() - start, 1), "turns_run": ran,
+        "last_turn": None if last is None else last.__dict__, "status": status,
+        **extra, "commit": code_commit()}))
 
 
 def run(root: Path, seed: int = 0, log=print, images: Path | None = None,
@@ -142,8 +157,6 @@ def run(root: Path, seed: int = 0, log=print, images: Path | None = None,
     run. images: the registered order (``ROOT/preregistered_images.json``); nets: where the
     nets and images come from (:class:`Nets`).
     Each sitting is logged in ``ROOT/preregistered/runs.jsonl`` with the code's commit."""
-    from dance_tf.study.folders import append_line
-
     root = Path(root)
     register_metrics()
     ids = plan.registered_images(images or root / IMAGES)
@@ -161,9 +174,5 @@ def run(root: Path, seed: int = 0, log=print, images: Path | None = None,
                     f"{turn.block} images 1–{turn.upto}: {time.time() - t0:.0f} s")
         status = "complete"
     finally:
-        append_line(base / "runs.jsonl", json.dumps({
-            "start": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)),
-            "wall_seconds": round(time.time() - start, 1), "turns_run": ran,
-            "last_turn": None if last is None else last.__dict__, "status": status,
-            "commit": code_commit()}))
+        log_sitting(base / "runs.jsonl", start, ran, last, status)
     return ran
