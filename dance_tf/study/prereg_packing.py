@@ -285,7 +285,7 @@ def choice_complete(root) -> bool:
                for m in METHODS for p in PACKINGS)
 
 
-def _confirm_done(root, choice: dict) -> dict:
+def confirm_done(root, choice: dict) -> dict:
     """{method: images < n_confirm with both packings' decoys rows} of the methods to
     confirm."""
     out = {}
@@ -364,7 +364,7 @@ def section(root) -> list[str]:
         n = "–" if c["n_confirm"] is None else f"{c['n_confirm']} ({CAP[m]})"
         lines.append(f"| {m} | {c['best'] or '–'} | {c['chosen'] or '–'} | {c['n']} | "
                      f"{_num(c['sd_paper'])} | {n} |")
-    todo = _confirm_done(root, choice)
+    todo = confirm_done(root, choice)
     lines += [""]
     if not todo:
         return lines + ["Nothing to confirm: no method chose a packing other than the "

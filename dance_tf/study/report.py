@@ -13,7 +13,7 @@ import numpy as np
 
 from dance_tf import single_file
 from dance_tf.metrics.stats import holm
-from dance_tf.study import card_tables, prereg_packing, prereg_tables
+from dance_tf.study import card_tables, prereg_budget, prereg_packing, prereg_tables
 from dance_tf.study import fidelity_tables as fidelity
 from dance_tf.study import sensitivity_tables as sensitivity
 from dance_tf.study.conditions import Condition
@@ -152,7 +152,7 @@ def write(root: Path, conds: list[Condition], out: Path, seed: int, command: str
     sensitivity.sanity_section(study, conds, lines)
     card_tables.card_section(study, conds, lines)
     prereg = prereg_tables.section(root)
-    lines += prereg + prereg_packing.section(root)
+    lines += prereg + prereg_packing.section(root) + prereg_budget.section(root)
     lines[after_summary:after_summary] = multiplicity_section(study)
     run_times(study, conds, lines)
     lines += ["## What has not run", ""]
