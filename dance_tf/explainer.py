@@ -51,6 +51,7 @@ class Explainer:
                  aggregation: str = "range", perturbation: str = "decoys",
                  patch_size: int | None = None, stride: int = 1,
                  patches_per_mask: int | None = None, packing: str = "paper",
+                 target_decoys: int = 200,
                  epsilon: float | None = None, epsilon_rel: float = 0.05,
                  solver: str = "line_search", line_grid: int = 8, line_bisect: int = 8,
                  refine_steps: int = 0, refine_grid: int = 6,
@@ -77,8 +78,8 @@ class Explainer:
         self._eager_method = self.base.graph_safe is False
         self.layer = layer
         for name in ("value_range", "aggregation", "perturbation", "patch_size", "stride",
-                     "patches_per_mask", "packing", "deviation_bound", "constant",
-                     "decoy_batch_size", "precision"):
+                     "patches_per_mask", "packing", "target_decoys", "deviation_bound",
+                     "constant", "decoy_batch_size", "precision"):
             setattr(self, name, opts[name])
         self.settings = opts.settings
         self.noise_level = float(opts["noise_level"])

@@ -190,6 +190,7 @@ def config(explainer, plan, shape) -> dict:
         "aggregation": explainer.aggregation,
         "perturbation": explainer.perturbation,
         "packing": explainer.packing,
+        "target_decoys": explainer.target_decoys,
         "precision": explainer.precision,
         "masks": int(getattr(plan, "n_masks", None) or plan.masks.shape[0]),
         "decoys": int(plan.n_items),

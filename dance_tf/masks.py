@@ -19,6 +19,13 @@ Windows are packed into masks:
   decoys score 0.51 ± 0.04 better than the paper's 178; at 64², 72 agree with 78 — but 9
   tiles of a 32² input score 0.26 ± 0.05 worse than 9 strips. So a large m with tiles is
   the way to few decoys on large images (vgg_16 at 224², m = 500: 2n = 200).
+* ``packing="auto"``: the paper's packing when it makes at most ``target_decoys`` decoys
+  (2n), else compact tiles as large as needed to stay within it: the fewest windows per
+  tile side b with ∏ ⌈n_a / b⌉ ≤ target / 2 masks. Small inputs (digits, text, tabular
+  rows) keep the paper's masks; a 224² image gets 10 × 10 tiles of 23² windows (2n = 200,
+  the same masks as ``tiles`` with m = 500) instead of 2n = 986. Whether that costs
+  fidelity on ImageNet is §7 of reproduction/PREREGISTRATION.md; ``auto`` becomes the
+  default only if that confirmation passes.
 * ``packing="receptive_field"``: windows whose layer-ℓ receptive fields cannot overlap share
   a mask. Windows on a lattice of spacing q (in windows) with q · stride ≥ R + P − 1, R the
   receptive-field extent of layer ℓ, touch disjoint sets of layer-ℓ units, so the decoy loss
@@ -43,7 +50,10 @@ import numpy as np
 
 from dance_tf.features import feature_axes
 
-PACKINGS = ("paper", "tiles", "receptive_field")
+PACKINGS = ("paper", "tiles", "receptive_field", "auto")
+#: ``packing="auto"``: at most this many decoys 2n unless asked otherwise (issue 26, §7 of
+#: reproduction/PREREGISTRATION.md: tiles m = 500 at 224², the size of the study's runs)
+TARGET_DECOYS = 200
 
 
 def default_patch(input_shape: tuple[int, ...]) -> tuple[int, int]:
@@ -96,8 +106,10 @@ def paint(input_shape, corners: np.ndarray, patch: int) -> np.ndarray:
 
 def window_groups(input_shape: tuple[int, ...], patch_size: int, stride: int = 1,
                   patches_per_mask: int = 1, packing: str = "paper",
-                  receptive_field: int | None = None) -> list[np.ndarray]:
-    """Which windows share each mask: a list of (m_i, k) corner arrays, one per mask."""
+                  receptive_field: int | None = None,
+                  target_decoys: int = TARGET_DECOYS) -> list[np.ndarray]:
+    """Which windows share each mask: a list of (m_i, k) corner arrays, one per mask.
+    ``target_decoys``: the most decoys (2n) ``packing="auto"`` makes."""
     input_shape = tuple(int(s) for s in input_shape)
     _check(input_shape, patch_size, stride, patches_per_mask)
     if packing not in PACKINGS:
@@ -107,6 +119,8 @@ def window_groups(input_shape: tuple[int, ...], patch_size: int, stride: int = 1
         return raster_groups(corners, patches_per_mask)
     if packing == "tiles":
         return tile_groups(corners, stride, patches_per_mask)
+    if packing == "auto":
+        return auto_groups(corners, stride, patches_per_mask, target_decoys)
     if receptive_field is None or receptive_field < 1:
         raise ValueError("receptive_field: packing='receptive_field' needs the layer-ℓ "
                          "receptive-field extent R ≥ 1")
@@ -129,15 +143,34 @@ def tile_side(per_mask: int, axes: int) -> int:
     return b
 
 
-def tile_groups(corners: np.ndarray, stride: int, per_mask: int) -> list[np.ndarray]:
+def tile_groups(corners: np.ndarray, stride: int, per_mask: int,
+                side: int | None = None) -> list[np.ndarray]:
     """Compact packing: the window grid cut into ⌈n_a / b⌉ balanced blocks per axis a
-    (b = ``tile_side(m, k)``), one block per mask, in raster order of the blocks."""
+    (b = ``side``, by default ``tile_side(m, k)``), one block per mask, in raster order of
+    the blocks."""
     index = corners // stride  # window index along each axis, 0 .. n_a − 1
     n_axis = index.max(axis=0) + 1
-    b = tile_side(per_mask, corners.shape[1])
+    b = tile_side(per_mask, corners.shape[1]) if side is None else side
     tiles = -(-n_axis // b)  # ceil
     # balanced: block sizes differ by at most one window
     return _group_by(corners, index * tiles // n_axis)
+
+
+def auto_groups(corners: np.ndarray, stride: int, per_mask: int,
+                target: int) -> list[np.ndarray]:
+    """``packing="auto"``: the paper's groups of m when 2n ≤ ``target``, else balanced
+    tiles of the smallest side b with ∏ ⌈n_a / b⌉ ≤ ⌊target / 2⌋ masks."""
+    if isinstance(target, bool) or not isinstance(target, (int, np.integer)) or target < 2:
+        raise ValueError(f"target_decoys: expected an integer ≥ 2 (two decoys a mask), "
+                         f"got {target!r}")
+    paper = raster_groups(corners, per_mask)
+    if 2 * len(paper) <= target:
+        return paper
+    n_axis = (corners // stride).max(axis=0) + 1
+    side = 1
+    while np.prod(-(-n_axis // side)) > target // 2:
+        side += 1
+    return tile_groups(corners, stride, per_mask, side)
 
 
 def _group_by(corners: np.ndarray, keys: np.ndarray) -> list[np.ndarray]:
@@ -151,15 +184,17 @@ def _group_by(corners: np.ndarray, keys: np.ndarray) -> list[np.ndarray]:
 
 def patch_masks(input_shape: tuple[int, ...], patch_size: int, stride: int = 1,
                 patches_per_mask: int = 1, packing: str = "paper",
-                receptive_field: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+                receptive_field: int | None = None,
+                target_decoys: int = TARGET_DECOYS) -> tuple[np.ndarray, list[np.ndarray]]:
     """Decoy masks for one input shape (§3.3, S1.1).
 
     Returns (masks, groups): masks (n, *input_shape) float32 0/1; groups[i] the window
     corners (j, k) packed in mask i. ``receptive_field`` (R, in input positions) is
-    needed for ``packing="receptive_field"``.
+    needed for ``packing="receptive_field"``; ``target_decoys`` (2n at most) is read by
+    ``packing="auto"``.
     """
     groups = window_groups(input_shape, patch_size, stride, patches_per_mask, packing,
-                           receptive_field)
+                           receptive_field, target_decoys)
     shape = tuple(int(s) for s in input_shape)
     return np.stack([paint(shape, g, patch_size) for g in groups]), groups
 

@@ -104,8 +104,13 @@ OPTIONS: tuple[Option, ...] = (
     _o("packing", "paper", "`paper`: raster groups of m (S1.1); `tiles`: one compact block "
        "of about m windows per mask (few decoys on large images: vgg_16 at 224² with m = "
        "500 makes 2n = 200 instead of 986); `receptive_field`: windows that cannot interact "
-       "at ℓ share a mask (never more masks than paper)", kind="choice",
-       choices=("paper", "tiles", "receptive_field"), section="masks"),
+       "at ℓ share a mask (never more masks than paper); `auto`: the paper's packing when it "
+       "makes at most `target_decoys` decoys, else tiles sized to stay within it (224²: "
+       "2n = 200 instead of 986; not the default until issue 26's packing confirmation "
+       "passes)", kind="choice",
+       choices=("paper", "tiles", "receptive_field", "auto"), section="masks"),
+    _o("target_decoys", 200, "with `packing=\"auto\"`: the most decoys 2n (≥ 2)",
+       rule={"low": 2, "integer": True}, section="masks"),
     _o("aggregation", "range", "`range`: max − min over the decoys (Eq. 3); `mean` "
        "(ablation, §4.3); `range_covering`: the range over only the decoys whose mask "
        "covers the feature", kind="choice", choices=("range", "mean", "range_covering")),

@@ -90,7 +90,7 @@ def build_plan(recipe: Recipe, shape: tuple[int, ...], parts: LayerParts, compil
     lo_ = np.zeros(shape, np.float32) if lo is None else lo
     hi_ = np.ones(shape, np.float32) if hi is None else hi
     rf = receptive_field(f_l, shape, lo_, hi_) if opts.packing == "receptive_field" else None
-    groups = window_groups(shape, p, opts.stride, m, opts.packing, rf)
+    groups = window_groups(shape, p, opts.stride, m, opts.packing, rf, opts.target_decoys)
     n = len(groups)
     n_items = n if opts.perturbation == "constant" else 2 * n
     crop = None

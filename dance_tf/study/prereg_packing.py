@@ -43,8 +43,9 @@ PACKINGS = {"paper": {"packing": "paper", "patches_per_mask": 100},
             "tiles500": {"packing": "tiles", "patches_per_mask": 500},
             "tiles2000": {"packing": "tiles", "patches_per_mask": 2000}}
 PAPER = "paper"
-#: decoys 2n of each packing on Lite0 at 224² (§7): "cheaper" means fewer decoys
-DECOYS = {"paper": 986, "tiles500": 198, "tiles2000": 50}
+#: decoys 2n of each packing on Lite0 at 224²: "cheaper" means fewer decoys (§7 says 198
+#: for tiles m = 500; the masks make 200: PREREGISTRATION.md's erratum)
+DECOYS = {"paper": 986, "tiles500": 200, "tiles2000": 50}
 #: §7's methods ({registry name: options}): the gradient and SmoothGrad-10 (C1's settings)
 METHODS = {"gradient": {}, "smoothgrad": {"samples": 10, "noise": 0.15}}
 #: §7: the first 24 first-half images in the registered order

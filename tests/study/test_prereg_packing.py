@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from dance_tf import masks
 from dance_tf.study import prereg_packing as pk
 from dance_tf.study import prereg_plan as plan
 from tests.study.conftest import holm_by_hand
@@ -34,12 +35,15 @@ def test_packings_methods_and_caps_are_section_7s():
     text: a transcription error fails here."""
     s7 = " ".join(_section7().split())
     assert re.search(r"the paper's, m = 100 \(2n = 986", s7)
-    assert re.search(r"tiles m = 500 \(2n = 198\)", s7)
+    assert re.search(r"tiles m = 500 \(2n = 198\)", s7)    # registered; erratum: 200
     assert re.search(r"tiles m = 2000 \(2n = 50\)", s7)
     assert pk.PACKINGS == {"paper": {"packing": "paper", "patches_per_mask": 100},
                            "tiles500": {"packing": "tiles", "patches_per_mask": 500},
                            "tiles2000": {"packing": "tiles", "patches_per_mask": 2000}}
-    assert pk.DECOYS == {"paper": 986, "tiles500": 198, "tiles2000": 50}
+    # the decoy counts from the masks themselves (the registered text's 198 was a slip)
+    assert pk.DECOYS == {p: 2 * len(masks.window_groups((224, 224, 3), 3, 1, **o))
+                         for p, o in pk.PACKINGS.items()}
+    assert "2n = **198**" in PREREG.read_text(encoding="utf-8").split("## Erratum")[1]
     assert pk.cheapest_first() == ["tiles2000", "tiles500", "paper"]
     assert "first 24 first-half images" in s7 and pk.CHOICE_IMAGES == 24
     caps = re.search(r"cap is (\d+) for the gradient and (\d+) for SmoothGrad", s7)
