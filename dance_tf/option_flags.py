@@ -147,15 +147,20 @@ def method_option(text: str) -> tuple[str, object]:
 
 
 def misplaced(args) -> str | None:
-    """The refusal of a given flag (even at its default) that belongs to a solver not in
-    use, else None."""
+    """The refusal of a given flag (even at its default) that belongs to a solver or a
+    packing not in use, else None."""
     solver = getattr(args, "solver", options.DEFAULTS["solver"])
+    packing = getattr(args, "packing", options.DEFAULTS["packing"])
     for name in sorted(getattr(args, "_given", ())):
-        owner = options.BY_NAME[name].solver if name in options.BY_NAME else None
-        if owner not in (None, solver):
-            flag = options.BY_NAME[name].flag
-            return (f"{flag}: an option of the {owner} solver, which is not in use "
-                    f"(--solver {solver}); add --solver {owner}, or drop {flag}")
+        opt = options.BY_NAME.get(name)
+        if opt is None:
+            continue
+        if opt.solver not in (None, solver):
+            return (f"{opt.flag}: an option of the {opt.solver} solver, which is not in use "
+                    f"(--solver {solver}); add --solver {opt.solver}, or drop {opt.flag}")
+        if opt.packing not in (None, packing):
+            return (f"{opt.flag}: an option of --packing {opt.packing}, which is not in use "
+                    f"(--packing {packing}); add --packing {opt.packing}, or drop {opt.flag}")
     return None
 
 
@@ -176,8 +181,8 @@ def explainer_kwargs(args) -> dict:
 
 
 class OptionParser(argparse.ArgumentParser):
-    """A parser that refuses, as one line with exit status 2, a flag of a solver that is
-    not in use (``misplaced``)."""
+    """A parser that refuses, as one line with exit status 2, a flag of a solver or a
+    packing that is not in use (``misplaced``)."""
 
     def parse_known_args(self, args=None, namespace=None):
         parsed, rest = super().parse_known_args(args, namespace)

@@ -37,8 +37,8 @@ class Option:
     (``rule``: keywords of ``validate.number``), ``choice`` (``choices``), ``flag``
     (a bool), ``seed``, ``value_range``, ``bound``, ``array``, ``name_or_index`` (None, a
     name or an int), or ``method`` (checked by ``dance_tf.saliency.base``). shown: the
-    default in words where the value alone does not say it. solver / perturbation: the
-    one it belongs to (None: all). section: where docs and ``--help`` list it."""
+    default in words where the value alone does not say it. solver / perturbation /
+    packing: the one it belongs to (None: all). section: where docs and ``--help`` list it."""
 
     name: str
     default: object
@@ -49,6 +49,7 @@ class Option:
     shown: str | None = None
     solver: str | None = None
     perturbation: str | None = None
+    packing: str | None = None
     section: str = "dance"
 
     @property
@@ -110,7 +111,7 @@ OPTIONS: tuple[Option, ...] = (
        "passes)", kind="choice",
        choices=("paper", "tiles", "receptive_field", "auto"), section="masks"),
     _o("target_decoys", 200, "with `packing=\"auto\"`: the most decoys 2n (≥ 2)",
-       rule={"low": 2, "integer": True}, section="masks"),
+       rule={"low": 2, "integer": True}, packing="auto", section="masks"),
     _o("aggregation", "range", "`range`: max − min over the decoys (Eq. 3); `mean` "
        "(ablation, §4.3); `range_covering`: the range over only the decoys whose mask "
        "covers the feature", kind="choice", choices=("range", "mean", "range_covering")),
@@ -238,13 +239,27 @@ def is_default(name: str, value) -> bool:
         return False
 
 
+def misplaced_packing(values: dict) -> list[tuple[str, str]]:
+    """(option, its packing) for every option in ``values`` that belongs to a packing
+    other than ``values["packing"]`` and differs from its default (it would do nothing)."""
+    packing = values.get("packing", DEFAULTS["packing"])
+    return [(name, BY_NAME[name].packing) for name, value in values.items()
+            if name in BY_NAME and BY_NAME[name].packing not in (None, packing)
+            and not is_default(name, value)]
+
+
 def refuse_misplaced(values: dict) -> None:
-    """InputError naming the first option of a solver that is not in use."""
+    """InputError naming the first option of a solver or packing that is not in use."""
     for name, solver in misplaced(values):
         chosen = values.get("solver", DEFAULTS["solver"])
         raise InputError(f"{name}: an option of the {solver} solver, which is not in use "
                          f"(solver={chosen!r}); pass solver={solver!r}, or leave {name} at "
                          f"its default {DEFAULTS[name]!r}")
+    for name, packing in misplaced_packing(values):
+        chosen = values.get("packing", DEFAULTS["packing"])
+        raise InputError(f"{name}: an option of packing={packing!r}, which is not in use "
+                         f"(packing={chosen!r}); pass packing={packing!r}, or leave {name} "
+                         f"at its default {DEFAULTS[name]!r}")
 
 
 #: section → title, in the order the docs list them
@@ -281,6 +296,7 @@ def markdown() -> str:
     rows = ["| option | meaning | default | applies to |", "|---|---|---|---|"]
     for o in OPTIONS:
         where = (f"`solver=\"{o.solver}\"`" if o.solver else
-                 f"`perturbation=\"{o.perturbation}\"`" if o.perturbation else "all")
+                 f"`perturbation=\"{o.perturbation}\"`" if o.perturbation else
+                 f"`packing=\"{o.packing}\"`" if o.packing else "all")
         rows.append(f"| `{o.name}` | {_cell(o.help)} | {_cell(o.default_text)} | {where} |")
     return "\n".join(rows) + "\n"

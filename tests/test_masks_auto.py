@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from dance_tf import Explainer, masks, options
+from dance_tf import Explainer, masks, option_flags, options
 from tests.conftest import small_cnn
 
 
@@ -80,6 +80,19 @@ def test_bad_target_is_refused_naming_it(bad):
         masks.window_groups((12, 12, 1), 3, 1, 4, "auto", target_decoys=bad)
     with pytest.raises(Exception, match="target_decoys"):
         Explainer(small_cnn(), packing="auto", target_decoys=bad, value_range=(0.0, 1.0))
+
+
+def test_target_without_auto_is_refused_not_ignored():
+    """target_decoys does nothing under another packing: a non-default value is refused
+    (API and command line), the default passes."""
+    with pytest.raises(Exception, match="target_decoys.*packing='auto'"):
+        Explainer(small_cnn(), packing="tiles", target_decoys=50, value_range=(0.0, 1.0))
+    Explainer(small_cnn(), packing="tiles", target_decoys=200, value_range=(0.0, 1.0))
+    parser = option_flags.OptionParser()
+    option_flags.add(parser, str, "m")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--target-decoys", "50"])
+    assert parser.parse_args(["--packing", "auto", "--target-decoys", "50"]).target_decoys == 50
 
 
 def test_the_option_default_is_the_masks_default():

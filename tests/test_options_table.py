@@ -165,7 +165,8 @@ def test_a_solver_flag_is_refused_even_at_its_default(capsys):
                          ids=lambda o: o.name)
 def test_every_option_reaches_the_explainer_from_explain(opt):
     solver = ["--solver", opt.solver] if opt.solver and opt.name != "solver" else []
-    args = _explain_args(*solver, *_other_value(opt))
+    packing = ["--packing", opt.packing] if opt.packing else []
+    args = _explain_args(*solver, *packing, *_other_value(opt))
     kwargs = explainer_flags.explainer_options(args)
     assert opt.name in kwargs and not options.is_default(opt.name, kwargs[opt.name])
     checked = explainer_options.checked({k: v for k, v in kwargs.items()
