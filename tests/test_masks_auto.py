@@ -31,12 +31,12 @@ def _boxes_partition(groups, corners, stride):
 
 
 SHAPES = [(s, s, 1) for s in (3, 5, 8, 13, 21, 34)] + [(9, 20, 2)] + \
-         [(t, 4) for t in (1, 7, 50, 301)] + [(f,) for f in (2, 30, 999)]
+         [(t, 4) for t in (1, 7, 50, 301)] + [(f,) for f in (2, 30, 999)] + [(7, 6, 9, 2)]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_auto_against_brute_force(shape):
-    k = len(shape) - 1 if len(shape) == 3 else 1
+    k = len(shape) - 1 if len(shape) >= 3 else 1     # images and volumes: all but channels
     for patch, stride, m, target in itertools.product((1, 2, 3), (1, 2), (1, 4, 100),
                                                       (2, 3, 10, 50, 200)):
         if patch > min(shape[:k]):
