@@ -214,7 +214,7 @@ def section(root) -> list[str]:
     if stop is None:
         return lines + ["The run has not stopped: its statistics are withheld until it does "
                         "(PREREGISTRATION.md §4, no interim looks). Only the counts above "
-                        "are shown.", ""]
+                        "and the run's costs below are shown.", ""]
     res = analysis(root, data=data)
     lines += [f"The run stopped on {stop.get('date', '?')}: {stop.get('reason', '?')}.", "",
               "**Confirmatory** (§5). d = score(decoys + range) − score(plain) per image, "
