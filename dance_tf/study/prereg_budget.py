@@ -98,11 +98,12 @@ def hours_left(root, data: dict) -> dict:
     rate = rates(data, factor)
     steps = {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.0}
     planned = {1: False, 2: False, 3: False, 4: False}
+    done = {(net, b): done_images(data.get((net, b), []), plan.BLOCKS[b].variants)
+            for net in plan.NETS for b in plan.BLOCKS}     # once, not once per turn
     last: dict = {}
     for turn in plan.schedule():
         key = (turn.net, turn.block)
-        start = max(last.get(key, 0),
-                    done_images(data.get(key, []), plan.BLOCKS[turn.block].variants))
+        start = max(last.get(key, 0), done[key])
         steps[turn.step] += max(0, turn.upto - start) * rate[key][0] / 3600
         last[key] = turn.upto
     if not prereg_packing.choice_complete(root):
