@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dance_tf.evaluation import stop_request
 from dance_tf.evaluation.card_maps import CARD_VARIANTS, MapSource
 from dance_tf.evaluation.card_metrics import METRICS, chosen
 from dance_tf.evaluation.card_result import CardResult
@@ -198,6 +199,7 @@ class _Run:
                     self._row(i, m, v, metric, res)
                     bar.update(1)
                 bar.set_postfix_str(f"input {i} {m} {v}")
+                stop_request.check()   # a time limit (reproduce.py --minutes), between rows
         finally:
             bar.close()
             if self.file is not None:

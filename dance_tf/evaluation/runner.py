@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dance_tf.evaluation import stop_request
 from dance_tf.evaluation.config import EvalConfig
 from dance_tf.evaluation.digests import input_digest
 from dance_tf.evaluation.results import EvaluationError, ResultsFile, output_folder
@@ -181,6 +182,8 @@ def _compute_rows(run, explainers, strategy, bar, m, v, members, xs, cs) -> None
 
 
 def _step(bar, note: str) -> None:
-    """One row done; ``note`` (which row) is shown in full on the bar or the log line."""
+    """One row done; ``note`` (which row) is shown in full on the bar or the log line.
+    A stop asked for meanwhile (``reproduce.py --minutes``) is raised here, between rows."""
     bar.set_postfix_str(note, refresh=False)
     bar.update(1)
+    stop_request.check()

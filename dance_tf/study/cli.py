@@ -9,7 +9,6 @@ import argparse
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -32,8 +31,9 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--smoke", action="store_true",
                    help="tiny settings (2 inputs, gradient, few steps): checks the machinery")
     p.add_argument("--minutes", type=float, default=None,
-                   help="stop each condition after this many minutes of wall time (its rows "
-                        "so far are kept and packed; a rerun resumes) [no limit]")
+                   help="stop each condition after this many minutes of wall time, once the "
+                        "row being computed is written (its rows so far are kept and packed; "
+                        "a rerun resumes) [no limit]")
     p.add_argument("--force", action="store_true",
                    help="write --report even if it exists and was not written by this script")
     p.add_argument("--stop-preregistered", metavar="REASON", default=None,
@@ -92,16 +92,12 @@ def report_problem(path: Path, force: bool) -> str | None:
     return None
 
 
-def _stop(fired: threading.Event) -> None:
-    fired.set()
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
 def _run_all(conds, only, root, args, log) -> int:
-    """Run the selected conditions in order; ``--minutes`` stops each one with a SIGTERM
-    to this process (``_thread.interrupt_main`` was measured not to stop a long TensorFlow
-    run), handled as KeyboardInterrupt; the rows so far are packed and the next condition
-    starts."""
+    """Run the selected conditions in order; ``--minutes`` asks each one to stop after
+    that much wall time (honoured after the row being computed, see
+    :mod:`dance_tf.evaluation.stop_request`); the rows so far are packed and the next
+    condition starts."""
+    from dance_tf.evaluation.stop_request import StopRequested, stop_after
     from dance_tf.study import condition_run
 
     for c in conds:
@@ -109,23 +105,15 @@ def _run_all(conds, only, root, args, log) -> int:
             continue
         t0 = time.time()
         log(f"== {c.name} ({c.group}, {c.task}) ==")
-        timer, fired = None, threading.Event()
-        if args.minutes is not None:
-            timer = threading.Timer(args.minutes * 60, _stop, (fired,))
-            timer.daemon = True
-            timer.start()
+        seconds = None if args.minutes is None else args.minutes * 60
         try:
-            condition_run.run(c, root, seed=args.seed, log=log)
-        except KeyboardInterrupt:
-            if not fired.is_set():
-                raise   # a real interrupt: the rows so far are packed
+            with stop_after(seconds):
+                condition_run.run(c, root, seed=args.seed, log=log)
+        except StopRequested:
             log(f"{c.name}: stopped after --minutes {args.minutes} (rows kept)")
         except (ValueError, OSError) as err:
             log(f"{c.name}: error: {err}")
             return 2
-        finally:
-            if timer is not None:
-                timer.cancel()
         log(f"== {c.name}: {time.time() - t0:.0f} s ==")
     return 0
 
