@@ -222,9 +222,21 @@ def misplaced(values: dict) -> list[tuple[str, str]]:
     """(option, its solver) for every option in ``values`` that belongs to a solver other
     than ``values["solver"]`` (default ``line_search``) and differs from its default: an
     option that would do nothing."""
-    solver = values.get("solver", DEFAULTS["solver"])
-    return [(name, BY_NAME[name].solver) for name, value in values.items()
-            if name in BY_NAME and BY_NAME[name].solver not in (None, solver)
+    return _not_in_use(values, "solver")
+
+
+def misplaced_packing(values: dict) -> list[tuple[str, str]]:
+    """(option, its packing) for every option in ``values`` that belongs to a packing
+    other than ``values["packing"]`` and differs from its default (it would do nothing)."""
+    return _not_in_use(values, "packing")
+
+
+def _not_in_use(values: dict, field: str) -> list[tuple[str, str]]:
+    """(option, its ``field`` value) for each non-default option tied to another choice of
+    ``field`` (``"solver"`` or ``"packing"``) than the one ``values`` makes."""
+    chosen = values.get(field, DEFAULTS[field])
+    return [(name, getattr(BY_NAME[name], field)) for name, value in values.items()
+            if name in BY_NAME and getattr(BY_NAME[name], field) not in (None, chosen)
             and not is_default(name, value)]
 
 
@@ -237,15 +249,6 @@ def is_default(name: str, value) -> bool:
         return bool(value == default)
     except (TypeError, ValueError):
         return False
-
-
-def misplaced_packing(values: dict) -> list[tuple[str, str]]:
-    """(option, its packing) for every option in ``values`` that belongs to a packing
-    other than ``values["packing"]`` and differs from its default (it would do nothing)."""
-    packing = values.get("packing", DEFAULTS["packing"])
-    return [(name, BY_NAME[name].packing) for name, value in values.items()
-            if name in BY_NAME and BY_NAME[name].packing not in (None, packing)
-            and not is_default(name, value)]
 
 
 def refuse_misplaced(values: dict) -> None:
