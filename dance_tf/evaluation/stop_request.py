@@ -37,7 +37,8 @@ def check() -> None:
 def stop_after(seconds: float | None):
     """Ask for a stop ``seconds`` of wall time after entering (``None``: never); the
     request is withdrawn on leaving, so the next block starts clean."""
-    if seconds is not None and not seconds > 0:
+    if seconds is not None and (isinstance(seconds, bool)
+                                or not isinstance(seconds, (int, float)) or not seconds > 0):
         raise ValueError(f"seconds: expected a number > 0 or None, got {seconds!r}")
     _REQUESTED.clear()
     timer = None

@@ -65,7 +65,7 @@ def test_the_timer_asks_for_a_stop_and_leaving_withdraws_it():
         stop_request.check()
 
 
-@pytest.mark.parametrize("seconds", [0, -1.0, float("nan")])
+@pytest.mark.parametrize("seconds", [0, -1.0, float("nan"), True, "60", [60]])
 def test_a_limit_that_is_not_a_positive_number_is_refused(seconds):
     with pytest.raises(ValueError, match="seconds"):
         with stop_request.stop_after(seconds):
