@@ -11,10 +11,12 @@ compiled call. A stop therefore comes at most one row late (one map and its scor
 
 from __future__ import annotations
 
+import math
 import threading
 from contextlib import contextmanager
 
 _REQUESTED = threading.Event()
+_ACTIVE = threading.Event()   # a stop_after block is open (one at a time)
 
 
 class StopRequested(KeyboardInterrupt):
@@ -36,10 +38,16 @@ def check() -> None:
 @contextmanager
 def stop_after(seconds: float | None):
     """Ask for a stop ``seconds`` of wall time after entering (``None``: never); the
-    request is withdrawn on leaving, so the next block starts clean."""
+    request is withdrawn on leaving, so the next block starts clean. Blocks do not nest
+    (an inner block would withdraw the outer one's request on leaving): a second block
+    opened inside the first is refused."""
     if seconds is not None and (isinstance(seconds, bool)
-                                or not isinstance(seconds, (int, float)) or not seconds > 0):
-        raise ValueError(f"seconds: expected a number > 0 or None, got {seconds!r}")
+                                or not isinstance(seconds, (int, float))
+                                or not math.isfinite(seconds) or not seconds > 0):
+        raise ValueError(f"seconds: expected a finite number > 0 or None, got {seconds!r}")
+    if _ACTIVE.is_set():
+        raise RuntimeError("stop_after: a time limit is already running; blocks do not nest")
+    _ACTIVE.set()
     _REQUESTED.clear()
     timer = None
     if seconds is not None:
@@ -52,3 +60,4 @@ def stop_after(seconds: float | None):
         if timer is not None:
             timer.cancel()
         _REQUESTED.clear()
+        _ACTIVE.clear()

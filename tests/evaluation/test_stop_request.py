@@ -65,8 +65,23 @@ def test_the_timer_asks_for_a_stop_and_leaving_withdraws_it():
         stop_request.check()
 
 
-@pytest.mark.parametrize("seconds", [0, -1.0, float("nan"), True, "60", [60]])
+@pytest.mark.parametrize("seconds", [0, -1.0, float("nan"), float("inf"), True, "60", [60]])
 def test_a_limit_that_is_not_a_positive_number_is_refused(seconds):
     with pytest.raises(ValueError, match="seconds"):
         with stop_request.stop_after(seconds):
             pass
+
+
+def test_a_nested_limit_is_refused_and_the_outer_one_still_fires():
+    t0 = time.perf_counter()
+    with pytest.raises(stop_request.StopRequested):
+        with stop_request.stop_after(0.05):
+            with pytest.raises(RuntimeError, match="nest"):
+                with stop_request.stop_after(60):
+                    pass
+            while time.perf_counter() - t0 < 10:
+                stop_request.check()
+                time.sleep(0.005)
+    assert time.perf_counter() - t0 < 5
+    with stop_request.stop_after(60):   # leaving the outer block closed it
+        stop_request.check()
