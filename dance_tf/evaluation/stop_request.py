@@ -50,11 +50,11 @@ def stop_after(seconds: float | None):
     _ACTIVE.set()
     _REQUESTED.clear()
     timer = None
-    if seconds is not None:
-        timer = threading.Timer(seconds, request_stop)
-        timer.daemon = True
-        timer.start()
-    try:
+    try:   # the timer starts inside, so a thread that cannot start still closes the block
+        if seconds is not None:
+            timer = threading.Timer(seconds, request_stop)
+            timer.daemon = True
+            timer.start()
         yield
     finally:
         if timer is not None:

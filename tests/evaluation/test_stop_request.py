@@ -2,6 +2,7 @@
 is started, and a rerun completes without duplicates (the ``reproduce.py --minutes`` path,
 which once stopped by a signal raised inside TensorFlow's tracing)."""
 
+import threading
 import time
 
 import numpy as np
@@ -84,4 +85,17 @@ def test_a_nested_limit_is_refused_and_the_outer_one_still_fires():
                 time.sleep(0.005)
     assert time.perf_counter() - t0 < 5
     with stop_request.stop_after(60):   # leaving the outer block closed it
+        stop_request.check()
+
+
+def test_a_timer_that_cannot_start_leaves_the_block_closed(monkeypatch):
+    def cannot_start(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Timer, "start", cannot_start)
+    with pytest.raises(RuntimeError, match="start new thread"):
+        with stop_request.stop_after(5):
+            pass
+    monkeypatch.undo()
+    with stop_request.stop_after(5):    # not refused as nested
         stop_request.check()
