@@ -3,11 +3,12 @@ an earlier sitting wrote (issue 26; RUNNING_PREREGISTERED.md, "Digits of the row
 
 Each sitting runs on whatever machine its session has. This script asks how far a row
 moves when the same registered code, settings and seed recompute it elsewhere. It
-recomputes the map of one (block, variant) per image, scores it with the run's metrics
-(SF at K = 10, 20, 40 % with fill 0, and continuous fidelity, on the per-pixel mean |map|
-as the run ranks it), and writes one JSON line per row with the stored value (``old``)
-beside the recomputed one (``new``). Variants are never compared with one another: the
-output holds no statistic of the study (PREREGISTRATION.md §4, no interim looks).
+recomputes the map of one (block, variant) per image, scores it through the run's own
+metrics and scoring (``prereg_run.register_metrics``, ``model_card.score``: SF at K = 10,
+20, 40 % with fill 0 and continuous fidelity, on the per-pixel mean |map|), and writes
+one JSON line per row with the stored value (``old``) beside the recomputed one (``new``).
+Variants are never compared with one another: the output holds no statistic of the study
+(PREREGISTRATION.md §4, no interim looks).
 
 Run it with the registered code on the path (the frozen copy), not main's:
 
@@ -32,7 +33,6 @@ from pathlib import Path
 import numpy as np
 
 BLOCKS = ("gradient", "smoothgrad", "integrated_gradients", "expected_gradients")
-SF_K = (0.1, 0.2, 0.4)
 
 
 def image_range(text: str) -> list[int]:
@@ -89,6 +89,11 @@ def stored_rows(folder: Path, variant: str) -> dict:
     return rows
 
 
+def _cell(values: list[float]) -> str:
+    v = np.asarray(values)
+    return f"{np.median(v):.4f} / {v.mean():.4f} / {v.max():.4f}" if v.size else "—"
+
+
 def summary(files: list[Path]) -> str:
     """Markdown: per block, variant and origin of the stored row, how many rows were
     recomputed, how many came out bitwise equal, and the median / mean / max |new − old|
@@ -107,12 +112,8 @@ def summary(files: list[Path]) -> str:
     for key in sorted(groups):
         d = groups[key]
         every = d.get("SF at K", []) + d.get("continuous", [])
-
-        def cell(v):
-            v = np.asarray(v)
-            return f"{np.median(v):.4f} / {v.mean():.4f} / {v.max():.4f}" if v.size else "—"
         out.append(f"| {' | '.join(key)} | {len(every)} | {sum(v == 0 for v in every)} | "
-                   f"{cell(d.get('SF at K', []))} | {cell(d.get('continuous', []))} |")
+                   f"{_cell(d.get('SF at K', []))} | {_cell(d.get('continuous', []))} |")
     return "\n".join(out)
 
 
@@ -122,16 +123,17 @@ def main(argv=None) -> int:
         print(summary(args.files))
         return 0
     from dance_tf.evaluation.card_maps import MapSource
-    from dance_tf.features import feature_axes, feature_scores
-    from dance_tf.metrics import fidelity
-    from dance_tf.metrics.fidelity import fidelity_continuous
+    from dance_tf.evaluation.card_metrics import METRICS, chosen
+    from dance_tf.evaluation.model_card import score
     from dance_tf.study import prereg_plan as plan
-    from dance_tf.tasks import build_task
+    from dance_tf.study import prereg_run
 
-    ids = plan.registered_images(args.rows / "preregistered_images.json")
+    prereg_run.register_metrics()   # the run's own metrics and scoring (model_card.score)
+    specs = chosen(prereg_run.metric_options())   # {metric: options}, as evaluate_model
+    ids = plan.registered_images(args.rows / prereg_run.IMAGES)
     stored = stored_rows(plan.folder(args.rows, args.net, args.block), args.variant)
-    task = build_task("imagenet", {"model": args.net, "input": None, "options": {}})
-    where = {t: i for i, t in enumerate(task.ids)}
+    nets = prereg_run.Nets(log=lambda m: print(m, file=sys.stderr))
+    task = nets.get(args.net)
     block = plan.BLOCKS[args.block]
     options = {**task.explainer_options, **block.packing, "value_range": task.value_range,
                "seed": 0}
@@ -142,18 +144,15 @@ def main(argv=None) -> int:
                        options, 0.15, 0)
     with open(args.out, "x", encoding="utf-8") as out:
         for i in args.images:
-            if (i, "sf_k10") not in stored:
-                print(f"image {i + 1}: no stored row, skipped", file=sys.stderr)
+            if not all((i, metric) in stored for metric in plan.METRICS):
+                print(f"image {i + 1}: no complete stored rows, skipped", file=sys.stderr)
                 continue
-            x = np.asarray(task.inputs[where[ids[i]]], np.float32)
+            x = nets.inputs([ids[i]])[0]
             c = int(np.argmax(task.model(x[None]).numpy()[0]))
             sal = source.compute(i, block.method, args.variant, x, c).saliency
-            maps = feature_scores(sal[None], feature_axes(x.shape) + 1, "abs_mean")
-            new = {f"sf_k{round(k * 100)}": float(fidelity(task.model, x[None], maps, [c],
-                                                            k=k, fill=0.0)[0]) for k in SF_K}
-            new["fidelity_continuous"] = float(fidelity_continuous(task.model, x[None], maps,
-                                                                   [c])[0])
-            for metric, value in new.items():
+            for metric, metric_options in specs.items():
+                value, _ = score(METRICS[metric], metric_options, task.model, x, sal, c,
+                                 None, None)
                 out.write(json.dumps({"net": args.net, "block": args.block,
                                       "variant": args.variant, "index": i, "metric": metric,
                                       "old": stored[(i, metric)], "new": value}) + "\n")
