@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def parse(argv=None) -> argparse.Namespace:
         if missing:
             s.error(f"files: not found: {missing}")
         return args
-    if args.out.exists():
+    if args.out.exists() or args.out.is_symlink():
         p.error(f"out: {args.out} exists; choose a new file")
     if not (args.rows / "preregistered_images.json").is_file():
         p.error(f"--rows: {args.rows} holds no preregistered_images.json (expected the "
@@ -142,9 +143,10 @@ def main(argv=None) -> int:
     source = MapSource(task.model, task.model,
                        {block.method: (block.method, dict(block.method_options))},
                        options, 0.15, 0)
-    with open(args.out, "x", encoding="utf-8") as out:
+    partial = args.out.with_name(f".{args.out.name}.partial")   # renamed when complete
+    with open(partial, "x", encoding="utf-8") as out:
         for i in args.images:
-            if not all((i, metric) in stored for metric in plan.METRICS):
+            if not all((i, metric) in stored for metric in specs):
                 print(f"image {i + 1}: no complete stored rows, skipped", file=sys.stderr)
                 continue
             x = nets.inputs([ids[i]])[0]
@@ -158,6 +160,8 @@ def main(argv=None) -> int:
                                       "old": stored[(i, metric)], "new": value}) + "\n")
             out.flush()
             print(f"image {i + 1} done", file=sys.stderr)
+    os.link(partial, args.out)   # never over an existing file (FileExistsError)
+    partial.unlink()
     return 0
 
 
