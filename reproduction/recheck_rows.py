@@ -48,6 +48,11 @@ def image_range(text: str) -> list[int]:
     return list(range(a - 1, b))
 
 
+def partial_of(out: Path) -> Path:
+    """Where ``run`` writes before linking the finished file to ``out``."""
+    return out.with_name(f".{out.name}.partial")
+
+
 def parse(argv=None) -> argparse.Namespace:
     top = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = top.add_subparsers(dest="command", required=True)
@@ -71,6 +76,9 @@ def parse(argv=None) -> argparse.Namespace:
         return args
     if args.out.exists() or args.out.is_symlink():
         p.error(f"out: {args.out} exists; choose a new file")
+    partial = partial_of(args.out)
+    if partial.exists() or partial.is_symlink():
+        p.error(f"out: {partial} is left from an interrupted run; remove it or choose a new file")
     if not (args.rows / "preregistered_images.json").is_file():
         p.error(f"--rows: {args.rows} holds no preregistered_images.json (expected the "
                 "run's reproduction folder)")
@@ -143,7 +151,7 @@ def main(argv=None) -> int:
     source = MapSource(task.model, task.model,
                        {block.method: (block.method, dict(block.method_options))},
                        options, 0.15, 0)
-    partial = args.out.with_name(f".{args.out.name}.partial")   # renamed when complete
+    partial = partial_of(args.out)   # linked to OUT only when complete
     with open(partial, "x", encoding="utf-8") as out:
         for i in args.images:
             if not all((i, metric) in stored for metric in specs):

@@ -73,3 +73,14 @@ def test_never_writes_over_and_needs_the_run_folder(rr, tmp_path, capsys):
     with pytest.raises(SystemExit):
         rr.parse(["summary", str(tmp_path / "missing.jsonl")])
     assert "files" in capsys.readouterr().err
+
+
+def test_refuses_the_partial_file_of_an_interrupted_run(rr, tmp_path, capsys):
+    (tmp_path / "preregistered_images.json").write_text("{}")
+    left = tmp_path / ".out.jsonl.partial"
+    left.write_text("image 1 only\n")
+    with pytest.raises(SystemExit):
+        rr.parse(["run", str(tmp_path / "out.jsonl"), "--rows", str(tmp_path),
+                  "--block", "gradient"])
+    assert "interrupted" in capsys.readouterr().err and left.read_text() == "image 1 only\n"
+    assert not (tmp_path / "out.jsonl").exists()
