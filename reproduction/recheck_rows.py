@@ -74,10 +74,10 @@ def parse(argv=None) -> argparse.Namespace:
         if missing:
             s.error(f"files: not found: {missing}")
         return args
-    if args.out.exists() or args.out.is_symlink():
+    if os.path.lexists(args.out):
         p.error(f"out: {args.out} exists; choose a new file")
     partial = partial_of(args.out)
-    if partial.exists() or partial.is_symlink():
+    if os.path.lexists(partial):
         p.error(f"out: {partial} is left from an interrupted run; remove it or choose a new file")
     if not (args.rows / "preregistered_images.json").is_file():
         p.error(f"--rows: {args.rows} holds no preregistered_images.json (expected the "
