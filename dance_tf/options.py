@@ -107,8 +107,9 @@ OPTIONS: tuple[Option, ...] = (
        "500 makes 2n = 200 instead of 986); `receptive_field`: windows that cannot interact "
        "at ℓ share a mask (never more masks than paper); `auto`: the paper's packing when it "
        "makes at most `target_decoys` decoys, else tiles sized to stay within it (224²: "
-       "2n = 200 instead of 986; not the default until issue 26's packing confirmation "
-       "passes)", kind="choice",
+       "2n = 200 instead of 986; with `target_decoys=50` confirmed non-inferior to the "
+       "paper's for SmoothGrad on ImageNet; not the default, as the gradient scored "
+       "better under the paper's: README, REPRODUCTION.md)", kind="choice",
        choices=("paper", "tiles", "receptive_field", "auto"), section="masks"),
     _o("target_decoys", 200, "with `packing=\"auto\"`: the most decoys 2n (≥ 2)",
        rule={"low": 2, "integer": True}, packing="auto", section="masks"),
