@@ -395,5 +395,22 @@ def section(root) -> list[str]:
         lines.append(f"| {m} | {e['n']} / {e['registered']}{flag} | {e['dropped']} | "
                      f"{_pm(e['mean'], e['se'])} | {_num(e['t'], '{:.2f}')} | {_p(e['p'])} | "
                      f"{_p(e['p_holm'])} | {e['verdict']} |")
-    return lines + ["", "The default packing for large inputs becomes `auto` only if the "
-                    "confirmation passes; otherwise it stays the paper's (§7).", ""]
+    return lines + ["", default_reading(res), ""]
+
+
+def default_reading(res: dict) -> str:
+    """The default packing for large inputs read from :func:`confirm`'s result by §7 and
+    amendment 2, point 8: `auto` only when every method chose a packing other than the
+    paper's and each was shown non-inferior; when the methods disagree (one kept the
+    paper's, or one was not shown non-inferior), the paper's stays."""
+    passed = [m for m, e in res.items() if e["verdict"] == "non-inferior"]
+    if passed and len(passed) == len(res):
+        return ("Default (§7, amendment 2 point 8): every method's cheaper packing was shown "
+                "non-inferior, so the default for large inputs becomes `auto`.")
+    kept = [m for m, e in res.items() if e["chosen"] == PAPER]
+    why = (f"{', '.join(passed)} shown non-inferior, " if passed else "") + (
+        f"{', '.join(kept)} chose the paper's packing" if kept else
+        "non-inferiority not shown for "
+        + ", ".join(m for m in res if m not in passed))
+    return (f"Default (§7, amendment 2 point 8): the paper's packing stays ({why}); "
+            "the README says what to pass instead.")

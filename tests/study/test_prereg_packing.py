@@ -337,3 +337,28 @@ def test_section_withholds_the_confirmation_until_it_has_finished(tmp_path, monk
     ref = stats.ttest_1samp(d - 0.5, 0.0, alternative="less")
     assert "withheld" not in text
     assert f"| {ref.statistic:.2f} | {ref.pvalue:.4f} | {ref.pvalue:.4f} |" in text
+
+
+@pytest.mark.parametrize("verdicts,expect", [
+    # (chosen, verdict) per method, by hand from amendment 2, point 8
+    ({"gradient": ("tiles500", "non-inferior"), "smoothgrad": ("tiles2000", "non-inferior")},
+     "becomes `auto`"),
+    ({"gradient": ("paper", "nothing to confirm (the paper's packing was chosen)"),
+      "smoothgrad": ("tiles2000", "non-inferior")},
+     "paper's packing stays (smoothgrad shown non-inferior, gradient chose the paper's"),
+    ({"gradient": ("tiles500", "non-inferiority not shown"),
+      "smoothgrad": ("tiles2000", "non-inferior")},
+     "paper's packing stays (smoothgrad shown non-inferior, non-inferiority not shown for "
+     "gradient)"),
+    ({"gradient": ("paper", "nothing to confirm (the paper's packing was chosen)"),
+      "smoothgrad": ("paper", "nothing to confirm (the paper's packing was chosen)")},
+     "paper's packing stays (gradient, smoothgrad chose the paper's"),
+])
+def test_default_reading_is_amendment_2_point_8(verdicts, expect):
+    """`auto` becomes the default only when every method moved off the paper's packing and
+    each was shown non-inferior; the study's own outcome (gradient kept the paper's,
+    SmoothGrad passed) keeps the paper's."""
+    res = {m: {"chosen": c, "verdict": v} for m, (c, v) in verdicts.items()}
+    text = pk.default_reading(res)
+    assert expect in text
+    assert ("`auto`" in text) == (expect == "becomes `auto`")
