@@ -408,9 +408,10 @@ def default_reading(res: dict) -> str:
         return ("Default (§7, amendment 2 point 8): every method's cheaper packing was shown "
                 "non-inferior, so the default for large inputs becomes `auto`.")
     kept = [m for m, e in res.items() if e["chosen"] == PAPER]
-    why = (f"{', '.join(passed)} shown non-inferior, " if passed else "") + (
-        f"{', '.join(kept)} chose the paper's packing" if kept else
-        "non-inferiority not shown for "
-        + ", ".join(m for m in res if m not in passed))
+    failed = [m for m in res if m not in passed and m not in kept]
+    why = ", ".join(part for part in (
+        f"{', '.join(passed)} shown non-inferior" if passed else "",
+        f"{', '.join(kept)} chose the paper's packing" if kept else "",
+        f"non-inferiority not shown for {', '.join(failed)}" if failed else "") if part)
     return (f"Default (§7, amendment 2 point 8): the paper's packing stays ({why}); "
             "the README says what to pass instead.")

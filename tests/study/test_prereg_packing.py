@@ -353,6 +353,10 @@ def test_section_withholds_the_confirmation_until_it_has_finished(tmp_path, monk
     ({"gradient": ("paper", "nothing to confirm (the paper's packing was chosen)"),
       "smoothgrad": ("paper", "nothing to confirm (the paper's packing was chosen)")},
      "paper's packing stays (gradient, smoothgrad chose the paper's"),
+    ({"gradient": ("paper", "nothing to confirm (the paper's packing was chosen)"),
+      "smoothgrad": ("tiles2000", "non-inferiority not shown")},
+     "paper's packing stays (gradient chose the paper's packing, non-inferiority not shown "
+     "for smoothgrad)"),
 ])
 def test_default_reading_is_amendment_2_point_8(verdicts, expect):
     """`auto` becomes the default only when every method moved off the paper's packing and
