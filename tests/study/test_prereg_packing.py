@@ -339,30 +339,30 @@ def test_section_withholds_the_confirmation_until_it_has_finished(tmp_path, monk
     assert f"| {ref.statistic:.2f} | {ref.pvalue:.4f} | {ref.pvalue:.4f} |" in text
 
 
-@pytest.mark.parametrize("verdicts,expect", [
-    # (chosen, verdict) per method, by hand from amendment 2, point 8
-    ({"gradient": ("tiles500", "non-inferior"), "smoothgrad": ("tiles2000", "non-inferior")},
-     "becomes `auto`"),
-    ({"gradient": ("paper", "nothing to confirm (the paper's packing was chosen)"),
-      "smoothgrad": ("tiles2000", "non-inferior")},
-     "paper's packing stays (smoothgrad shown non-inferior, gradient chose the paper's"),
-    ({"gradient": ("tiles500", "non-inferiority not shown"),
-      "smoothgrad": ("tiles2000", "non-inferior")},
-     "paper's packing stays (smoothgrad shown non-inferior, non-inferiority not shown for "
-     "gradient)"),
-    ({"gradient": ("paper", "nothing to confirm (the paper's packing was chosen)"),
-      "smoothgrad": ("paper", "nothing to confirm (the paper's packing was chosen)")},
-     "paper's packing stays (gradient, smoothgrad chose the paper's"),
-    ({"gradient": ("paper", "nothing to confirm (the paper's packing was chosen)"),
-      "smoothgrad": ("tiles2000", "non-inferiority not shown")},
-     "paper's packing stays (gradient chose the paper's packing, non-inferiority not shown "
-     "for smoothgrad)"),
+#: (chosen, verdict) of one method, as :func:`pk.confirm` writes them
+KEPT = ("paper", "nothing to confirm (the paper's packing was chosen)")
+PASS_500, PASS_2000 = ("tiles500", "non-inferior"), ("tiles2000", "non-inferior")
+FAIL_500, FAIL_2000 = ("tiles500", "non-inferiority not shown"), ("tiles2000",
+                                                                  "non-inferiority not shown")
+STAYS = "paper's packing stays "
+
+
+@pytest.mark.parametrize("gradient,smoothgrad,expect", [
+    # by hand from amendment 2, point 8
+    (PASS_500, PASS_2000, "becomes `auto`"),
+    (KEPT, PASS_2000, STAYS + "(smoothgrad shown non-inferior, gradient chose the paper's"),
+    (FAIL_500, PASS_2000, STAYS + "(smoothgrad shown non-inferior, non-inferiority not "
+                                  "shown for gradient)"),
+    (KEPT, KEPT, STAYS + "(gradient, smoothgrad chose the paper's"),
+    (KEPT, FAIL_2000, STAYS + "(gradient chose the paper's packing, non-inferiority not "
+                              "shown for smoothgrad)"),
 ])
-def test_default_reading_is_amendment_2_point_8(verdicts, expect):
+def test_default_reading_is_amendment_2_point_8(gradient, smoothgrad, expect):
     """`auto` becomes the default only when every method moved off the paper's packing and
     each was shown non-inferior; the study's own outcome (gradient kept the paper's,
     SmoothGrad passed) keeps the paper's."""
-    res = {m: {"chosen": c, "verdict": v} for m, (c, v) in verdicts.items()}
+    res = {m: {"chosen": c, "verdict": v}
+           for m, (c, v) in (("gradient", gradient), ("smoothgrad", smoothgrad))}
     text = pk.default_reading(res)
     assert expect in text
     assert ("`auto`" in text) == (expect == "becomes `auto`")
