@@ -23,13 +23,11 @@ Windows are packed into masks:
   (2n), else compact tiles as large as needed to stay within it: the fewest windows per
   tile side b with ∏ ⌈n_a / b⌉ ≤ target / 2 masks. Small inputs (digits, text, tabular
   rows) keep the paper's masks; a 224² image gets 10 × 10 tiles of 23² windows (2n = 200,
-  the same masks as ``tiles`` with m = 500) instead of 2n = 986. Measured on ImageNet
-  (EfficientNet-Lite0, §7 of reproduction/PREREGISTRATION.md, REPRODUCTION.md): with
-  ``target_decoys=50`` (the masks of tiles m = 2000) DANCE-SmoothGrad-10 was confirmed
-  non-inferior to the paper's packing on 21 held-out images (SF top 20 %, tiles − paper
-  −0.07 ± 0.18 s.e., margin 0.5, p = 0.002) at 1/20 of the decoys, but on the first half the
-  DANCE-gradient scored 0.27–0.29 SF worse under tiles (m = 500 or 2000) than under the
-  paper's packing. The methods disagree, so the registered rule keeps ``paper`` the default.
+  the same masks as ``tiles`` with m = 500) instead of 2n = 986. On ImageNet (§7 of
+  reproduction/PREREGISTRATION.md; numbers in REPRODUCTION.md, "Packing on large images")
+  ``target_decoys=50`` (the masks of tiles m = 2000) was confirmed non-inferior to the
+  paper's packing for DANCE-SmoothGrad-10, while the DANCE-gradient scored worse under
+  tiles; the methods disagree, so the registered rule keeps ``paper`` the default.
 * ``packing="receptive_field"``: windows whose layer-ℓ receptive fields cannot overlap share
   a mask. Windows on a lattice of spacing q (in windows) with q · stride ≥ R + P − 1, R the
   receptive-field extent of layer ℓ, touch disjoint sets of layer-ℓ units, so the decoy loss

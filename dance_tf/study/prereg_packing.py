@@ -228,6 +228,10 @@ def confirmation_n(sd: float, cap: int | None = None, delta: float = DELTA,
     return n
 
 
+#: :func:`confirm`'s verdict for a method that passed (read by :func:`default_reading`)
+NON_INFERIOR = "non-inferior"
+
+
 def confirm(rows_by_folder: dict, choice: dict) -> dict:
     """The confirmation (§7) from the second half's rows ({``<method>-<packing>``: rows})
     and :func:`choose`'s result: per method whose chosen packing is not the paper's,
@@ -270,7 +274,7 @@ def confirm(rows_by_folder: dict, choice: dict) -> dict:
     for e in out.values():
         if "verdict" not in e:
             e["verdict"] = ("not tested (fewer than 2 pairs)" if not np.isfinite(e["p"])
-                            else "non-inferior" if e["p_holm"] < ALPHA
+                            else NON_INFERIOR if e["p_holm"] < ALPHA
                             else "non-inferiority not shown")
     return out
 
@@ -403,7 +407,7 @@ def default_reading(res: dict) -> str:
     amendment 2, point 8: `auto` only when every method chose a packing other than the
     paper's and each was shown non-inferior; when the methods disagree (one kept the
     paper's, or one was not shown non-inferior), the paper's stays."""
-    passed = [m for m, e in res.items() if e["verdict"] == "non-inferior"]
+    passed = [m for m, e in res.items() if e["verdict"] == NON_INFERIOR]
     if passed and len(passed) == len(res):
         return ("Default (§7, amendment 2 point 8): every method's cheaper packing was shown "
                 "non-inferior, so the default for large inputs becomes `auto`.")
