@@ -40,6 +40,10 @@ TESTED_IN = {
     "study/rows": "study/test_reproduce.py",
     "study/sensitivity_tables": "study/test_reproduce.py",
     "study/verdicts": "study/test_reproduce.py",
+    # the pre-registered study's report pieces after the stop, on rows written by the test
+    "study/prereg_cost": "study/test_prereg_report.py",
+    "study/prereg_exploratory": "study/test_prereg_report.py",
+    "study/prereg_figure": "study/test_prereg_report.py",
 }
 
 
