@@ -23,7 +23,7 @@ def paired_means(rows, metric: str, variants, upto: int) -> tuple[int, dict, np.
     """(n, {variant: mean}, DANCE − plain per image) over the images < ``upto`` that have a
     finite ``metric`` score for every one of ``variants`` (so every mean is over the same
     images)."""
-    s = prereg_tables._scores(rows, metric, upto)
+    s = prereg_tables.scores(rows, metric, upto)
     common = set.intersection(*(set(s.get(v, {})) for v in variants))
     ids = sorted(i for i in common if all(np.isfinite(s[v][i]) for v in variants))
     means = {v: float(np.mean([s[v][i] for i in ids])) if ids else float("nan")

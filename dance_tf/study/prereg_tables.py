@@ -44,7 +44,7 @@ def load(root) -> dict:
     return out
 
 
-def _scores(rows, metric: str, upto: int) -> dict:
+def scores(rows, metric: str, upto: int) -> dict:
     """{variant: {index: value (NaN when not finite)}} of ``metric`` on images < upto."""
     out: dict = {}
     for r in rows:
@@ -63,7 +63,7 @@ def progress_lines(root, data=None) -> list[str]:
     for cid, claim in plan.CLAIMS.items():
         controls = plan.BLOCKS[claim.block].variants[2:]
         for net in plan.NETS:
-            s = _scores(data.get((net, claim.block), []), claim.metric, plan.N[net][cid])
+            s = scores(data.get((net, claim.block), []), claim.metric, plan.N[net][cid])
             both = set(s.get("none", {})) & set(s.get("decoys", {}))
             ctrl = set.intersection(*(set(s.get(v, {})) for v in controls))
             bad = sum(int(np.isnan(x)) for v in s.values() for x in v.values())
@@ -159,7 +159,7 @@ def analysis(root, planning: dict | None = None, data=None) -> dict:
     for cid, claim in plan.CLAIMS.items():
         for net in plan.NETS:
             rows = data.get((net, claim.block), [])
-            s = _scores(rows, claim.metric, plan.N[net][cid])
+            s = scores(rows, claim.metric, plan.N[net][cid])
             e = {"claim": cid, "net": net, "registered": plan.N[net][cid],
                  **_test(s, "none", plan.FLOOR[net])}
             e["power"] = power(e["n"], planning[cid])

@@ -1,5 +1,6 @@
 """REPRODUCTION.md and its figures, from the rows of the study's condition folders only
-(``--report-only`` recomputes nothing): the protocol, the tables
+(``--report-only`` recomputes nothing): the pre-registered claims first
+(:mod:`dance_tf.study.prereg_report`), then the earlier study's protocol, the tables
 (:mod:`dance_tf.study.fidelity_tables`, :mod:`dance_tf.study.sensitivity_tables`), Holm's
 correction over every second-half comparison, the run times and the ImageNet examples."""
 
