@@ -12,7 +12,7 @@ import numpy as np
 from dance_tf.evaluation.variants import SHORT, VARIANTS
 
 LABELS = {**VARIANTS, "matched": "matched compute, mean", "matched_range":
-          "matched compute, range"}
+          "matched compute, range", "matched_vargrad": "matched compute, VarGrad"}
 ORDER = ("none", "decoys", "matched", "matched_range", "mean", "constant", "noise",
          "covering")
 

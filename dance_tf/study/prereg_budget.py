@@ -17,10 +17,9 @@ Costs are not outcomes: nothing here reads a score, so it may be shown while the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from dance_tf.study import prereg_packing, prereg_tables
+from dance_tf.study import prereg_cost, prereg_packing, prereg_tables
 from dance_tf.study import prereg_plan as plan
 
 #: §8: cost of a net relative to Lite0 (multiply-adds × decoys)
@@ -45,14 +44,7 @@ def image_seconds(rows, variants) -> dict[int, float]:
 def overhead(root, data: dict) -> float:
     """Wall seconds of the claims' sittings (``runs.jsonl``) ÷ the map seconds of every
     row, at least 1.0 (a sitting still running has rows but no wall time yet)."""
-    runs = Path(root) / "preregistered" / "runs.jsonl"
-    wall = 0.0
-    if runs.is_file():
-        for line in runs.read_text(encoding="utf-8").splitlines():
-            try:
-                wall += float(json.loads(line)["wall_seconds"])
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut by a kill
+    wall = sum(e["wall_seconds"] for e in prereg_cost.log_entries(root, "runs.jsonl"))
     maps = sum(float(r.get("map_seconds") or 0.0) for rows in data.values() for r in
                {(r["index"], r["variant"]): r for r in rows}.values())
     return max(1.0, wall / maps) if wall > 0 and maps > 0 else 1.0
@@ -143,10 +135,11 @@ def lines(root, data: dict) -> list[str]:
     return out + [""]
 
 
-def section(root) -> list[str]:
+def section(root, data: dict | None = None) -> list[str]:
     """REPRODUCTION.md's lines on the hours left, while the run goes on ([] before any
-    row of the claims and after ``--stop-preregistered``)."""
+    row of the claims and after ``--stop-preregistered``; data: as :func:`hours_left`, loaded
+    here when not given)."""
     if not (Path(root) / "preregistered").is_dir() or prereg_tables.stopped(root):
         return []
     return ["### What is left of the pre-registered run", "",
-            *lines(root, prereg_tables.load(root))]
+            *lines(root, prereg_tables.load(root) if data is None else data)]

@@ -5,31 +5,42 @@ not outcomes (nothing here reads a score), so this is shown while the run goes o
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from dance_tf.evaluation.card_figures import LABELS
 from dance_tf.study import prereg_plan as plan
 from dance_tf.study import prereg_tables
-from dance_tf.study.prereg_exploratory import VARIANT_NAMES
+
+#: the table's columns: every variant of the blocks, in the blocks' order
+VARIANTS = tuple(dict.fromkeys(v for b in plan.BLOCKS.values() for v in b.variants))
+
+
+def log_entries(root, name: str) -> list[dict]:
+    """The entries of ``ROOT/preregistered/<name>`` (``runs.jsonl``, ``packing-runs.jsonl``)
+    with a numeric ``wall_seconds``; a line cut by a kill is skipped."""
+    path = Path(root) / "preregistered" / name
+    out = []
+    for line in (path.read_text(encoding="utf-8").splitlines() if path.is_file() else []):
+        try:
+            entry = json.loads(line)
+            entry["wall_seconds"] = float(entry["wall_seconds"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        out.append(entry)
+    return out
 
 
 def sittings(root) -> dict:
-    """{"claims": (sittings, wall hours), "packing": (...), "commits": set} from
-    ``runs.jsonl`` and ``packing-runs.jsonl`` (a line cut by a kill is skipped)."""
+    """{"claims": (runs, wall hours), "packing": (...), "commits": set} from
+    ``runs.jsonl`` and ``packing-runs.jsonl`` (:func:`log_entries`)."""
     out: dict = {"commits": set()}
     for key, name in (("claims", "runs.jsonl"), ("packing", "packing-runs.jsonl")):
-        path = Path(root) / "preregistered" / name
-        count, wall = 0, 0.0
-        for line in (path.read_text(encoding="utf-8").splitlines() if path.is_file() else []):
-            try:
-                entry = json.loads(line)
-                wall += float(entry["wall_seconds"])
-            except (ValueError, KeyError, TypeError):
-                continue
-            count += 1
-            out["commits"].add(str(entry.get("commit", "?"))[:7])
-        out[key] = (count, wall / 3600)
+        entries = log_entries(root, name)
+        out["commits"] |= {str(e.get("commit", "?"))[:7] for e in entries}
+        out[key] = (len(entries), sum(e["wall_seconds"] for e in entries) / 3600)
     return out
 
 
@@ -37,23 +48,22 @@ def map_seconds(rows) -> dict:
     """{variant: (median seconds per map, maps, median n_decoys)}: one map per image and
     variant (its rows share ``map_seconds``); the median keeps each call's compiling first
     map from dominating."""
-    maps: dict = {}
-    for r in rows:
-        maps[(r["variant"], r["index"])] = (float(r.get("map_seconds") or 0.0),
-                                            int(r.get("n_decoys") or 0))
-    out = {}
-    for variant in {v for v, _ in maps}:
-        vals = [x for (v, _), x in maps.items() if v == variant]
-        out[variant] = (float(np.median([s for s, _ in vals])), len(vals),
-                        int(np.median([d for _, d in vals])))
-    return out
+    maps = {(r["variant"], r["index"]): (float(r.get("map_seconds") or 0.0),
+                                         int(r.get("n_decoys") or 0)) for r in rows}
+    per: dict = defaultdict(list)
+    for (variant, _), value in maps.items():
+        per[variant].append(value)
+    return {v: (float(np.median([s for s, _ in vals])), len(vals),
+                int(np.median([d for _, d in vals]))) for v, vals in per.items()}
 
 
-def section(root) -> list[str]:
-    """REPRODUCTION.md's lines on the run's cost ([] without ``ROOT/preregistered``)."""
+def section(root, data: dict | None = None) -> list[str]:
+    """REPRODUCTION.md's lines on the run's cost ([] without ``ROOT/preregistered``;
+    data: ``prereg_tables.load(root)`` when already loaded)."""
     if not (Path(root) / "preregistered").is_dir():
         return []
-    runs, data = sittings(root), prereg_tables.load(root)
+    runs = sittings(root)
+    data = prereg_tables.load(root) if data is None else data
     (n_claims, h_claims), (n_pack, h_pack) = runs["claims"], runs["packing"]
     lines = ["## What the pre-registered run cost", "",
              f"Wall time: **{h_claims + h_pack:.1f} h** of 2-core CPUs with no GPU (AMD "
@@ -64,16 +74,15 @@ def section(root) -> list[str]:
              f"{', '.join(sorted(runs['commits'])) or '?'}).", "",
              "Seconds per map (median over the images, the first compiling map included "
              "in the count), with the decoys a DANCE map used (2n) in brackets:", ""]
-    variants = list(VARIANT_NAMES)
-    lines += ["| net | block | " + " | ".join(VARIANT_NAMES[v] for v in variants) + " |",
-              "|---|---|" + "---|" * len(variants)]
+    lines += ["| net | block | " + " | ".join(LABELS[v] for v in VARIANTS) + " |",
+              "|---|---|" + "---|" * len(VARIANTS)]
     for net in plan.NETS:
         for block in plan.BLOCKS:
             per = map_seconds(data.get((net, block), []))
             if not per:
                 continue
             cells = []
-            for v in variants:
+            for v in VARIANTS:
                 if v not in per:
                     cells.append("–")
                     continue

@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from dance_tf.evaluation.card_figures import LABELS
 from dance_tf.study import prereg_plan as plan
 from dance_tf.study import prereg_tables
 
-#: readable names of the variants (``evaluate_model``'s names)
-VARIANT_NAMES = {"none": "plain", "decoys": "DANCE", "mean": "decoys + mean",
-                 "constant": "constant + range", "noise": "noise + range",
-                 "matched": "matched", "matched_range": "matched range",
-                 "matched_vargrad": "matched VarGrad"}
 METRIC_NAMES = {"sf_k10": "SF 10 %", "sf_k20": "SF 20 %", "sf_k40": "SF 40 %",
                 plan.CONTINUOUS: "continuous"}
 
@@ -32,7 +28,7 @@ def paired_means(rows, metric: str, variants, upto: int) -> tuple[int, dict, np.
     return len(ids), means, diff
 
 
-def _claim_of(net: str, block: str, metric: str) -> str:
+def _claim_of(block: str, metric: str) -> str:
     return next((c.id for c in plan.CLAIMS.values()
                  if c.block == block and c.metric == metric), "")
 
@@ -41,8 +37,8 @@ def block_lines(data: dict, block: str) -> list[str]:
     """One table for ``block``: a row per net and metric with n, the mean of every
     variant and DANCE − plain ± s.e. (data: ``prereg_tables.load``)."""
     variants = plan.BLOCKS[block].variants
-    out = ["| net | metric | n | " + " | ".join(VARIANT_NAMES[v] for v in variants)
-           + " | DANCE − plain ± s.e. |", "|---|---|---|" + "---|" * (len(variants) + 1)]
+    out = ["| net | metric | n | " + " | ".join(LABELS[v] for v in variants)
+           + " | with − without decoys ± s.e. |", "|---|---|---|" + "---|" * (len(variants) + 1)]
     for net in plan.NETS:
         rows = data.get((net, block), [])
         if not rows:
@@ -51,7 +47,7 @@ def block_lines(data: dict, block: str) -> list[str]:
             n, means, diff = paired_means(rows, metric, variants, plan.block_n(net, block))
             if n == 0:
                 continue
-            claim = _claim_of(net, block, metric)
+            claim = _claim_of(block, metric)
             label = METRIC_NAMES[metric] + (f" (**{claim}**)" if claim else "")
             se = diff.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
             out.append(f"| {plan.SHORT_NET[net]} | {label} | {n} | "
@@ -60,12 +56,12 @@ def block_lines(data: dict, block: str) -> list[str]:
     return out + [""]
 
 
-def section(root) -> list[str]:
+def section(root, data: dict | None = None) -> list[str]:
     """REPRODUCTION.md's exploratory lines on the pre-registered maps ([] before the stop
-    or without rows)."""
+    or without rows; data: ``prereg_tables.load(root)`` when already loaded)."""
     if prereg_tables.stopped(root) is None:
         return []
-    data = prereg_tables.load(root)
+    data = prereg_tables.load(root) if data is None else data
     if not data:
         return []
     lines = ["## Exploratory: every score of the pre-registered maps", "",
@@ -74,7 +70,7 @@ def section(root) -> list[str]:
              "better for all of them). Means over the images with a finite score for every "
              "variant of the block, within the block's n; no test, no verdict. **Bold**: "
              "the claim whose confirmatory test used that metric (its verdict is above). "
-             "*matched*: the base method given as many model evaluations as the DANCE map "
+             "*matched compute*: the base method given as many model evaluations as the DANCE map "
              "(PREREGISTRATION.md §6, amendment 1).", ""]
     names = {"gradient": "Gradient (tiles m = 500)",
              "smoothgrad": "SmoothGrad-10 (tiles m = 2000)",

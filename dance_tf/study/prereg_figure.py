@@ -11,8 +11,9 @@ import numpy as np
 from dance_tf.plots._figure import save, subplots
 from dance_tf.study import prereg_plan as plan
 
+#: marker colour of each verdict ("not evaluated" is written, not drawn)
 COLOURS = {"decoys help": "tab:green", "decoys hurt": "tab:red",
-           "no difference shown": "tab:grey", "not evaluated": "white"}
+           "no difference shown": "tab:grey"}
 
 
 def forest(entries: list[dict], path) -> Path:
@@ -42,7 +43,7 @@ def forest(entries: list[dict], path) -> Path:
         ax.tick_params(axis="x", labelsize=8)
     axes[-1, 0].set_xlabel("DANCE − plain (mean, 95 % CI); < 0: decoys better", fontsize=8)
     handles = [axes[0, 0].scatter([], [], color=c, edgecolors="black", label=v)
-               for v, c in COLOURS.items() if v != "not evaluated"]
+               for v, c in COLOURS.items()]
     fig.legend(handles=handles, loc="outside upper center", ncol=3, fontsize=7,
                frameon=False)
     return save(fig, path)

@@ -24,17 +24,19 @@ def lines(root, figures) -> list[str]:
     """Markdown lines ([] without ``ROOT/preregistered``); after the stop also writes the
     forest plot to ``figures`` / :data:`FIGURE`."""
     root = Path(root)
-    out = prereg_tables.section(root)
-    if not out:
+    if not (root / "preregistered").is_dir():
         return []
+    data = prereg_tables.load(root)     # once: every part below reads the same rows
+    out = prereg_tables.section(root, data)
     if prereg_tables.stopped(root) is not None:
         from dance_tf.study.prereg_figure import forest
 
-        path = forest(prereg_tables.analysis(root)["confirmatory"], Path(figures) / FIGURE)
+        res = prereg_tables.analysis(root, data=data)
+        path = forest(res["confirmatory"], Path(figures) / FIGURE)
         out += ["![confirmatory differences with 95 % intervals]"
                 f"({path.relative_to(root.parent).as_posix()})", ""]
         reading = root / READING
         if reading.is_file():
             out += [reading.read_text(encoding="utf-8").rstrip(), ""]
-    return (out + prereg_packing.section(root) + prereg_exploratory.section(root)
-            + prereg_cost.section(root) + prereg_budget.section(root))
+    return (out + prereg_packing.section(root) + prereg_exploratory.section(root, data)
+            + prereg_cost.section(root, data) + prereg_budget.section(root, data))

@@ -199,11 +199,12 @@ def _unseen_cell(u) -> str:
     return f"n = {u['n']}: {t.mean:+.3f} ± {t.se:.3f}, p {_p(t.p)}"
 
 
-def section(root) -> list[str]:
-    """The Markdown lines of the study's section ([] without ``ROOT/preregistered``)."""
+def section(root, data: dict | None = None) -> list[str]:
+    """The Markdown lines of the study's section ([] without ``ROOT/preregistered``; data:
+    :func:`load` of ``root`` when already loaded)."""
     if not (Path(root) / "preregistered").is_dir():
         return []
-    data = load(root)
+    data = load(root) if data is None else data
     lines = ["## Pre-registered ImageNet claims (issue 26)", "",
              "Registered in [reproduction/PREREGISTRATION.md](reproduction/PREREGISTRATION.md)"
              " before any of its rows: 5 claims × 3 nets, decoys + range (DANCE) against the "
