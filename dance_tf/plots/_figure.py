@@ -3,7 +3,8 @@
 Figures are ``matplotlib.figure.Figure`` objects built directly, so nothing here touches
 matplotlib's global state: no backend switch (``matplotlib.use`` is never called), no
 figure registered with pyplot, so a notebook's backend keeps working and a figure returned
-to it displays there. :func:`save` writes a figure to a file through the Agg renderer.
+to it displays there. :func:`save` writes a figure to a file through the Agg renderer,
+whole and never through a link (:func:`dance_tf.single_file.write_bytes`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,16 @@ def subplots(nrows: int = 1, ncols: int = 1, figsize=(6.4, 4.8), squeeze: bool =
 
 
 def save(fig, path, dpi: int = 110, tight: bool = True) -> Path:
-    """Write ``fig`` to ``path`` (parents created; format from the suffix); returns the path.
+    """Write ``fig`` to ``path`` (parents created; format from the suffix) through a
+    temporary name, never through a symbolic link; returns the path.
 
     tight: run ``tight_layout`` first when the figure has no layout engine of its own.
     """
+    import io
+
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from dance_tf import single_file
 
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
@@ -39,8 +45,9 @@ def save(fig, path, dpi: int = 110, tight: bool = True) -> Path:
         fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    return path
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=dpi, format=path.suffix.lstrip(".") or None)
+    return single_file.write_bytes(path, buffer.getvalue())
 
 
 class _NoPyplot:

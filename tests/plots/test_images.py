@@ -90,3 +90,21 @@ def test_every_box_shows_its_median_in_black():
                    if to_rgba(ln.get_color()) == to_rgba("black"))
     for m in medians:
         assert any(abs(m - d) < 1e-9 for d in drawn), m
+
+
+def test_saved_figures_never_go_through_a_link_and_leave_no_temporary(tmp_path):
+    """A figure saved where a symbolic link stands is refused and the link's target kept
+    (savefig straight to the path would overwrite it); a plain save leaves one PNG."""
+    from dance_tf.errors import OutputError
+    from dance_tf.plots import images
+
+    target = tmp_path / "someone_elses.png"
+    target.write_bytes(b"theirs")
+    link = tmp_path / "box.png"
+    link.symlink_to(target)
+    with pytest.raises(OutputError, match="symbolic link"):
+        images.save_boxplot(link, {"G": {"a": [1, 2, 3]}})
+    assert target.read_bytes() == b"theirs"
+    out = images.save_boxplot(tmp_path / "fresh" / "box.png", {"G": {"a": [1, 2, 3]}})
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in out.parent.iterdir()] == ["box.png"]
